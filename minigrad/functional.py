@@ -1,0 +1,401 @@
+"""Neural-network ops, PyTorch-style (`import minigrad.functional as F`): NCHW layout, conv weights
+(F, C, KH, KW), linear weights (out, in).
+
+conv2d, the pools, linear, softmax, log_softmax and cross_entropy are fused primitives with
+hand-written backward passes; decomposing them into elementwise ops would be 100-300x slower on
+numpy. Convolution is im2col + ONE matrix multiply, filled and emptied by loops over the KH*KW
+kernel offsets (never over pixels), as in "Deep Learning from Scratch".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import shapes
+from .rng import generator
+from .tensor import Function, Tensor, as_tensor
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_nchw(op: str, x: np.ndarray) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be (N, C, H, W), got shape {x.shape}")
+
+
+def _output_hw(op, h, w, kernel, stride, pads, dilation):
+    """Output size from the layer-math module (the one source of truth), with this op's name."""
+    try:
+        return (shapes.output_size(h, kernel[0], stride[0], pads[0], dilation[0]),
+                shapes.output_size(w, kernel[1], stride[1], pads[1], dilation[1]))
+    except ValueError as error:
+        raise ValueError(f"{op}: {error} (input {h}x{w}, kernel {kernel[0]}x{kernel[1]})") from None
+
+
+def _windows(kernel, stride, dilation, out_hw):
+    """Yield (i, j, slice_h, slice_w): the strided view of every window's (i, j) kernel offset."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            yield i, j, slice(top, top + sh * (oh - 1) + 1, sh), slice(left, left + sw * (ow - 1) + 1, sw)
+
+
+def _pad(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution
+# ---------------------------------------------------------------------------------------------
+
+def im2col(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
+    """Padded x: (N, C, Hp, Wp) -> columns (C*KH*KW, N*OH*OW), one strided copy per kernel offset.
+
+    Column n*OH*OW + p holds the window under output pixel p of image n, so the convolution is
+    one matrix product W(F, C*KH*KW) @ columns.
+    """
+    n, c = xp.shape[:2]
+    (kh, kw), (oh, ow) = kernel, out_hw
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=xp.dtype)
+    channels_first = xp.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view, matching the column order
+    for i, j, rows, columns in _windows(kernel, stride, dilation, out_hw):
+        cols[:, i, j] = channels_first[:, :, rows, columns]
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(cols: np.ndarray, padded_shape, kernel, stride, dilation, out_hw) -> np.ndarray:
+    """The adjoint of im2col: sum each column entry back onto the pixel it was copied from."""
+    n, c, hp, wp = padded_shape
+    (kh, kw), (oh, ow) = kernel, out_hw
+    cols = cols.reshape(c, kh, kw, n, oh, ow)
+    dxp = np.zeros((c, n, hp, wp), dtype=cols.dtype)
+    for i, j, rows, columns in _windows(kernel, stride, dilation, out_hw):
+        dxp[:, :, rows, columns] += cols[:, i, j]
+    return dxp.transpose(1, 0, 2, 3)
+
+
+def _conv_padding(padding, kernel, stride, dilation, h, w):
+    """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same' (PyTorch's rules)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+            return (shapes.same_padding(h, kernel[0], 1, dilation[0]),
+                    shapes.same_padding(w, kernel[1], 1, dilation[1]))
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = _pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"conv2d: padding must be non-negative, got {padding!r}")
+    return (ph, ph), (pw, pw)
+
+
+class Conv2d(Function):
+    """x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F,) -> (N, F, OH, OW).
+
+    forward:  out = W(F, C·KH·KW) @ im2col(x) + b
+    backward: dW = dout @ colsᵀ,  db = Σ dout,  dx = col2im(Wᵀ @ dout)
+    """
+
+    def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1):
+        _check_nchw("conv2d", x)
+        if weight.ndim != 4:
+            raise ValueError(f"conv2d: weight must be (F, C, KH, KW), got shape {weight.shape}")
+        if x.shape[1] != weight.shape[1]:
+            raise ValueError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight "
+                             f"{weight.shape} expects {weight.shape[1]}")
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"conv2d: bias shape {bias.shape} does not match weight "
+                             f"{weight.shape} (expected ({weight.shape[0]},))")
+        n, c, h, w = x.shape
+        f, _, kh, kw = weight.shape
+        self.kernel, self.stride = (kh, kw), _pair(stride, "stride")
+        self.dilation = _pair(dilation, "dilation")
+        self.pads = _conv_padding(padding, self.kernel, self.stride, self.dilation, h, w)
+        self.out_hw = _output_hw("conv2d", h, w, self.kernel, self.stride, self.pads, self.dilation)
+        xp = _pad(x, self.pads)
+        self.x_shape, self.padded_shape = x.shape, xp.shape
+        self.cols = im2col(xp, self.kernel, self.stride, self.dilation, self.out_hw)
+        self.weight = weight
+        out = weight.reshape(f, -1) @ self.cols                      # (F, N·OH·OW)
+        if bias is not None:
+            out += bias[:, None]
+        return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        f = self.weight.shape[0]
+        g = grad.transpose(1, 0, 2, 3).reshape(f, -1)               # (F, N·OH·OW)
+        dw = (g @ self.cols.T).reshape(self.weight.shape) if self.needs_grad[1] else None
+        dx = None
+        if self.needs_grad[0]:  # skipped for the first layer, whose input needs no gradient
+            dxp = col2im(self.weight.reshape(f, -1).T @ g, self.padded_shape, self.kernel,
+                         self.stride, self.dilation, self.out_hw)
+            (top, _), (left, _) = self.pads
+            h, w = self.x_shape[2:]
+            dx = dxp[:, :, top:top + h, left:left + w]
+        if len(self.needs_grad) == 3:
+            return dx, dw, (g.sum(axis=1) if self.needs_grad[2] else None)
+        return dx, dw
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation, as in every framework).
+
+    x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F,) or None -> (N, F, OH, OW) with
+    OH = floor((H + 2P − D(KH − 1) − 1) / S) + 1. padding: int, pair, 'valid' or 'same'.
+    """
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+# ---------------------------------------------------------------------------------------------
+
+def _pool_geometry(op, x, kernel_size, stride, padding):
+    _check_nchw(op, x)
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    for p, k in ((ph, kernel[0]), (pw, kernel[1])):
+        if p < 0 or 2 * p > k:
+            raise ValueError(f"{op}: pad should be at most half of kernel size, but got pad={p} "
+                             f"and kernel_size={k}")
+    pads = ((ph, ph), (pw, pw))
+    out_hw = _output_hw(op, x.shape[2], x.shape[3], kernel, stride, pads, (1, 1))
+    return kernel, stride, pads, out_hw
+
+
+class MaxPool2d(Function):
+    """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each window (padding is −inf).
+
+    forward:  running np.maximum over the KH·KW strided views of the windows
+    backward: each window's gradient goes to its FIRST maximum (row-major), as in PyTorch
+    """
+
+    def forward(self, x, *, kernel_size, stride=None, padding=0):
+        self.kernel, self.stride, self.pads, self.out_hw = _pool_geometry(
+            "max_pool2d", x, kernel_size, stride, padding)
+        self.xp = _pad(x, self.pads, -np.inf)
+        self.x_shape = x.shape
+        out = None
+        for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
+            window = self.xp[:, :, rows, columns]
+            out = window.copy() if out is None else np.maximum(out, window, out=out)
+        self.out = out
+        return out
+
+    def backward(self, grad):
+        dxp = np.zeros(self.xp.shape, dtype=grad.dtype)
+        taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum already got it
+        for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
+            first = (self.xp[:, :, rows, columns] == self.out) & ~taken
+            dxp[:, :, rows, columns] += grad * first
+            taken |= first
+        (top, _), (left, _) = self.pads
+        h, w = self.x_shape[2:]
+        return dxp[:, :, top:top + h, left:left + w]
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Max pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size."""
+    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+class AvgPool2d(Function):
+    """x: (N, C, H, W) -> (N, C, OH, OW), the mean of each window, zero padding counted
+    (PyTorch's count_include_pad=True).
+
+    forward:  sum of the KH·KW strided views / (KH·KW)
+    backward: every window element gets grad / (KH·KW)
+    """
+
+    def forward(self, x, *, kernel_size, stride=None, padding=0):
+        self.kernel, self.stride, self.pads, self.out_hw = _pool_geometry(
+            "avg_pool2d", x, kernel_size, stride, padding)
+        xp = _pad(x, self.pads)
+        self.x_shape, self.padded_shape = x.shape, xp.shape
+        out = np.zeros(x.shape[:2] + self.out_hw, dtype=x.dtype)
+        for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
+            out += xp[:, :, rows, columns]
+        return out / (self.kernel[0] * self.kernel[1])
+
+    def backward(self, grad):
+        share = grad / (self.kernel[0] * self.kernel[1])
+        dxp = np.zeros(self.padded_shape, dtype=grad.dtype)
+        for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
+            dxp[:, :, rows, columns] += share
+        (top, _), (left, _) = self.pads
+        h, w = self.x_shape[2:]
+        return dxp[:, :, top:top + h, left:left + w]
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Average pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size."""
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dense layers and shapes
+# ---------------------------------------------------------------------------------------------
+
+class Linear(Function):
+    """x: (..., in), weight: (out, in), bias: (out,) -> (..., out).
+
+    forward:  y = x @ Wᵀ + b
+    backward: dx = dy @ W,  dW = dyᵀ @ x,  db = Σ dy
+    """
+
+    def forward(self, x, weight, bias=None):
+        if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features "
+                             f"but weight {weight.shape} expects {weight.shape[-1]}")
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias shape {bias.shape} does not match weight "
+                             f"{weight.shape} (expected ({weight.shape[0]},))")
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad):
+        x2 = self.x.reshape(-1, self.x.shape[-1])
+        g2 = grad.reshape(-1, grad.shape[-1])
+        dx = grad @ self.weight if self.needs_grad[0] else None
+        dw = g2.T @ x2 if self.needs_grad[1] else None
+        if len(self.needs_grad) == 3:
+            return dx, dw, (g2.sum(axis=0) if self.needs_grad[2] else None)
+        return dx, dw
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """Fully connected layer. x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
+    return Linear.apply(*((x, weight) if bias is None else (x, weight, bias)))
+
+
+def flatten(x, start_dim: int = 1) -> Tensor:
+    """Merge every axis from start_dim on: (N, C, H, W) -> (N, C·H·W)."""
+    x = as_tensor(x)
+    return x.reshape(x.shape[:start_dim] + (-1,))
+
+
+def relu(x) -> Tensor:
+    return as_tensor(x).relu()
+
+
+def sigmoid(x) -> Tensor:
+    return as_tensor(x).sigmoid()
+
+
+def tanh(x) -> Tensor:
+    return as_tensor(x).tanh()
+
+
+def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1 − p) (inverted dropout,
+    so inference needs no rescaling). The identity when not training."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    x = as_tensor(x)
+    if not training or p == 0:
+        return x
+    keep = generator().random(x.shape) >= p
+    return x * (keep / (1 - p)).astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax and losses
+# ---------------------------------------------------------------------------------------------
+
+def _log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    """a − logsumexp(a): the maximum is subtracted first, so large logits never overflow."""
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """s = exp(a) / Σ exp(a) along axis.  d/da: s·(g − Σ g·s)."""
+
+    def forward(self, a, *, axis=-1):
+        self.axis = axis
+        self.out = np.exp(_log_softmax(a, axis))
+        return self.out
+
+    def backward(self, grad):
+        s = self.out
+        return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """a − logsumexp(a) along axis.  d/da: g − softmax(a)·Σ g."""
+
+    def forward(self, a, *, axis=-1):
+        self.axis = axis
+        self.out = _log_softmax(a, axis)
+        return self.out
+
+    def backward(self, grad):
+        return grad - np.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    return LogSoftmax.apply(x, axis=axis)
+
+
+class CrossEntropy(Function):
+    """logits: (N, K), target: (N,) integer classes -> mean over the batch of −log softmax[target].
+
+    forward:  computed through log-sum-exp, so logits of ±1000 give a finite loss
+    backward: (softmax(logits) − one_hot(target)) / N
+    """
+
+    def forward(self, logits, target):
+        if logits.ndim != 2:
+            raise ValueError(f"cross_entropy: logits must be (N, K), got shape {logits.shape}")
+        if target.shape != (logits.shape[0],) or not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"cross_entropy: target must be {logits.shape[0]} integer class "
+                             f"labels, got shape {target.shape} of {target.dtype}")
+        if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
+            raise ValueError(f"cross_entropy: labels must be in [0, {logits.shape[1]}), got "
+                             f"{target.min()}..{target.max()}")
+        log_probs = _log_softmax(logits, axis=1)
+        self.log_probs, self.target = log_probs, target
+        rows = np.arange(len(target))
+        return np.asarray(-log_probs[rows, target].mean(), dtype=logits.dtype)
+
+    def backward(self, grad):
+        n = len(self.target)
+        d = np.exp(self.log_probs)
+        d[np.arange(n), self.target] -= 1
+        return d * (grad / n), None
+
+
+def cross_entropy(logits, target) -> Tensor:
+    """Mean cross-entropy of integer class labels under softmax(logits). logits: (N, K)."""
+    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return CrossEntropy.apply(logits, Tensor(target))
+
+
+def mse_loss(prediction, target) -> Tensor:
+    """Mean of squared differences; the shapes must match exactly."""
+    prediction, target = as_tensor(prediction), as_tensor(target)
+    if prediction.shape != target.shape:
+        raise ValueError(f"mse_loss: prediction shape {prediction.shape} does not match target "
+                         f"shape {target.shape}")
+    diff = prediction - target
+    return (diff * diff).mean()

@@ -1,0 +1,76 @@
+"""Show the computation graph behind a result: a rich tree for the terminal, or Graphviz DOT."""
+
+from __future__ import annotations
+
+from rich.tree import Tree
+
+from .tensor import Tensor
+
+
+def _label(tensor: Tensor) -> str:
+    shape = "×".join(map(str, tensor.shape)) or "scalar"
+    name = f"{tensor.name} " if tensor.name else ""
+    grad = " [green]requires grad[/]" if tensor.requires_grad else ""
+    origin = f"[bold]{tensor.op.name}[/] → " if tensor.op else ("leaf " if tensor.is_leaf else "")
+    return f"{origin}{name}({shape}, {tensor.dtype}){grad}"
+
+
+def tree(tensor: Tensor) -> Tree:
+    """The ops and inputs that made `tensor`, output at the root; a tensor reached twice is shown
+    in full once and then as "(shown above)"."""
+    root = Tree(_label(tensor))
+    seen = {id(tensor)}
+    stack = [(tensor, root)]
+    while stack:
+        node, branch = stack.pop()
+        if node.op is None:
+            continue
+        children = []
+        for parent in node.op.inputs:
+            if id(parent) in seen:
+                branch.add(_label(parent) + " [dim](shown above)[/]")
+                continue
+            seen.add(id(parent))
+            children.append((parent, branch.add(_label(parent))))
+        stack.extend(reversed(children))
+    return root
+
+
+def to_dot(tensor: Tensor) -> str:
+    """Graphviz DOT text: tensors as boxes, ops as ellipses, edges in the direction data flows."""
+    lines = ["digraph minigrad {", "  rankdir=LR;", "  node [fontname=Helvetica];"]
+    ids: dict[int, str] = {}
+
+    def node_id(t: Tensor) -> str:
+        if id(t) not in ids:
+            ids[id(t)] = f"t{len(ids)}"
+            shape = "×".join(map(str, t.shape)) or "scalar"
+            text = f"{t.name}\\n{shape}" if t.name else shape
+            style = ', style=filled, fillcolor="#d8f0d8"' if t.requires_grad and t.is_leaf else ""
+            lines.append(f'  {ids[id(t)]} [shape=box, label="{text}"{style}];')
+        return ids[id(t)]
+
+    stack, visited = [tensor], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        out = node_id(t)
+        if t.op is None:
+            continue
+        op_id = f"op{len(visited)}"
+        lines.append(f'  {op_id} [shape=ellipse, label="{t.op.name}"];')
+        lines.append(f"  {op_id} -> {out};")
+        for parent in t.op.inputs:
+            lines.append(f"  {node_id(parent)} -> {op_id};")
+            stack.append(parent)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def print_graph(tensor: Tensor, console=None) -> None:
+    """Print the graph tree of `tensor` to the terminal."""
+    from rich.console import Console
+
+    (console or Console()).print(tree(tensor))

@@ -1,10 +1,25 @@
 """minigrad: a small tensor autograd engine for learning how CNNs compute and learn.
 
-`minigrad.shapes` holds the layer arithmetic (output sizes, parameters, receptive fields, cost);
-`minigrad.spec` reads model descriptions (layer language, pasted Keras or PyTorch code, presets).
+    import minigrad
+    import minigrad.functional as F
+
+- `minigrad.Tensor`, `minigrad.no_grad()`: arrays that record the ops applied to them, and
+  `backward()` to differentiate them.
+- `minigrad.functional`: conv2d, pools, linear, activations, softmax, losses (PyTorch names).
+- `minigrad.gradcheck`: compare analytic gradients with finite differences.
+- `minigrad.print_graph` / `minigrad.to_dot`: see the graph behind a result.
+- `minigrad.shapes`: the layer arithmetic (output sizes, parameters, receptive fields, cost);
+  `minigrad.spec`: reads model descriptions (layer language, pasted Keras or PyTorch, presets).
 """
 
+from . import functional
 from .errors import SpecError
+from .gradcheck import GradcheckResult, gradcheck
+from .graph import print_graph, to_dot, tree
+from .rng import manual_seed
 from .shapes import Network, Summary, analyze
+from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
-__all__ = ["Network", "SpecError", "Summary", "analyze"]
+__all__ = ["Function", "GradcheckResult", "Network", "SpecError", "Summary", "Tensor", "analyze",
+           "functional", "gradcheck", "is_grad_enabled", "manual_seed", "no_grad", "print_graph",
+           "to_dot", "tree"]

@@ -49,7 +49,13 @@ class SpecError(ValueError):
         return [f"  {text}", "  " + " " * (self.where.col - 1) + "^" * max(self.where.length, 1)]
 
 
-def did_you_mean(word: str, choices) -> str | None:
-    """A "did you mean …" hint for a misspelled keyword, or None when nothing is close."""
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+def did_you_mean(word: str | None, choices) -> str | None:
+    """A "did you mean …" hint for a misspelled keyword, or None when nothing is close.
+
+    Matching ignores case; the hint keeps the choice's own spelling ('Conv2D', not 'conv2d').
+    """
+    if not word:
+        return None
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean '{by_lower[close[0]]}'?" if close else None

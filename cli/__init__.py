@@ -1,0 +1,1 @@
+"""cnncalc: the command line face of minigrad's layer arithmetic."""

@@ -279,7 +279,8 @@ def output_size(size: int, kernel: int, stride: int = 1, padding: int | Pair = 0
     """Number of window positions along one axis: floor((H + 2P - D(K-1) - 1) / S) + 1.
 
     `padding` is P on both sides or (before, after). With ceil_mode (PyTorch pools) the division
-    rounds up, but the last window must start inside the input or the leading padding.
+    rounds up, but a last window that would start in the trailing padding is dropped (PyTorch's
+    rule; with pool padding at most half the kernel, at most one window is ever dropped).
     Raises ValueError when the window does not fit in the padded input.
     """
     before, after = (padding, padding) if isinstance(padding, int) else padding
@@ -472,9 +473,14 @@ class _Analyzer:
             explain.append(self.size_formula(axis_name, n, k, s, d, padding, before, after, ceil, out))
             span = n + before + after - eff
             if not ceil and span % s:
-                notes.append(f"stride {s} does not divide {n} + {before + after} − {eff} = {span}: "
-                             f"the last {span % s} {unit}{'s' if span % s > 1 else ''} of the "
-                             f"padded input {'are' if span % s > 1 else 'is'} never covered")
+                left_over = span % s
+                notes.append((f"stride {s} does not divide {n} + {before + after} − {eff} = {span}: "
+                              f"the last {f'{left_over} ' if left_over > 1 else ''}{{}} of the padded "
+                              "input {} never covered", unit + "s" * (left_over > 1), left_over > 1))
+        if len(notes) == 2 and notes[0][0] == notes[1][0]:
+            notes = [notes[0][0].format(f"{notes[0][1]} and {notes[1][1]}", "are")]
+        else:
+            notes = [text.format(units, "are" if plural else "is") for text, units, plural in notes]
         if explain[0].split(" = ", 1)[1] == explain[1].split(" = ", 1)[1]:
             explain = ["OH = OW = " + explain[0].split(" = ", 1)[1]]
         rf_lines = self.rf_formulas(axes, new_axes, kernel, stride, dilation)
@@ -486,7 +492,7 @@ class _Analyzer:
         rounding = "ceil" if ceil else "floor"
         text = f"{axis_name} = {rounding}(({n} + {pad} − {kernel}) / {s}) + 1 = {out}"
         if padding == "same":
-            text += f"   ('same': ceil({n} / {s}) = {out}, padding {before} before + {after} after)"
+            text += f"   ('same': ceil({n}/{s}) = {out}, pad {before} + {after})"
         if ceil and (out - 1) * s >= n + before:
             text += " (last window would start in the padding, dropped)"
         return text
@@ -575,9 +581,9 @@ class _Analyzer:
                                                         keepdims=True), state)
         oh, ow = layer.output
         if h % oh or w % ow:
-            raise SpecError(f"{name}: AdaptiveAvgPool2d from {h}×{w} to {oh}×{ow} uses windows "
-                            "of uneven size; only sizes that divide evenly are supported",
-                            layer.where)
+            raise SpecError(f"{name}: AdaptiveAvgPool2d from {h}×{w} to {oh}×{ow} has windows of uneven "
+                            "size; it is supported only when the output size divides the input "
+                            "size", layer.where)
         as_pool = Pool(name=layer.name, where=layer.where, mode="avg", kernel=(h // oh, w // ow))
         result = self.pool(name, as_pool, state)
         result["description"] = f"adaptive to {oh}×{ow}: " + result["description"]
@@ -614,7 +620,7 @@ class _Analyzer:
                 origin = f" (the flatten before it gives {' · '.join(map(str, state.flattened_from))} = {n_in:,})"
             raise SpecError(f"{name}: expects {layer.in_features:,} input features but receives "
                             f"{n_in:,}{origin}", layer.where,
-                            hint=f"use in_features={n_in}")
+                            hint=f"set in_features to {n_in}")
         positions = math.prod(state.shape[:-1])
         weights = n_in * layer.units
         params = weights + (layer.units if layer.bias else 0)

@@ -427,11 +427,11 @@ class MatMul(Function):
     def backward(self, grad):
         a = self.a[None, :] if self.a.ndim == 1 else self.a          # (n=1, k)
         b = self.b[:, None] if self.b.ndim == 1 else self.b          # (k, m=1)
-        g = grad
-        if self.a.ndim == 1:
-            g = np.expand_dims(g, -2)
+        g = grad  # put back the axes numpy dropped for 1-D operands: m first, then n
         if self.b.ndim == 1:
             g = np.expand_dims(g, -1)
+        if self.a.ndim == 1:
+            g = np.expand_dims(g, -2)
         da = db = None
         if self.needs_grad[0]:
             da = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape).reshape(self.a.shape)
@@ -583,7 +583,7 @@ class Transpose(Function):
     """a.transpose(axes) (reversed axes by default).  The gradient is transposed back."""
 
     def forward(self, a, axes=None):
-        self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(x % a.ndim for x in axes)
         return np.transpose(a, self.axes)
 
     def backward(self, grad):

@@ -121,12 +121,7 @@ def parse(text: str) -> Network:
     """Parse pasted Keras Sequential code into a Network (layout hwc, Keras rules)."""
     code = Code(text)
     reader = _Reader(code)
-    for statement in code.tree.body:
-        try:
-            reader.statement(statement)
-        except RecursionError:
-            raise SpecError("this statement is nested too deeply to read",
-                            code.where(statement)) from None
+    code.read_statements(reader.statement)
     return reader.network()
 
 

@@ -138,6 +138,15 @@ class Code:
             end = len(line.rstrip())
         return Where(node.lineno, col + 1, max(end - col, 1))
 
+    def read_statements(self, handle) -> None:
+        """Pass each top-level statement to handle(statement); nesting too deep is a SpecError."""
+        for statement in self.tree.body:
+            try:
+                handle(statement)
+            except RecursionError:
+                raise SpecError("this statement is nested too deeply to read",
+                                self.where(statement)) from None
+
     def not_model(self, node: ast.stmt) -> SpecError:
         return SpecError(f"'{snippet(node)}' is not a layer definition; paste only the model",
                          self.where(node))

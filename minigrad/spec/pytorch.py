@@ -149,12 +149,7 @@ def parse(text: str) -> Network:
     """Parse pasted PyTorch code into a Network (layout chw, torch rules, no input shape)."""
     code = Code(text)
     reader = _Reader(code)
-    for statement in code.tree.body:
-        try:
-            reader.statement(statement)
-        except RecursionError:
-            raise SpecError("this statement is nested too deeply to read",
-                            code.where(statement)) from None
+    code.read_statements(reader.statement)
     if reader.layers is None:
         raise SpecError("no model found; paste an nn.Module class or 'model = nn.Sequential(...)'")
     if not reader.layers:

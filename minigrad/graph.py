@@ -10,9 +10,9 @@ from .tensor import Tensor
 def _label(tensor: Tensor) -> str:
     shape = "×".join(map(str, tensor.shape)) or "scalar"
     name = f"{tensor.name} " if tensor.name else ""
-    grad = " [green]requires grad[/]" if tensor.requires_grad else ""
+    grad = " · [green]requires grad[/]" if tensor.requires_grad else ""
     origin = f"[bold]{tensor.op.name}[/] → " if tensor.op else ("leaf " if tensor.is_leaf else "")
-    return f"{origin}{name}({shape}, {tensor.dtype}){grad}"
+    return f"{origin}{name}{shape} {tensor.dtype}{grad}"
 
 
 def tree(tensor: Tensor) -> Tree:

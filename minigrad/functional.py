@@ -198,8 +198,13 @@ class MaxPool2d(Function):
     def backward(self, grad):
         dxp = np.zeros(self.xp.shape, dtype=grad.dtype)
         taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum already got it
+        # Padding must never win a tie (possible when a window's real values are all −inf).
+        padded = self.xp.shape != self.x_shape
+        real = _pad(np.ones((1, 1) + self.x_shape[2:], dtype=bool), self.pads, False)
         for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
             first = (self.xp[:, :, rows, columns] == self.out) & ~taken
+            if padded:
+                first &= real[:, :, rows, columns]
             dxp[:, :, rows, columns] += grad * first
             taken |= first
         (top, _), (left, _) = self.pads

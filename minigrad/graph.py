@@ -45,7 +45,8 @@ def to_dot(tensor: Tensor) -> str:
         if id(t) not in ids:
             ids[id(t)] = f"t{len(ids)}"
             shape = "×".join(map(str, t.shape)) or "scalar"
-            text = f"{t.name}\\n{shape}" if t.name else shape
+            name = t.name.replace("\\", "\\\\").replace('"', '\\"') if t.name else None
+            text = f"{name}\\n{shape}" if name else shape
             style = ', style=filled, fillcolor="#d8f0d8"' if t.requires_grad and t.is_leaf else ""
             lines.append(f'  {ids[id(t)]} [shape=box, label="{text}"{style}];')
         return ids[id(t)]

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from minigrad import report
 from minigrad.errors import SpecError
 from minigrad.shapes import analyze, solve_padding
 from minigrad.spec import PRESETS, load_spec, parse_spec, preset_list
@@ -150,20 +151,20 @@ def shapes(
     summary = summary.in_layout(layout.value if layout else summary.layout)
 
     if output_format is OutputFormat.table and style is Style.table:
-        render.print_summary(console, summary, display_name(spec, loaded.origin), explain)
+        report.print_summary(console, summary, display_name(spec, loaded.origin), explain)
         return
     # Everything else is read by programs or pasted into documents: stdout carries only the
     # requested text, and warnings about the layers go to stderr.
     if style is Style.keras:
-        text = "\n".join(render.keras_summary(summary))
+        text = "\n".join(report.keras_summary(summary))
     elif output_format is OutputFormat.json:
-        text = render.json_text(summary)
+        text = report.json_text(summary)
     elif output_format is OutputFormat.csv:
-        text = render.csv_text(summary)
+        text = report.csv_text(summary)
     else:
-        text = render.markdown_text(summary, display_name(spec, loaded.origin))
+        text = report.markdown_text(summary, display_name(spec, loaded.origin))
     print(text)
-    render.print_warnings(render.make_console(stderr=True), summary)
+    report.print_warnings(render.make_console(stderr=True), summary)
 
 
 @app.command(no_args_is_help=True)

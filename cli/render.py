@@ -1,29 +1,20 @@
-"""Everything cnncalc prints: rich tables for people, Keras' summary text, JSON, CSV and Markdown.
-
-Rendering only: every number shown comes from a `Summary`, its `Row`s or a `PaddingSolution`;
-this module formats them and never computes layer arithmetic of its own.
-"""
+"""What cnncalc prints besides model summaries (those are minigrad.report's): the console, the
+preset list, padding solutions and errors. Formatting only: the numbers come from minigrad."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from rich import box
 from rich.console import Console
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from minigrad.errors import SpecError
-from minigrad.shapes import PaddingSolution, Row, Summary
+from minigrad.report import indented
+from minigrad.shapes import PaddingSolution
 from minigrad.spec.presets import Preset
 
 # Tables need about 100 columns; without a terminal rich assumes 80, which would wrap every row.
 MIN_WIDTH = 100
-
-LAYOUT_LABELS = {"hwc": "H×W×C", "chw": "C×H×W"}
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -32,257 +23,6 @@ def make_console(stderr: bool = False) -> Console:
     if console.width < MIN_WIDTH:
         console = Console(stderr=stderr, highlight=False, width=MIN_WIDTH)
     return console
-
-
-# ---------------------------------------------------------------------------------------------
-# Small text pieces shared by the table, Markdown and the explanations.
-# ---------------------------------------------------------------------------------------------
-
-def shape_text(shape: tuple[int, ...], sep: str = "×") -> str:
-    return sep.join(str(d) for d in shape)
-
-
-def _pair_text(pair) -> str:
-    """(5, 5) -> '5', (3, 5) -> '3×5'; a None entry (the whole input) shows as '—'."""
-    a, b = ("—" if v is None else str(v) for v in pair)
-    return a if a == b else f"{a}×{b}"
-
-
-def field_text(row: Row) -> str:
-    """Receptive field as 'size / jump', e.g. '5 / 1', '3×5 / 1×2', '32 / —'."""
-    if row.receptive_field is None:
-        return "—"
-    return f"{_pair_text(row.receptive_field)} / {_pair_text(row.jump)}"
-
-
-def layer_kind(row: Row) -> str:
-    """The row's type and description, e.g. 'conv 32 filters 3×3, same, relu'."""
-    if not row.description or row.description == row.type:
-        return row.type
-    first, _, rest = row.description.partition(" ")
-    if rest and row.type.startswith(first):  # 'maxpool' + 'max 2×2' reads as 'maxpool 2×2'
-        return f"{row.type} {rest}"
-    return f"{row.type} {row.description}"
-
-
-def bytes_text(count: int) -> str:
-    """Bytes in binary units (1 KiB = 1024 B), e.g. '6.20 MiB'."""
-    value, unit = float(count), "B"
-    for bigger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{count} B" if unit == "B" else f"{value:.2f} {unit}"
-
-
-def _count(value: int) -> Text:
-    """A count with thousands separators; zeros dimmed so the layers that cost stand out."""
-    return Text(f"{value:,}", style="dim" if value == 0 else "")
-
-
-def _indented(line: str) -> Padding:
-    """A line indented by four; if it wraps, the continuation keeps the indent."""
-    return Padding(Text(line), (0, 0, 0, 4), expand=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# The rich table (default output).
-# ---------------------------------------------------------------------------------------------
-
-def summary_title(name: str, summary: Summary) -> str:
-    return f"{name} · {LAYOUT_LABELS[summary.layout]}"
-
-
-def summary_table(summary: Summary, title: str) -> Table:
-    # No outer edge or padding and two-line headers: in a 100-column terminal every column but
-    # the layer's is as narrow as its numbers, so the layer descriptions rarely wrap.
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  show_footer=True, title_style="bold", footer_style="bold")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("layer (type)", footer="total", min_width=24)
-    table.add_column("output\nshape", no_wrap=True)
-    table.add_column("params", f"{summary.total_params:,}", justify="right", no_wrap=True)
-    table.add_column("receptive\nfield / jump", justify="right", no_wrap=True)
-    table.add_column("MACs", f"{summary.total_macs:,}", justify="right", no_wrap=True)
-    for row in summary.rows:
-        layer = Text()  # spans, not a base style, so the description is dim and not bold
-        layer.append(row.name, style="bold")
-        if layer_kind(row) != row.name:
-            layer.append("\n" + layer_kind(row), style="dim")
-        table.add_row(str(row.index), layer, shape_text(row.output_shape), _count(row.params),
-                      field_text(row), _count(row.macs))
-    return table
-
-
-def totals_grid(summary: Summary) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    grid.add_row("params", f"{summary.total_params:,} total · {summary.trainable_params:,} "
-                           f"trainable · {summary.non_trainable_params:,} non-trainable")
-    grid.add_row("compute", f"{summary.total_macs:,} MACs · {summary.total_flops:,} FLOPs "
-                            "(2 per MAC) per sample")
-    grid.add_row("memory", f"{bytes_text(summary.param_bytes)} parameters · "
-                           f"{bytes_text(summary.activation_bytes)} activations per sample "
-                           "(float32; 1 KiB = 1024 bytes)")
-    return grid
-
-
-def note_lines(summary: Summary) -> list[str]:
-    """Every row note as 'row N (name): note'."""
-    return [f"row {row.index} ({row.name}): {note}" for row in summary.rows for note in row.notes]
-
-
-def print_warnings(console: Console, summary: Summary) -> None:
-    """'warning: row N (name): note' in yellow; a wrapped note stays right of 'warning:'."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold yellow")
-    grid.add_column(style="yellow")
-    for line in note_lines(summary):
-        grid.add_row("warning:", line)
-    if grid.rows:
-        console.print(grid)
-
-
-def print_explanations(console: Console, summary: Summary) -> None:
-    """One block per layer: its heading, then its formulas with the numbers filled in.
-
-    The formulas are too wide for a table cell, so they follow the table; wrapped lines stay
-    indented under their layer.
-    """
-    console.print(Text("How each number comes about", style="bold underline"))
-    for row in summary.layers:
-        console.print()
-        heading = Text()
-        heading.append(f"{row.index:>2}  {row.name}", style="bold")
-        kind = "" if layer_kind(row) == row.name else f"  {layer_kind(row)}"
-        heading.append(f"{kind}  → {shape_text(row.output_shape)}", style="dim")
-        console.print(heading)
-        for line in row.explain:
-            console.print(_indented(line))
-
-
-def print_summary(console: Console, summary: Summary, name: str, explain: bool) -> None:
-    console.print(summary_table(summary, summary_title(name, summary)))
-    console.print()
-    console.print(totals_grid(summary))
-    if note_lines(summary):
-        console.print()
-        print_warnings(console, summary)
-    if explain:
-        console.print()
-        print_explanations(console, summary)
-
-
-# ---------------------------------------------------------------------------------------------
-# Keras 2's model.summary() text, character for character.
-# ---------------------------------------------------------------------------------------------
-
-KERAS_CLASSES = {"conv": "Conv2D", "maxpool": "MaxPooling2D", "avgpool": "AveragePooling2D",
-                 "globalavgpool": "GlobalAveragePooling2D", "flatten": "Flatten", "dense": "Dense",
-                 "dropout": "Dropout", "batchnorm": "BatchNormalization",
-                 "activation": "Activation"}
-KERAS_LINE_LENGTH = 65
-KERAS_COLUMN_ENDS = [int(KERAS_LINE_LENGTH * p) for p in (0.45, 0.85, 1.0)]  # [29, 55, 65]
-KERAS_BREAKS = ("),", "},", "],", "',")
-
-
-def _keras_row(fields: list[str]) -> list[str]:
-    """Lay out one row the way Keras 2.9-2.11's print_row does.
-
-    Each column is cut to its width, less the two spaces that separate it from the next column
-    (the last column has none); inside that piece, a break right after '),', '},', '],' or "',"
-    is preferred. What is left over goes on the next line. Every line starts with a space and
-    is padded to the column end, so a first column that overflows pushes the others right, as
-    in Keras.
-    """
-    left = list(fields)
-    lines = []
-    while any(left):
-        line = ""
-        for col, text in enumerate(left):
-            start = KERAS_COLUMN_ENDS[col - 1] if col else 0
-            gap = 0 if col == len(KERAS_COLUMN_ENDS) - 1 else 2
-            cut = KERAS_COLUMN_ENDS[col] - start - gap
-            breaks = [text[:cut].find(mark) + len(mark) for mark in KERAS_BREAKS
-                      if mark in text[:cut]]
-            if breaks:
-                cut = min(breaks)
-            if col == 0:
-                line += " "
-            line += text[:cut] + " " * gap
-            left[col] = text[cut:]
-            line = line.ljust(KERAS_COLUMN_ENDS[col])
-        lines.append(line)
-    return lines
-
-
-def keras_summary(summary: Summary) -> list[str]:
-    """The lines Keras prints for a Sequential model of these layers (shapes in H×W×C)."""
-    summary = summary.in_layout("hwc")  # Keras is channels-last
-    width = KERAS_LINE_LENGTH
-    lines = ['Model: "sequential"', "_" * width]
-    lines += _keras_row(["Layer (type)", "Output Shape", "Param #"])
-    lines.append("=" * width)
-    for row in summary.layers:  # Keras does not list the input layer of a Sequential model
-        lines += _keras_row([f"{row.name} ({KERAS_CLASSES[row.type]})",
-                             str((None, *row.output_shape)), str(row.params)])
-        lines.append(" " * width)
-    lines += ["=" * width,
-              f"Total params: {summary.total_params:,}",
-              f"Trainable params: {summary.trainable_params:,}",
-              f"Non-trainable params: {summary.non_trainable_params:,}",
-              "_" * width]
-    return lines
-
-
-# ---------------------------------------------------------------------------------------------
-# Machine-readable formats.
-# ---------------------------------------------------------------------------------------------
-
-CSV_COLUMNS = ("index", "name", "type", "output_shape", "params", "trainable_params",
-               "non_trainable_params", "receptive_field", "jump", "rf_center", "macs")
-
-
-def json_text(summary: Summary) -> str:
-    return json.dumps(summary.to_dict(), indent=2)
-
-
-def csv_text(summary: Summary) -> str:
-    """One line per row; pairs are written HxW, a jump of the whole input as '-'."""
-    def pair(value):
-        return "" if value is None else "x".join("-" if v is None else str(v) for v in value)
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in summary.rows:
-        writer.writerow([row.index, row.name, row.type, shape_text(row.output_shape, "x"),
-                         row.params, row.trainable_params, row.non_trainable_params,
-                         pair(row.receptive_field), pair(row.jump), pair(row.rf_center), row.macs])
-    return out.getvalue().rstrip("\n")
-
-
-def markdown_text(summary: Summary, name: str) -> str:
-    """A GitHub table with the rich table's columns, then a line of totals."""
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = [f"**{cell(summary_title(name, summary))}**", "",
-             "| # | layer (type) | output shape | params | receptive field (size / jump) | MACs |",
-             "|--:|:--|:--|--:|--:|--:|"]
-    for row in summary.rows:
-        kind = layer_kind(row)
-        layer = row.name if kind == row.name else f"{row.name} ({kind})"
-        lines.append(f"| {row.index} | {cell(layer)} | {shape_text(row.output_shape)} | "
-                     f"{row.params:,} | {field_text(row)} | {row.macs:,} |")
-    lines += ["", f"**Total params:** {summary.total_params:,} "
-                  f"(trainable {summary.trainable_params:,}, non-trainable "
-                  f"{summary.non_trainable_params:,}) · **MACs:** {summary.total_macs:,} · "
-                  f"**FLOPs:** {summary.total_flops:,} · **memory (float32):** "
-                  f"{bytes_text(summary.param_bytes)} parameters, "
-                  f"{bytes_text(summary.activation_bytes)} activations per sample"]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +58,7 @@ def print_padding(console: Console, solution: PaddingSolution) -> None:
                 console.print(Text(f"padding P = {p} on each side", style="bold green"))
             else:  # a larger stride can step over the extra padding
                 console.print(Text(f"or P = {p}", style="green"))
-            console.print(_indented(_size_formula(s, p)))
+            console.print(indented(_size_formula(s, p)))
     elif s.total_range:
         console.print(Text(f"no padding P on both sides gives {s.output}; an uneven split does",
                            style="bold yellow"))

@@ -4,7 +4,6 @@ render.py. Errors in a model description end with a message and exit status 2, n
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from enum import Enum
@@ -14,8 +13,8 @@ import typer
 
 from minigrad import report
 from minigrad.errors import SpecError
-from minigrad.shapes import analyze, solve_padding
-from minigrad.spec import PRESETS, load_spec, parse_spec, preset_list
+from minigrad.shapes import solve_padding
+from minigrad.spec import load_spec, parse_spec, preset_list
 
 from . import render
 
@@ -55,9 +54,9 @@ SPEC_HELP = ("The model: a preset name (see --list), a file, the layers as text 
              "(e.g. 'input 28x28x1; conv 32 3x3; flatten; dense 10') or - to read standard input.")
 
 
-def fail(error: SpecError | str, source: str | None = None) -> NoReturn:
+def fail(error: SpecError | str) -> NoReturn:
     """Report a problem with the model or the numbers on stderr and exit with status 2."""
-    render.print_error(render.make_console(stderr=True), error, source)
+    render.print_error(render.make_console(stderr=True), error)
     raise typer.Exit(2)
 
 
@@ -71,19 +70,6 @@ def parse_shape(text: str) -> tuple[int, ...]:
         raise typer.BadParameter(f"expected whole numbers separated by x or commas, such as "
                                  f"28x28x1 or 3,32,32; got {text!r}", param_hint="'--input'")
     return tuple(int(v) for v in re.split(r"[x×X,]", compact))
-
-
-def source_text(spec: str) -> str:
-    """The text SPEC stands for (a preset's, a file's, or SPEC itself), to quote in errors."""
-    if spec in PRESETS:
-        return PRESETS[spec].text
-    if os.path.isfile(spec):
-        try:
-            with open(spec, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError):
-            pass  # load_spec reports the unreadable file itself
-    return spec
 
 
 def display_name(spec: str, origin: str) -> str:
@@ -142,12 +128,11 @@ def shapes(
     shape = parse_shape(input_shape) if input_shape is not None else None
     fmt = source_format.value if source_format else None
 
-    source = sys.stdin.read() if spec == "-" else source_text(spec)
     try:
-        loaded = parse_spec(source, fmt, shape) if spec == "-" else load_spec(spec, fmt, shape)
-        summary = analyze(loaded.network)
+        loaded = parse_spec(sys.stdin.read(), fmt, shape) if spec == "-" else load_spec(spec, fmt, shape)
+        summary = loaded.analyze()
     except SpecError as error:
-        fail(error, source)
+        fail(error)
     summary = summary.in_layout(layout.value if layout else summary.layout)
 
     if output_format is OutputFormat.table and style is Style.table:

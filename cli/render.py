@@ -78,7 +78,7 @@ def print_padding(console: Console, solution: PaddingSolution) -> None:
         console.print(f"nearest outputs with padding on both sides: {reachable}")
 
 
-def print_error(console: Console, error: SpecError | str, source: str | None = None) -> None:
+def print_error(console: Console, error: SpecError | str) -> None:
     """'error: …' then, when the error has a place, the source line with a caret under it.
 
     Printed as plain Text without wrapping, so brackets are not read as markup and the caret
@@ -87,5 +87,5 @@ def print_error(console: Console, error: SpecError | str, source: str | None = N
     headline = error.headline() if isinstance(error, SpecError) else error
     console.print(Text(f"error: {headline}", style="bold red"), soft_wrap=True)
     if isinstance(error, SpecError):
-        for line in error.excerpt(source):
+        for line in error.excerpt():
             console.print(Text(line), soft_wrap=True)

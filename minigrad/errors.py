@@ -31,6 +31,7 @@ class SpecError(ValueError):
         self.message = message
         self.where = where
         self.hint = hint
+        self.source: str | None = None  # the text `where` points into, set by the spec reader
 
     def headline(self) -> str:
         """One line: what is wrong and where."""
@@ -38,8 +39,9 @@ class SpecError(ValueError):
         hint = f" ({self.hint})" if self.hint else ""
         return f"{place}{self.message}{hint}"
 
-    def excerpt(self, source: str | None) -> list[str]:
+    def excerpt(self, source: str | None = None) -> list[str]:
         """The offending source line with a caret under the bad token (empty if there is no place)."""
+        source = source if source is not None else self.source
         if self.where is None or source is None:
             return []
         lines = source.splitlines()

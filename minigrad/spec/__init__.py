@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError, Where
-from ..shapes import Network, convert_shape
+from ..shapes import Network, Summary, analyze, convert_shape
 from . import dsl, keras, pytorch
 from .presets import PRESETS, Preset
 
@@ -29,6 +29,14 @@ class Spec:
     format: str   # "dsl", "keras" or "pytorch"
     source: str   # the text that was parsed (for error excerpts)
     origin: str   # "preset NAME", a file path, or "inline"
+
+    def analyze(self) -> Summary:
+        """The layer arithmetic of this model; a SpecError carries the source it points into."""
+        try:
+            return analyze(self.network)
+        except SpecError as error:
+            error.source = self.source
+            raise
 
 
 def load_spec(spec: str, fmt: str | None = None, input_shape: tuple[int, ...] | None = None) -> Spec:
@@ -56,10 +64,14 @@ def parse_spec(text: str, fmt: str | None = None, input_shape: tuple[int, ...] |
     """Parse model text in the given format (detected when None)."""
     if not text.strip():
         raise SpecError("empty model: nothing to read")
-    fmt = fmt or detect_format(text)
-    if fmt not in FORMATS:
-        raise SpecError(f"unknown format '{fmt}'; known: {', '.join(FORMATS)}")
-    network = {"dsl": dsl.parse, "keras": keras.parse, "pytorch": pytorch.parse}[fmt](text)
+    try:
+        fmt = fmt or detect_format(text)
+        if fmt not in FORMATS:
+            raise SpecError(f"unknown format '{fmt}'; known: {', '.join(FORMATS)}")
+        network = {"dsl": dsl.parse, "keras": keras.parse, "pytorch": pytorch.parse}[fmt](text)
+    except SpecError as error:
+        error.source = text
+        raise
     if input_shape is not None:
         network = replace(network, input_shape=tuple(input_shape), input_where=None)
     return Spec(network, fmt, text, "inline")

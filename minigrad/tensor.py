@@ -471,7 +471,7 @@ class ReLU(Function):
 
     def forward(self, a):
         self.positive = a > 0
-        return np.where(self.positive, a, 0).astype(a.dtype, copy=False)
+        return np.maximum(a, 0, dtype=a.dtype)
 
     def backward(self, grad):
         return grad * self.positive

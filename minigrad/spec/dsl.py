@@ -21,8 +21,19 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError, Where, did_you_mean
-from ..shapes import (ACTIVATIONS, Activation, BatchNorm, Conv, Dense, Dropout, Flatten,
-                      GlobalAvgPool, Layer, Network, Pool)
+from ..shapes import (
+    ACTIVATIONS,
+    Activation,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Network,
+    Pool,
+)
 
 KEYWORDS = {
     "input": "input", "conv": "conv", "conv2d": "conv", "maxpool": "maxpool",

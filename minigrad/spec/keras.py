@@ -25,9 +25,20 @@ import ast
 from dataclasses import replace
 
 from ..errors import SpecError, Where, did_you_mean
-from ..shapes import (ACTIVATIONS, Activation, BatchNorm, Conv, Dense, Dropout, Flatten,
-                      GlobalAvgPool, Layer, Network, Pool)
-from .pycode import (Args, Code, Signature, describe, is_docstring, is_import, last_name)
+from ..shapes import (
+    ACTIVATIONS,
+    Activation,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Network,
+    Pool,
+)
+from .pycode import Args, Code, Signature, describe, is_docstring, is_import, last_name
 
 # Keyword arguments every Keras layer takes (the base Layer's). input_shape and the like set the
 # network input when given on the first layer; Input and InputLayer take shape= too.

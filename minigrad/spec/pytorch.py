@@ -33,10 +33,29 @@ import ast
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError, did_you_mean
-from ..shapes import (Activation, AdaptiveAvgPool, BatchNorm, Conv, Dense, Dropout, Flatten,
-                      Layer, Network, Pool)
-from .pycode import (Args, Code, Signature, describe, dotted_name, is_docstring, is_import,
-                     last_name, snippet)
+from ..shapes import (
+    Activation,
+    AdaptiveAvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    Network,
+    Pool,
+)
+from .pycode import (
+    Args,
+    Code,
+    Signature,
+    describe,
+    dotted_name,
+    is_docstring,
+    is_import,
+    last_name,
+    snippet,
+)
 
 _DEVICE = ("device", "dtype")
 

@@ -1,0 +1,295 @@
+"""Datasets as arrays, and the loader that cuts them into (shuffled) mini-batches.
+
+    train = ArrayDataset(x, y, classes=("cat", "dog"))       # x: (N, C, H, W), y: (N,)
+    for xb, yb in DataLoader(train, batch_size=64, shuffle=True).batches(epoch):
+        ...
+
+Also the two file readers the datasets are made from: `read_idx` for MNIST's IDX files and
+`load_npz_dataset` for your own images saved with `np.savez`. Every problem with the data raises
+`DataError`, whose message says what is wrong and in which file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Data that cannot be found, read or used; the message says what and where."""
+
+
+# ---------------------------------------------------------------------------------------------
+# ArrayDataset: samples held in memory.
+# ---------------------------------------------------------------------------------------------
+
+class ArrayDataset:
+    """Images and their labels, all in memory.
+
+    x: (N, C, H, W) float32, y: (N,) int64 class indices into `classes`.
+    `normalization` records how 8-bit pixels were turned into x ("x / 255", or "none" for data
+    that came as floats), so images given to a trained model later can be treated the same way.
+    """
+
+    def __init__(self, x, y, classes, name: str = "data", normalization: str = "none"):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.asarray(y)
+        if x.ndim != 4:
+            raise DataError(f"{name}: x must be (N, C, H, W), got shape {x.shape}")
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(f"{name}: y must be ({len(x)},) to match x, got shape {y.shape}")
+        if len(y) and not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{name}: labels must be integers, got dtype {y.dtype}")
+        self.classes = tuple(str(c) for c in classes)
+        if len(y) and (y.min() < 0 or y.max() >= len(self.classes)):
+            raise DataError(f"{name}: labels must be in 0..{len(self.classes) - 1} "
+                            f"({len(self.classes)} classes), found {y.min()}..{y.max()}")
+        self.x = x
+        self.y = y.astype(np.int64)
+        self.name = name
+        self.normalization = normalization
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i):
+        """(x[i], y[i]): one image (C, H, W) and its label."""
+        return self.x[i], self.y[i]
+
+    def __repr__(self) -> str:
+        shape = "×".join(str(d) for d in self.sample_shape)
+        return (f"ArrayDataset({self.name!r}, {len(self)} samples of {shape}, "
+                f"{self.num_classes} classes)")
+
+    @property
+    def sample_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def _take(self, index) -> ArrayDataset:
+        return ArrayDataset(self.x[index], self.y[index], self.classes, self.name,
+                            self.normalization)
+
+    def subset(self, n: int) -> ArrayDataset:
+        """The first n samples (all of them when n >= len)."""
+        if n < 0:
+            raise DataError(f"{self.name}: cannot take {n} samples")
+        return self._take(slice(0, n))
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[ArrayDataset, ArrayDataset]:
+        """(rest, held_out): a random `fraction` of the samples held out, e.g. for validation.
+
+        The same seed always gives the same split; the two parts are disjoint and together are
+        the whole dataset. Both keep the original order of their samples.
+        """
+        held = round(len(self) * fraction)
+        if not 0 < fraction < 1 or not 0 < held < len(self):
+            raise DataError(f"{self.name}: cannot hold out a fraction {fraction} of "
+                            f"{len(self)} samples (both parts need at least one)")
+        order = np.random.default_rng(seed).permutation(len(self))
+        return self._take(np.sort(order[held:])), self._take(np.sort(order[:held]))
+
+
+# ---------------------------------------------------------------------------------------------
+# DataLoader: mini-batches, reproducibly shuffled per epoch.
+# ---------------------------------------------------------------------------------------------
+
+class DataLoader:
+    """Mini-batches of a dataset: `batches(epoch)` yields (x, y) with x (B, C, H, W), y (B,).
+
+    With shuffle=True the order of an epoch is np.random.default_rng([seed, epoch]).permutation(N):
+    it depends on nothing else (not on the shared minigrad.rng generator that dropout draws from),
+    so any epoch can be replayed exactly, and a resumed run sees the batches it would have seen.
+    The last batch is smaller when N is not a multiple of batch_size, unless drop_last=True.
+    """
+
+    def __init__(self, dataset: ArrayDataset, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, drop_last: bool = False):
+        if batch_size < 1:
+            raise DataError(f"batch size must be at least 1, got {batch_size}")
+        if seed < 0:
+            raise DataError(f"shuffle seed must be >= 0, got {seed}")
+        if drop_last and 0 < len(dataset) < batch_size:
+            raise DataError(f"{dataset.name}: {len(dataset)} samples are fewer than one batch of "
+                            f"{batch_size}, and drop_last would leave no batch at all")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def order(self, epoch: int = 0) -> np.ndarray:
+        """The sample indices of an epoch, in the order the batches take them."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng([self.seed, epoch]).permutation(n)
+
+    def batches(self, epoch: int = 0, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of `epoch`, skipping the first `start` of them (to resume mid-epoch)."""
+        if epoch < 0:
+            raise DataError(f"epoch must be >= 0, got {epoch}")
+        if not 0 <= start <= len(self):
+            raise DataError(f"cannot start at batch {start}: an epoch has {len(self)} batches")
+        x, y, size = self.dataset.x, self.dataset.y, self.batch_size
+        order = self.order(epoch) if self.shuffle else None
+        for b in range(start, len(self)):
+            if order is None:
+                # In order: slices are views, no copying.
+                yield x[b * size:(b + 1) * size], y[b * size:(b + 1) * size]
+            else:
+                index = order[b * size:(b + 1) * size]
+                yield x[index], y[index]
+
+    def __iter__(self):
+        return self.batches(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files (MNIST, Fashion-MNIST).
+# ---------------------------------------------------------------------------------------------
+
+# The third byte of an IDX magic number: the element type. Data are big-endian.
+IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the format of MNIST's files), gzipped or not.
+
+    Layout: magic number [0, 0, type code, ndim], then ndim big-endian uint32 sizes, then the
+    elements, big-endian, row-major. MNIST images are (N, 28, 28) uint8, labels (N,) uint8.
+    Returns a writable array in native byte order.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"file {path}: cannot read it ({e.strerror or e})") from None
+    # Recognise gzip by its magic bytes, whatever the file is called.
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"file {path}: damaged or truncated gzip data ({e})") from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES or data[3] == 0:
+        raise DataError(f"file {path}: not an IDX file (magic bytes {data[:4].hex()}, expected "
+                        f"0000 then a type code and the number of dimensions, e.g. 00000803)")
+    dtype, ndim = IDX_TYPES[data[2]], data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"file {path}: truncated header ({len(data)} bytes, {ndim} dimensions "
+                        f"need {header})")
+    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    expected = math.prod(shape) * dtype.itemsize
+    present = len(data) - header
+    if present != expected:
+        raise DataError(f"file {path}: header says {'x'.join(map(str, shape))} = {expected} "
+                        f"bytes but {present} are present")
+    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+# ---------------------------------------------------------------------------------------------
+# .npz files: your own images.
+# ---------------------------------------------------------------------------------------------
+
+def load_npz_dataset(path, split: str = "train") -> ArrayDataset:
+    """A dataset from an .npz file with arrays `x` and `y` (and optionally `classes`).
+
+    Keras-style files with x_train/y_train and x_test/y_test are read too, taking `split`;
+    a file with plain x and y is the same for either split (hold out validation data with
+    ArrayDataset.split).
+
+    x: (N, H, W) gets a channel axis; (N, H, W, C) with C 1 or 3 (channels last) is moved to
+    (N, C, H, W); anything else 4-D is taken as (N, C, H, W) already. uint8 images (or other
+    integers in 0..255) become x / 255 in float32; floats are kept, as float32.
+    y: integer class indices. `classes`: an array of class names; without it the classes are
+    "0", "1", ... up to the largest label.
+    """
+    path = Path(path)
+    try:
+        # Opened here rather than by np.load, which leaves its file open when the zip is bad.
+        with open(path, "rb") as f:
+            archive = np.load(f, allow_pickle=False)
+            if isinstance(archive, np.ndarray):        # an .npy file: one array, no names
+                arrays = None
+            else:
+                arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise DataError(f"file {path}: not found") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        # np.load's own messages: not a zip, truncated, or an object array needing pickle.
+        raise DataError(f"file {path}: not a readable .npz file ({e})") from None
+    if arrays is None:
+        raise DataError(f"file {path}: holds a single array (.npy), not arrays x and y")
+    if "x" in arrays or "y" in arrays:
+        x_key, y_key = "x", "y"
+    else:
+        x_key, y_key = f"x_{split}", f"y_{split}"
+    for key in (x_key, y_key):
+        if key not in arrays:
+            found = ", ".join(sorted(arrays)) or "none"
+            raise DataError(f"file {path}: no array '{key}' (arrays found: {found}); save images "
+                            f"as x and labels as y, e.g. np.savez(path, x=images, y=labels)")
+    x, y = arrays[x_key], arrays[y_key]
+    x, normalization = _images_to_nchw(x, f"file {path}: {x_key}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataError(f"file {path}: {y_key} must have shape ({len(x)},) to match {x_key}, "
+                        f"got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"file {path}: {y_key} must hold integer class indices, "
+                        f"got dtype {y.dtype}")
+    if y.min() < 0:
+        raise DataError(f"file {path}: {y_key} has a negative label ({y.min()})")
+    if "classes" in arrays:
+        names = arrays["classes"]
+        if names.ndim != 1 or names.dtype.kind not in "US":
+            raise DataError(f"file {path}: classes must be a 1-D array of strings, "
+                            f"got {names.dtype} {names.shape}")
+        classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+        if y.max() >= len(classes):
+            raise DataError(f"file {path}: label {y.max()} but only {len(classes)} class names")
+    else:
+        classes = tuple(str(k) for k in range(int(y.max()) + 1))
+    return ArrayDataset(x, y, classes, name=path.stem, normalization=normalization)
+
+
+def _images_to_nchw(x: np.ndarray, where: str) -> tuple[np.ndarray, str]:
+    """Images of any accepted layout and type -> ((N, C, H, W) float32, normalization)."""
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[3] in (1, 3) and x.shape[1] not in (1, 3):
+        x = x.transpose(0, 3, 1, 2)
+    elif x.ndim != 4:
+        raise DataError(f"{where} must be images (N, H, W), (N, H, W, C) or (N, C, H, W), "
+                        f"got shape {x.shape}")
+    if len(x) == 0:
+        raise DataError(f"{where} holds no images")
+    if np.issubdtype(x.dtype, np.integer) and x.dtype != np.uint8:
+        if x.min() < 0 or x.max() > 255:
+            raise DataError(f"{where} has integers in {x.min()}..{x.max()}; expected pixels "
+                            f"0..255 (uint8) or floats")
+    elif not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{where} has dtype {x.dtype}; expected uint8 pixels or floats")
+    if np.issubdtype(x.dtype, np.integer):
+        return np.divide(x, 255, dtype=np.float32), "x / 255"
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise DataError(f"{where} contains NaN or infinite values")
+    return x, "none"

@@ -1,10 +1,10 @@
 """Neural-network ops, PyTorch-style (`import minigrad.functional as F`): NCHW layout, conv weights
 (F, C, KH, KW), linear weights (out, in).
 
-conv2d, the pools, linear, softmax, log_softmax and cross_entropy are fused primitives with
-hand-written backward passes; decomposing them into elementwise ops would be 100-300x slower on
-numpy. Convolution is im2col + ONE matrix multiply, filled and emptied by loops over the KH*KW
-kernel offsets (never over pixels), as in "Deep Learning from Scratch".
+conv2d, the pools, batch_norm, linear, softmax, log_softmax and cross_entropy are fused
+primitives with hand-written backward passes; decomposing them into elementwise ops would be
+100-300x slower on numpy. Convolution is im2col + ONE matrix multiply, filled and emptied by loops
+over the KH*KW kernel offsets (never over pixels), as in "Deep Learning from Scratch".
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ def _check_nchw(op: str, x: np.ndarray) -> None:
         raise ValueError(f"{op}: input must be (N, C, H, W), got shape {x.shape}")
 
 
-def _output_hw(op, h, w, kernel, stride, pads, dilation):
+def _output_hw(op, h, w, kernel, stride, pads, dilation, ceil_mode=False):
     """Output size from the layer-math module (the one source of truth), with this op's name."""
     try:
-        return (shapes.output_size(h, kernel[0], stride[0], pads[0], dilation[0]),
-                shapes.output_size(w, kernel[1], stride[1], pads[1], dilation[1]))
+        return (shapes.output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode),
+                shapes.output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode))
     except ValueError as error:
         raise ValueError(f"{op}: {error} (input {h}x{w}, kernel {kernel[0]}x{kernel[1]})") from None
 
@@ -44,6 +44,20 @@ def _windows(kernel, stride, dilation, out_hw):
         for j in range(kw):
             top, left = i * dh, j * dw
             yield i, j, slice(top, top + sh * (oh - 1) + 1, sh), slice(left, left + sw * (ow - 1) + 1, sw)
+
+
+def _pads(op: str, padding) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) from P (every side), (PH, PW) (rows, columns) or the
+    explicit ((top, bottom), (left, right)) that Keras' 'same' needs when the padding is odd."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and \
+            all(isinstance(side, (tuple, list)) for side in padding):
+        pads = (_pair(padding[0], "padding"), _pair(padding[1], "padding"))
+    else:
+        ph, pw = _pair(padding, "padding")
+        pads = ((ph, ph), (pw, pw))
+    if min(min(side) for side in pads) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return pads
 
 
 def _pad(x: np.ndarray, pads, value=0.0) -> np.ndarray:
@@ -84,7 +98,8 @@ def col2im(cols: np.ndarray, padded_shape, kernel, stride, dilation, out_hw) -> 
 
 
 def _conv_padding(padding, kernel, stride, dilation, h, w):
-    """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same' (PyTorch's rules)."""
+    """((top, bottom), (left, right)) from an int, a pair, ((top, bottom), (left, right)),
+    'valid' or 'same' (PyTorch's rules)."""
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
@@ -94,10 +109,7 @@ def _conv_padding(padding, kernel, stride, dilation, h, w):
             return (shapes.same_padding(h, kernel[0], 1, dilation[0]),
                     shapes.same_padding(w, kernel[1], 1, dilation[1]))
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    ph, pw = _pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"conv2d: padding must be non-negative, got {padding!r}")
-    return (ph, ph), (pw, pw)
+    return _pads("conv2d", padding)
 
 
 class Conv2d(Function):
@@ -152,7 +164,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     """2-D convolution (cross-correlation, as in every framework).
 
     x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F,) or None -> (N, F, OH, OW) with
-    OH = floor((H + 2P − D(KH − 1) − 1) / S) + 1. padding: int, pair, 'valid' or 'same'.
+    OH = floor((H + 2P − D(KH − 1) − 1) / S) + 1. padding: int, pair (rows, columns), 'valid',
+    'same' (stride 1 only) or ((top, bottom), (left, right)), e.g. Keras' 'same' at stride 2.
     """
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
@@ -162,30 +175,39 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
 # Pooling
 # ---------------------------------------------------------------------------------------------
 
-def _pool_geometry(op, x, kernel_size, stride, padding):
+def _pool_geometry(op, x, kernel_size, stride, padding, ceil_mode):
+    """A pool's kernel, stride, padding, the padding of the array it slides over, and its output.
+
+    The array's padding is the pool's, except that with ceil_mode the last window may run past
+    the padded input: the array is extended after it, so every window is a full strided view.
+    """
     _check_nchw(op, x)
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    for p, k in ((ph, kernel[0]), (pw, kernel[1])):
-        if p < 0 or 2 * p > k:
-            raise ValueError(f"{op}: pad should be at most half of kernel size, but got pad={p} "
-                             f"and kernel_size={k}")
-    pads = ((ph, ph), (pw, pw))
-    out_hw = _output_hw(op, x.shape[2], x.shape[3], kernel, stride, pads, (1, 1))
-    return kernel, stride, pads, out_hw
+    pads = _pads(op, padding)
+    for side, k in zip(pads, kernel):
+        for p in side:
+            if 2 * p > k:
+                raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
+                                 f"pad={p} and kernel_size={k}")
+    out_hw = _output_hw(op, x.shape[2], x.shape[3], kernel, stride, pads, (1, 1), ceil_mode)
+    array_pads = tuple((before, max(after, (o - 1) * s + k - n - before))
+                       for (before, after), o, s, k, n in zip(pads, out_hw, stride, kernel,
+                                                              x.shape[2:]))
+    return kernel, stride, pads, array_pads, out_hw
 
 
 class MaxPool2d(Function):
-    """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each window (padding is −inf).
+    """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each window (padding is −inf, and so is
+    the part of a ceil_mode window that runs past the padded input).
 
     forward:  running np.maximum over the KH·KW strided views of the windows
     backward: each window's gradient goes to its FIRST maximum (row-major), as in PyTorch
     """
 
-    def forward(self, x, *, kernel_size, stride=None, padding=0):
-        self.kernel, self.stride, self.pads, self.out_hw = _pool_geometry(
-            "max_pool2d", x, kernel_size, stride, padding)
+    def forward(self, x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
+        self.kernel, self.stride, _, self.pads, self.out_hw = _pool_geometry(
+            "max_pool2d", x, kernel_size, stride, padding, ceil_mode)
         self.xp = _pad(x, self.pads, -np.inf)
         self.x_shape = x.shape
         out = None
@@ -212,31 +234,55 @@ class MaxPool2d(Function):
         return dxp[:, :, top:top + h, left:left + w]
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
-    """Max pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size."""
-    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False) -> Tensor:
+    """Max pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
+
+    padding: int, pair (rows, columns) or ((top, bottom), (left, right)), each at most half the
+    kernel. ceil_mode: round the output size up, as PyTorch does (shapes.output_size).
+    """
+    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           ceil_mode=ceil_mode)
 
 
 class AvgPool2d(Function):
-    """x: (N, C, H, W) -> (N, C, OH, OW), the mean of each window, zero padding counted
-    (PyTorch's count_include_pad=True).
+    """x: (N, C, H, W) -> (N, C, OH, OW), the mean of each window.
 
-    forward:  sum of the KH·KW strided views / (KH·KW)
-    backward: every window element gets grad / (KH·KW)
+    Each window is divided by the number of cells it counts. With count_include_pad (PyTorch's
+    default) the zeros of the padding count; without it only real input values do, as in
+    TensorFlow's 'same' pooling. The overhang of a ceil_mode window past the padded input never
+    counts (PyTorch's rule).
+
+    forward:  (sum of the KH·KW strided views) / divisor of each window
+    backward: every element of a window gets grad / divisor of that window
     """
 
-    def forward(self, x, *, kernel_size, stride=None, padding=0):
-        self.kernel, self.stride, self.pads, self.out_hw = _pool_geometry(
-            "avg_pool2d", x, kernel_size, stride, padding)
+    def forward(self, x, *, kernel_size, stride=None, padding=0, ceil_mode=False,
+                count_include_pad=True):
+        self.kernel, self.stride, pads, self.pads, self.out_hw = _pool_geometry(
+            "avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
         xp = _pad(x, self.pads)
         self.x_shape, self.padded_shape = x.shape, xp.shape
+        self.divisor = self._divisor(pads, count_include_pad).astype(x.dtype)
         out = np.zeros(x.shape[:2] + self.out_hw, dtype=x.dtype)
         for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
             out += xp[:, :, rows, columns]
-        return out / (self.kernel[0] * self.kernel[1])
+        return out / self.divisor
+
+    def _divisor(self, pads, count_include_pad) -> np.ndarray:
+        """(1, 1, OH, OW): each window's count of the cells that count (1s summed per window)."""
+        h, w = self.x_shape[2:]
+        (top, bottom), (left, right) = pads if count_include_pad else ((0, 0), (0, 0))
+        counted = np.ones((1, 1, h + top + bottom, w + left + right))
+        (array_top, array_bottom), (array_left, array_right) = self.pads
+        counted = _pad(counted, ((array_top - top, array_bottom - bottom),
+                                 (array_left - left, array_right - right)))  # in the array's frame
+        divisor = np.zeros((1, 1) + self.out_hw)
+        for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
+            divisor += counted[:, :, rows, columns]
+        return divisor
 
     def backward(self, grad):
-        share = grad / (self.kernel[0] * self.kernel[1])
+        share = grad / self.divisor
         dxp = np.zeros(self.padded_shape, dtype=grad.dtype)
         for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
             dxp[:, :, rows, columns] += share
@@ -245,9 +291,93 @@ class AvgPool2d(Function):
         return dxp[:, :, top:top + h, left:left + w]
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
-    """Average pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size."""
-    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """Average pooling. x: (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
+
+    padding and ceil_mode as in max_pool2d. count_include_pad=False divides each window by its
+    number of real (non-padding) values, as TensorFlow's 'same' average pooling does.
+    """
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+
+
+def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
+    """The mean of each channel over all positions: (N, C, H, W) -> (N, C), or (N, C, 1, 1)
+    with keepdims (PyTorch's AdaptiveAvgPool2d(1))."""
+    x = as_tensor(x)
+    _check_nchw("global_avg_pool2d", x.data)
+    return x.mean(axis=(2, 3), keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch normalisation
+# ---------------------------------------------------------------------------------------------
+
+class BatchNorm(Function):
+    """x: (N, C) or (N, C, H, W), weight γ and bias β: (C,) -> x's shape, per channel c:
+
+    forward:  x̂ = (x − μ) / √(σ² + ε),  y = γ·x̂ + β
+              training: μ, σ² are the batch's mean and biased variance over the m = N·H·W values
+              of the channel; eval: the running statistics
+    backward: dγ = Σ g·x̂,  dβ = Σ g,  and with ĝ = γ·g
+              training: dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / √(σ² + ε)  (μ and σ² depend on x)
+              eval:     dx = ĝ / √(σ² + ε)
+    """
+
+    def forward(self, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
+        if x.ndim < 2:
+            raise ValueError(f"batch_norm: input must be (N, C) or (N, C, H, W), got shape "
+                             f"{x.shape}")
+        c = x.shape[1]
+        for label, array in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                             ("running_var", running_var)):
+            if array.shape != (c,):
+                raise ValueError(f"batch_norm: {label} shape {array.shape} does not match the "
+                                 f"input's {c} channels (input {x.shape})")
+        self.axes = (0,) + tuple(range(2, x.ndim))          # every axis but the channels
+        per_channel = (1, c) + (1,) * (x.ndim - 2)          # (C,) arrays broadcast like this
+        self.training = training
+        if training:
+            m = x.size // c
+            if m < 2:
+                raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                                 f"training, got input of shape {x.shape}")
+            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
+            # In place: the caller's buffers (a module's running statistics) are updated.
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * var * (m / (m - 1))  # the unbiased variance, as PyTorch
+        else:
+            mean, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
+        self.inv_std = (1 / np.sqrt(var + eps)).reshape(per_channel)
+        self.x_hat = (x - mean.reshape(per_channel)) * self.inv_std
+        self.gamma = weight.reshape(per_channel)
+        return self.gamma * self.x_hat + bias.reshape(per_channel)
+
+    def backward(self, grad):
+        g_hat = grad * self.gamma
+        dx = None
+        if self.needs_grad[0]:
+            if self.training:
+                dx = (g_hat - g_hat.mean(axis=self.axes, keepdims=True)
+                      - self.x_hat * (g_hat * self.x_hat).mean(axis=self.axes, keepdims=True))
+                dx = dx * self.inv_std
+            else:
+                dx = g_hat * self.inv_std
+        dweight = (grad * self.x_hat).sum(axis=self.axes) if self.needs_grad[1] else None
+        dbias = grad.sum(axis=self.axes) if self.needs_grad[2] else None
+        return dx, dweight, dbias
+
+
+def batch_norm(x, running_mean, running_var, weight, bias, training: bool,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over the channel axis 1. x: (N, C) or (N, C, H, W); running_mean,
+    running_var: (C,) numpy arrays, updated in place when training (new = (1 − momentum)·old +
+    momentum·batch statistic); weight, bias: (C,)."""
+    return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
+                           training=training, momentum=momentum, eps=eps)
 
 
 # ---------------------------------------------------------------------------------------------

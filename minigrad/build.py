@@ -1,0 +1,134 @@
+"""Turn a `minigrad.shapes.Network` (anything `cnncalc shapes` reads: the layer language, pasted
+Keras or PyTorch code, a preset) into a trainable `nn.Sequential`.
+
+The network is first analysed by `minigrad.shapes.analyze`, which refuses layers that do not fit
+and gives every layer's input shape; each layer then becomes one or two modules. The data is
+always N×C×H×W, whatever layout the network was written in:
+
+- Keras/layer-language 'same' padding becomes explicit (before, after) padding from
+  `shapes.same_padding`, so stride 2 and even kernels put the odd pixel after, as TensorFlow does.
+  'same' average pools divide by the number of real values (TensorFlow's rule).
+- Keras' Dense on an H×W×C map acts on the channels: `nn.ChannelLinear`.
+- Flatten takes the values in C, H, W order, whereas Keras flattens H, W, C. The sizes agree and a
+  model trained here from scratch does not care, but Keras weights would not load one to one.
+- A final softmax or log_softmax is not built: the loss (cross_entropy on logits) applies it.
+  The model's `output_activation` says which one was left out.
+- Batch normalisation uses PyTorch's eps 1e-5 and momentum 0.1 for every network (Keras'
+  defaults are 1e-3 and 0.99, i.e. 0.01 in PyTorch's terms); a network records neither.
+"""
+
+from __future__ import annotations
+
+from . import nn, shapes
+from .errors import SpecError
+
+ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+                      # axis 1 is the channel axis of N×C×H×W maps and the class axis of (N, K)
+                      "softmax": lambda: nn.Softmax(axis=1),
+                      "log_softmax": lambda: nn.LogSoftmax(axis=1)}
+FOLDED = ("softmax", "log_softmax")
+INITS = ("auto",) + nn.INITS
+
+
+def build_model(network: shapes.Network, init: str = "auto") -> nn.Sequential:
+    """An nn.Sequential computing `network` on N×C×H×W (or N×features) batches.
+
+    init: "he" or "glorot" for every conv and dense layer, or "auto": "he" for one whose
+    activation (inline, or an activation layer right after it) is relu, "glorot" otherwise.
+    Raises SpecError, naming the layer, for a network that cannot be built.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    summary = shapes.analyze(network)
+    layers = network.layers
+    last = _activation(layers[-1]) if layers else None
+    folded = last if last in FOLDED else None
+    modules: list[nn.Module] = []
+    for index, layer in enumerate(layers):
+        # rows[index] is what arrives at this layer (rows[0] is the input)
+        in_shape = shapes.convert_shape(summary.rows[index].output_shape, network.layout, "chw")
+        builder = _BUILDERS.get(type(layer))
+        if builder is None:
+            raise SpecError(f"{summary.rows[index + 1].name}: cannot build a "
+                            f"{type(layer).__name__} layer", layer.where)
+        activation = _activation(layer)
+        following = layers[index + 1] if index + 1 < len(layers) else None
+        after = activation or (_activation(following)
+                               if isinstance(following, shapes.Activation) else None)
+        modules += builder(layer, in_shape, network,
+                           init if init != "auto" else "he" if after == "relu" else "glorot")
+        if activation and not (index == len(layers) - 1 and folded):
+            modules.append(ACTIVATION_MODULES[activation]())
+    model = nn.Sequential(*modules)
+    model.network = network
+    model.output_activation = folded
+    for dotted, parameter in model.named_parameters():
+        parameter.name = dotted  # shown by minigrad.print_graph
+    return model
+
+
+def _activation(layer) -> str | None:
+    """The function an activation layer applies, or a conv's or dense's inline activation
+    (None for none, and for 'linear', the identity)."""
+    fn = layer.fn if isinstance(layer, shapes.Activation) else getattr(layer, "activation", None)
+    return None if fn == "linear" else fn
+
+
+def _same(in_shape, kernel, stride, dilation=(1, 1)):
+    """TensorFlow's 'same' padding, ((top, bottom), (left, right)), for a C×H×W input."""
+    _, h, w = in_shape
+    return (shapes.same_padding(h, kernel[0], stride[0], dilation[0]),
+            shapes.same_padding(w, kernel[1], stride[1], dilation[1]))
+
+
+def _padding(layer, in_shape, stride, dilation=(1, 1)):
+    if layer.padding == "same":
+        return _same(in_shape, layer.kernel, stride, dilation)
+    return 0 if layer.padding == "valid" else layer.padding
+
+
+def _conv(layer: shapes.Conv, in_shape, network, init):
+    return [nn.Conv2d(in_shape[0], layer.filters, layer.kernel, layer.stride,
+                      _padding(layer, in_shape, layer.stride, layer.dilation), layer.dilation,
+                      bias=layer.bias, init=init)]
+
+
+def _pool(layer: shapes.Pool, in_shape, network, init):
+    stride = layer.stride or layer.kernel
+    padding = _padding(layer, in_shape, stride)
+    if layer.mode == "max":
+        return [nn.MaxPool2d(layer.kernel, stride, padding, ceil_mode=layer.ceil)]
+    # TensorFlow's 'same' average pooling ignores the padding; PyTorch counts its zeros.
+    keras_same = layer.padding == "same" and network.rules == "keras"
+    return [nn.AvgPool2d(layer.kernel, stride, padding, ceil_mode=layer.ceil,
+                         count_include_pad=not keras_same)]
+
+
+def _adaptive_pool(layer: shapes.AdaptiveAvgPool, in_shape, network, init):
+    if layer.output == (1, 1):
+        return [nn.GlobalAvgPool2d(keepdims=True)]
+    # analyze() accepts only sizes that divide evenly: plain windows of in/out, side by side
+    _, h, w = in_shape
+    kernel = (h // layer.output[0], w // layer.output[1])
+    return [nn.AvgPool2d(kernel, kernel)]
+
+
+def _dense(layer: shapes.Dense, in_shape, network, init):
+    if len(in_shape) == 3 and network.layout == "hwc":  # Keras: the last axis is the channels
+        return [nn.ChannelLinear(in_shape[0], layer.units, layer.bias, init)]
+    # a flat input, or PyTorch's Linear on the last axis (W) of a C×H×W map
+    return [nn.Linear(in_shape[-1], layer.units, layer.bias, init)]
+
+
+_BUILDERS = {
+    shapes.Conv: _conv,
+    shapes.Pool: _pool,
+    shapes.AdaptiveAvgPool: _adaptive_pool,
+    shapes.GlobalAvgPool: lambda layer, *_: [nn.GlobalAvgPool2d(layer.keepdims)],
+    shapes.Flatten: lambda layer, *_: [nn.Flatten()],
+    shapes.Dense: _dense,
+    shapes.Dropout: lambda layer, *_: [nn.Dropout(layer.rate)],
+    # C×H×W maps and flat vectors both have their channels (features) first
+    shapes.BatchNorm: lambda layer, in_shape, *_: [nn.BatchNorm2d(in_shape[0])],
+    shapes.Activation: lambda *_: [],  # build_model adds every layer's activation module
+}

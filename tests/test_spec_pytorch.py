@@ -236,15 +236,27 @@ class Net(nn.Module):
         (8, 32, 32), (8, 32, 32), (8, 32, 32), (8, 16, 16), (8, 1, 1), (8,), (2,)]
 
 
+@pytest.mark.parametrize("option", ["count_include_pad=False", "divisor_override=2"])
+def test_avg_pool_options_that_change_values_are_refused(option):
+    """A trained model must compute what the pasted code computes, so only PyTorch's defaults."""
+    with pytest.raises(SpecError, match=option.split("=")[0]):
+        pytorch.parse(f"model = nn.Sequential(nn.AvgPool2d(2, {option}))")
+
+
+def test_padding_modes_other_than_zeros_are_refused():
+    with pytest.raises(SpecError, match="padding_mode"):
+        pytorch.parse("model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode='reflect'))")
+
+
 def test_layer_options():
     text = """\
 model = nn.Sequential(
     nn.Conv2d(3, 16, kernel_size=(3, 5), stride=2, padding=(1, 2), dilation=1, groups=1,
-              bias=False, padding_mode='reflect', device='cpu'),
+              bias=False, padding_mode='zeros', device='cpu'),
     nn.Conv2d(16, 16, 3, padding='same'),
     nn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
     nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
-    nn.AvgPool2d(kernel_size=2, count_include_pad=False),
+    nn.AvgPool2d(kernel_size=2, count_include_pad=True),
     nn.AdaptiveAvgPool2d((2, 2)),
     nn.Dropout2d(p=0.1),
     nn.Flatten(),

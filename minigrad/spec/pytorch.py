@@ -91,6 +91,7 @@ _MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "
 _MAX_POOL_FIXED = {"dilation": (1, (1, 1)), "return_indices": (False,)}
 _AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
              "divisor_override")
+_AVG_POOL_FIXED = {"count_include_pad": (True,), "divisor_override": (None,)}
 _BATCHNORM = Signature(("num_features", "eps", "momentum", "affine", "track_running_stats"),
                        required=1, keywords=_DEVICE,
                        # without affine or running statistics the parameter count changes
@@ -100,9 +101,12 @@ _DROPOUT = Signature(("p", "inplace"))
 LAYERS = {
     "Conv2d": (Signature(("in_channels", "out_channels", "kernel_size", "stride", "padding",
                           "dilation", "groups", "bias", "padding_mode"), required=3,
-                         keywords=_DEVICE, fixed={"groups": (1,)}), _conv),
+                         keywords=_DEVICE, fixed={"groups": (1,), "padding_mode": ("zeros",)}),
+               _conv),
     "MaxPool2d": (Signature(_MAX_POOL, required=1, fixed=_MAX_POOL_FIXED), _pool("max")),
-    "AvgPool2d": (Signature(_AVG_POOL, required=1), _pool("avg")),
+    # count_include_pad=False and divisor_override change the values, which the trained model
+    # must reproduce, so only PyTorch's defaults are accepted.
+    "AvgPool2d": (Signature(_AVG_POOL, required=1, fixed=_AVG_POOL_FIXED), _pool("avg")),
     "AdaptiveAvgPool2d": (Signature(("output_size",), required=1), _adaptive_pool),
     "Linear": (Signature(("in_features", "out_features", "bias"), required=2, keywords=_DEVICE),
                lambda a: Dense(in_features=a.positive("in_features"),
@@ -147,7 +151,7 @@ FUNCTIONS = {
     # F.max_pool2d takes ceil_mode before return_indices, nn.MaxPool2d the other way round
     "max_pool2d": (Signature(("kernel_size", "stride", "padding", "dilation", "ceil_mode",
                               "return_indices"), required=1, fixed=_MAX_POOL_FIXED), _pool("max")),
-    "avg_pool2d": (Signature(_AVG_POOL, required=1), _pool("avg")),
+    "avg_pool2d": (Signature(_AVG_POOL, required=1, fixed=_AVG_POOL_FIXED), _pool("avg")),
     "adaptive_avg_pool2d": (Signature(("output_size",), required=1), _adaptive_pool),
     "dropout": (Signature(("p", "training", "inplace"), refs=_TRAINING), _dropout),
     "dropout2d": (Signature(("p", "training", "inplace"), refs=_TRAINING), _dropout),

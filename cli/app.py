@@ -1,29 +1,39 @@
 """The `cnncalc` command line: reads the options, asks minigrad for the numbers, hands them to
-render.py. Errors in a model description end with a message and exit status 2, never a traceback.
+render.py. Errors in a model description, the data, a model file or an image end with a message
+and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from minigrad import report
+from minigrad.data import DataError
 from minigrad.errors import SpecError
+from minigrad.modelfile import ModelFileError
 from minigrad.shapes import solve_padding
 from minigrad.spec import load_spec, parse_spec, preset_list
 
 from . import render
+from . import train as training
+from .evaluate import run_evaluate
+from .images import ImageError
+from .predict import run_predict
 
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
     help="See every layer of a CNN: its output shape, parameters, receptive field and cost, "
-         "with the arithmetic when you ask for it.",
+         "with the arithmetic when you ask for it. Train one with minigrad, evaluate it and "
+         "classify images with it.",
 )
 
 
@@ -174,6 +184,208 @@ def pad(
     except ValueError as error:
         fail(str(error))
     render.print_padding(render.make_console(), solution)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training, evaluating and predicting.
+# ---------------------------------------------------------------------------------------------
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class OptimizerName(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    rmsprop = "rmsprop"
+    adagrad = "adagrad"
+
+
+DATASET_HELP = ("shapes (synthetic triangles, squares and circles; no download), mnist, "
+                "fashion-mnist, or a .npz file with arrays x and y (and optionally x_test, "
+                "y_test, classes).")
+DATA_DIR_HELP = ("Where mnist/ and fashion-mnist/ are (downloaded there when missing); by "
+                 "default $CNNCALC_DATA, else ~/.cache/cnncalc.")
+THREADS_HELP = ("Threads for numpy's matrix products (BLAS). One is fastest for small models "
+                "and on a busy machine; more can help large ones, but may change results in "
+                "the last digits. [default: 1]")
+
+
+@contextmanager
+def reported_errors():
+    """Turn the errors bad input can cause into 'error: …' and exit status 2."""
+    try:
+        yield
+    except SpecError as error:
+        fail(error)
+    except (DataError, ModelFileError, ImageError, training.TrainError) as error:
+        fail(str(error))
+    except OSError as error:  # e.g. --save into a directory that cannot be written
+        where = f"{error.filename}: " if error.filename else ""
+        fail(f"{where}{error.strerror or error}")
+
+
+def _writable_target(path: str | None, option: str) -> None:
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise typer.BadParameter(f"no directory {Path(path).parent} to save {path} in",
+                                 param_hint=f"'{option}'")
+
+
+@app.command()
+def train(
+    spec: Annotated[str | None, typer.Argument(
+        help=SPEC_HELP + " Without one: a small CNN (two convs) sized to the data. A model "
+             "without an input line takes the data's shape.", metavar="SPEC",
+        show_default=False)] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help=DATASET_HELP + " [default: shapes]",
+        show_default=False)] = None,
+    data_dir: Annotated[str | None, typer.Option(
+        "--data-dir", metavar="DIR", help=DATA_DIR_HELP, show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option(
+        min=1, help="Passes over the training data. With --resume: the new total. "
+                    "[default: 5]", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", "-b", min=1, help="Images per step. [default: 32]",
+        show_default=False)] = None,
+    optimizer: Annotated[OptimizerName | None, typer.Option(
+        help="momentum is SGD with momentum 0.9. [default: adam]", show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option(
+        help="Learning rate; by default the optimizer's usual one (sgd "
+                                     "and momentum 0.01, adam and rmsprop 0.001, adagrad 0.01).",
+        show_default=False)] = None,
+    val_split: Annotated[float | None, typer.Option(
+        "--val-split",
+        help="Hold out this fraction of the training images to validate on after each epoch "
+             "(val_loss, val_accuracy); with --save the best epoch's weights are kept. "
+             "[default: 0.1 with --early-stopping, else 0 (off)]", show_default=False)] = None,
+    early_stopping: Annotated[int | None, typer.Option(
+        "--early-stopping", metavar="PATIENCE", min=1,
+        help="Stop after PATIENCE epochs without a lower val_loss.", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Seed for the initial weights, shuffling, dropout and the validation split: "
+                    "the same seed gives the same run. [default: 0]", show_default=False)] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help=THREADS_HELP,
+                                                show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="Train on the first N training images only (quick runs).",
+        metavar="N", show_default=False)] = None,
+    save: Annotated[str | None, typer.Option(
+        metavar="PATH", help="Save the trained model (.npz) here; Ctrl-C saves its checkpoint "
+                             "here too.", show_default=False)] = None,
+    resume: Annotated[str | None, typer.Option(
+        metavar="PATH", help="Continue an interrupted run from its checkpoint, with its model, "
+                             "data and settings; --epochs may extend it.",
+        show_default=False)] = None,
+    output_format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", help="text: the model table, progress bars and a summary; json: one "
+                               "JSON object at the end (progress goes to stderr).")
+    ] = TextOrJson.text,
+) -> None:
+    """Train a model on a dataset and report its test accuracy.
+
+    Shows the model, a progress bar per epoch (loss, accuracy, images/s), a line per epoch, then
+    the accuracy on the test set and the loss per epoch. Ctrl-C stops after the current batch and
+    saves a checkpoint (to --save's path or cnncalc-checkpoint.npz) with the command to resume
+    it; the resumed run ends exactly where an uninterrupted one would (exit status 130 for the
+    interrupted run). A final softmax in the model is folded into the cross-entropy loss.
+
+    Examples:
+
+    * `cnncalc train` (a small CNN on synthetic shapes, under a minute)
+    * `cnncalc train simple-convnet --dataset mnist --epochs 2 --save mnist.npz`
+    * `cnncalc train 'conv 8 3x3 relu; maxpool 2; flatten; dense 10' -d fashion-mnist`
+    """
+    as_json = output_format is TextOrJson.json
+    out, err = render.make_console(), render.make_console(stderr=True)
+    if resume is not None:
+        from_checkpoint = {"SPEC": spec, "--dataset": dataset, "--batch-size": batch_size,
+                           "--optimizer": optimizer, "--lr": lr, "--val-split": val_split,
+                           "--early-stopping": early_stopping, "--seed": seed, "--limit": limit}
+        conflicting = [name for name, value in from_checkpoint.items() if value is not None]
+        if conflicting:
+            raise typer.BadParameter(f"a resumed run takes its model, data and settings from "
+                                     f"the checkpoint; drop {', '.join(conflicting)}",
+                                     param_hint="'--resume'")
+    if lr is not None and not lr > 0:
+        raise typer.BadParameter(f"must be a positive number, got {lr}", param_hint="'--lr'")
+    if val_split is not None and not 0 <= val_split < 1:
+        raise typer.BadParameter(f"must be at least 0 and less than 1, got {val_split}",
+                                 param_hint="'--val-split'")
+    if val_split is None:
+        val_split = 0.1 if early_stopping is not None else 0.0
+    if early_stopping is not None and val_split == 0:
+        raise typer.BadParameter("early stopping watches val_loss: give --val-split > 0",
+                                 param_hint="'--early-stopping'")
+    _writable_target(save, "--save")
+
+    with reported_errors():
+        if resume is not None:
+            settings, checkpoint = training.open_checkpoint(resume, epochs, data_dir, save,
+                                                            threads)
+        else:
+            settings, checkpoint = training.Settings(
+                spec=spec, dataset=dataset or "shapes", data_dir=data_dir, epochs=epochs or 5,
+                batch_size=batch_size or 32,
+                optimizer=(optimizer or OptimizerName.adam).value, lr=lr, val_split=val_split,
+                early_stopping=early_stopping, seed=0 if seed is None else seed, limit=limit,
+                save=save, threads=threads or 1), None
+        try:
+            status = training.run_training(settings, checkpoint, as_json, out, err)
+        except KeyboardInterrupt:
+            render.print_error(err, "aborted: no checkpoint saved")
+            status = training.INTERRUPTED
+    if status:
+        raise typer.Exit(status)
+
+
+@app.command(no_args_is_help=True)
+def evaluate(
+    model: Annotated[str, typer.Argument(help="A model file saved by cnncalc train --save.",
+                                         metavar="MODEL", show_default=False)],
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help=DATASET_HELP + " [default: the model's own]",
+        show_default=False)] = None,
+    data_dir: Annotated[str | None, typer.Option(
+        "--data-dir", metavar="DIR", help=DATA_DIR_HELP, show_default=False)] = None,
+    threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP, show_default=False)] = 1,
+    output_format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", help="text: rich tables; json: one JSON object.")] = TextOrJson.text,
+) -> None:
+    """Measure a saved model on a test set: accuracy, loss, per-class precision, recall, F1 and
+    support (as scikit-learn's classification_report), and the confusion matrix.
+
+    Example: `cnncalc evaluate mnist.npz`
+    """
+    out, err = render.make_console(), render.make_console(stderr=True)
+    with reported_errors(), training.threads_limited(threads):
+        run_evaluate(model, dataset, data_dir, output_format is TextOrJson.json, out, err)
+
+
+@app.command(no_args_is_help=True)
+def predict(
+    model: Annotated[str, typer.Argument(help="A model file saved by cnncalc train --save.",
+                                         metavar="MODEL", show_default=False)],
+    images: Annotated[list[str], typer.Argument(
+        help="PNG, JPEG or PGM files (PNG and JPEG need Pillow: pip install 'cnncalc[images]').",
+        metavar="IMAGE...", show_default=False)],
+    top: Annotated[int, typer.Option(min=1, help="How many classes to show per image.")] = 3,
+    output_format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", help="text or json.")] = TextOrJson.text,
+) -> None:
+    """Show the most probable classes of images under a saved model.
+
+    Each image is converted like the training data: greyscale, resized to the model's input
+    (Lanczos), pixels / 255. MNIST-like models expect a light figure on a dark background:
+    images are not inverted, so invert a black-on-white drawing first.
+
+    Example: `cnncalc predict mnist.npz digit.png`
+    """
+    out, err = render.make_console(), render.make_console(stderr=True)
+    with reported_errors():
+        run_predict(model, images, top, output_format is TextOrJson.json, out, err)
 
 
 def main() -> None:

@@ -1,17 +1,27 @@
 """What cnncalc prints besides model summaries (those are minigrad.report's): the console, the
-preset list, padding solutions and errors. Formatting only: the numbers come from minigrad."""
+preset list, padding solutions, errors, training progress, evaluation reports and predictions.
+Formatting only: the numbers come from minigrad."""
 
 from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from minigrad.errors import SpecError
+from minigrad.metrics import ClassificationReport
 from minigrad.report import indented
 from minigrad.shapes import PaddingSolution
 from minigrad.spec.presets import Preset
+from minigrad.train import BatchProgress, EpochStats
 
 # Tables need about 100 columns; without a terminal rich assumes 80, which would wrap every row.
 MIN_WIDTH = 100
@@ -89,3 +99,149 @@ def print_error(console: Console, error: SpecError | str) -> None:
     if isinstance(error, SpecError):
         for line in error.excerpt():
             console.print(Text(line), soft_wrap=True)
+
+
+def print_note(console: Console, message: str) -> None:
+    """A remark that is not an error (e.g. where the test accuracy comes from), in yellow."""
+    console.print(Text(f"note: {message}", style="yellow"), soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training: a progress bar per epoch, a line per finished epoch, the loss sparkline.
+# ---------------------------------------------------------------------------------------------
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """One block character per value, from ▁ (the smallest) to █ (the largest)."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return SPARK_BARS[0] * len(values)
+    top = len(SPARK_BARS) - 1
+    return "".join(SPARK_BARS[round((v - low) / (high - low) * top)] for v in values)
+
+
+def epoch_line(stats: EpochStats, epochs: int) -> Text:
+    """'epoch 2/5  loss 0.2140  accuracy 0.9312  val_loss …  val_accuracy …  3.1s'."""
+    line = Text()
+    line.append(f"epoch {stats.epoch}/{epochs}", style="bold")
+    line.append(f"  loss {stats.loss:.4f}  accuracy {stats.accuracy:.4f}")
+    if stats.val_loss is not None:
+        line.append(f"  val_loss {stats.val_loss:.4f}  val_accuracy {stats.val_accuracy:.4f}")
+    line.append(f"  {stats.seconds:.1f}s", style="dim")
+    return line
+
+
+class TrainingProgress:
+    """A rich progress bar for the epoch in progress (batches done, running loss and accuracy,
+    images per second), replaced by an epoch line when the epoch ends.
+
+        with TrainingProgress(console, epochs) as display:
+            trainer.fit(on_batch=display.batch, on_epoch=display.epoch)
+
+    Without a terminal (a pipe, a file) rich draws no bar; the epoch lines are still printed.
+    """
+
+    def __init__(self, console: Console, epochs: int):
+        self.epochs = epochs
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.4f}"),
+            TextColumn("{task.fields[speed]:,.0f} img/s"), TimeRemainingColumn(),
+            console=console, transient=True, disable=not console.is_terminal)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def batch(self, p: BatchProgress) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("", total=p.batches, epoch=p.epoch + 1,
+                                               epochs=self.epochs, loss=0.0, accuracy=0.0,
+                                               speed=0.0)
+        self.progress.update(self.task, completed=p.batch, loss=p.loss, accuracy=p.accuracy,
+                             speed=p.images_per_second)
+
+    def epoch(self, stats: EpochStats) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+            self.progress.refresh()  # or the finished bar is drawn once more below the line
+        self.progress.console.print(epoch_line(stats, self.epochs))
+
+    def say(self, message: str, style: str = "yellow") -> None:
+        """A line above the bar (e.g. 'stopping after this batch')."""
+        self.progress.console.print(Text(message, style=style))
+
+
+def print_training_result(console: Console, history: list[EpochStats], test_loss: float,
+                          test_accuracy: float, test_name: str) -> None:
+    """The test accuracy, then the loss per epoch as a sparkline."""
+    console.print()
+    console.print(Text.assemble(("test accuracy ", "bold"), (f"{test_accuracy:.4f}", "bold green"),
+                                f"  loss {test_loss:.4f}  on {test_name}"))
+    losses = [row.loss for row in history]
+    if losses:
+        console.print(Text.assemble(("loss per epoch ", "bold"), (sparkline(losses), "cyan"),
+                                    f"  {losses[0]:.4f} → {losses[-1]:.4f}"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation: per-class report and confusion matrix.
+# ---------------------------------------------------------------------------------------------
+
+def classification_table(report: ClassificationReport, title: str) -> Table:
+    """scikit-learn's classification_report as a table: a row per class, then accuracy and the
+    macro and weighted averages."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_style="bold")
+    table.add_column("class", style="bold")
+    for name in ("precision", "recall", "f1-score", "support"):
+        table.add_column(name, justify="right")
+    for s in report.per_class:
+        table.add_row(Text(s.name), f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
+                      f"{s.support:,}")  # Text: a class name is not markup
+    total = report.macro_avg.support
+    table.add_section()
+    table.add_row("accuracy", "", "", f"{report.accuracy:.4f}", f"{total:,}")
+    for s in (report.macro_avg, report.weighted_avg):
+        table.add_row(s.name, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
+                      f"{s.support:,}")
+    return table
+
+
+def confusion_table(confusion, class_names: list[str]) -> Table:
+    """Rows: the true class; columns: the predicted class, numbered to keep the table narrow.
+    The diagonal (correct predictions) is green, mistakes are red, zeros dimmed."""
+    table = Table(title="confusion matrix", caption="rows: true class · columns: predicted",
+                  box=box.SIMPLE_HEAD, title_style="bold")
+    table.add_column("true \\ predicted", style="bold", no_wrap=True)
+    for j in range(len(class_names)):
+        table.add_column(str(j), justify="right")
+    for i, name in enumerate(class_names):
+        cells = []
+        for j, count in enumerate(confusion[i]):
+            style = "dim" if count == 0 else "green" if i == j else "red"
+            cells.append(Text(f"{count:,}", style=style))
+        table.add_row(Text(name if name == str(i) else f"{i} {name}"), *cells)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Predictions.
+# ---------------------------------------------------------------------------------------------
+
+def print_predictions(console: Console, image: str, top: list[tuple[str, float]]) -> None:
+    """The image's name, then its most probable classes with their probabilities."""
+    console.print(Text(image, style="bold"))
+    width = max(len(name) for name, _ in top)
+    for rank, (name, probability) in enumerate(top, start=1):
+        style = "green" if rank == 1 else ""
+        console.print(Text(f"  {rank}. {name:<{width}}  {probability * 100:6.2f}%", style=style))

@@ -1,0 +1,53 @@
+"""`cnncalc evaluate`: a saved model's accuracy, loss, per-class precision / recall / F1 and
+confusion matrix on a dataset's test split (by default the dataset it was trained on)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+
+from minigrad.data import DataError
+from minigrad.datasets import load_dataset
+from minigrad.metrics import classification_report
+from minigrad.modelfile import load_model
+from minigrad.report import shape_text
+from minigrad.train import evaluate
+
+from . import render
+from .train import download_progress
+
+
+def run_evaluate(model_path: str, dataset: str | None, data_dir: str | None, as_json: bool,
+                 out, err) -> None:
+    loaded = load_model(model_path)
+    name = dataset or loaded.meta.get("dataset")
+    if not name:
+        raise DataError(f"{model_path} does not say which dataset it was trained on: "
+                        "name one with --dataset")
+    with download_progress(err) as progress:
+        test = load_dataset(name, "test", data_dir, progress=progress)
+    if test.sample_shape != tuple(loaded.input_chw):
+        raise DataError(f"{name} images are {shape_text(test.sample_shape)} (C×H×W) but the "
+                        f"model takes {shape_text(loaded.input_chw)}")
+    classes = loaded.classes
+    if test.num_classes > len(classes):
+        raise DataError(f"{name} has {test.num_classes} classes but the model knows "
+                        f"{len(classes)}")
+    if list(test.classes) != classes[:test.num_classes]:
+        render.print_note(err, f"{name}'s class names differ from those the model was trained "
+                               f"with ({', '.join(classes)}); the report uses the model's")
+
+    result = evaluate(loaded.model, test)
+    scores = classification_report(test.y, result.predictions, classes)
+    if as_json:
+        print(json.dumps({"model": str(model_path), "dataset": name, "samples": len(test),
+                          "loss": result.loss, **scores.to_dict()}, indent=2))
+        return
+    # Text, not markup: a path may contain brackets.
+    out.print(Text.assemble((str(model_path), "bold"), f" on {len(test):,} {name} test images"))
+    out.print(Text.assemble("accuracy ", (f"{result.accuracy:.4f}", "bold green"),
+                            f"  loss {result.loss:.4f}"))
+    out.print()
+    out.print(render.classification_table(scores, "per class"))
+    out.print(render.confusion_table(scores.confusion, classes))

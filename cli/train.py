@@ -1,0 +1,310 @@
+"""`cnncalc train`: read the model and the data, hand them to minigrad.train.Trainer, show its
+progress, and save the result (or, after Ctrl-C, a checkpoint to resume from).
+
+The training loop itself is minigrad's; this module only wires the options to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import signal
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minigrad import report, rng
+from minigrad.build import build_model
+from minigrad.data import ArrayDataset, DataLoader
+from minigrad.datasets import load_dataset, rich_progress
+from minigrad.modelfile import ModelFile, ModelFileError, load_model, save_model
+from minigrad.optim import make_optimizer
+from minigrad.shapes import convert_shape
+from minigrad.spec import Spec, load_spec
+from minigrad.train import Trainer, TrainingState, evaluate
+
+from . import render
+
+# The model `cnncalc train` trains when given none: five epochs on the 6,000 synthetic shapes
+# take about 6 s on one core and reach over 99% on the test set (99.3-99.9% for seeds 0-2).
+# It takes its input shape and number of classes from the data, so it fits any dataset.
+DEFAULT_SPEC = """\
+# cnncalc train's default model
+conv 16 3x3 padding=same relu
+maxpool 2
+conv 32 3x3 padding=same relu
+maxpool 2
+flatten
+dense 64 relu
+dense {classes} softmax
+"""
+DEFAULT_CHECKPOINT = "cnncalc-checkpoint.npz"
+INTERRUPTED = 130  # the exit status of a program stopped by Ctrl-C (128 + SIGINT)
+
+
+class TrainError(ValueError):
+    """A problem with the options or how the model and the data fit together."""
+
+
+@dataclass
+class Settings:
+    """Everything that decides a run; saved in model files and checkpoints (meta "settings"),
+    from which `--resume` takes them."""
+
+    spec: str | None          # the SPEC argument (None: the default model)
+    dataset: str
+    data_dir: str | None
+    epochs: int
+    batch_size: int
+    optimizer: str
+    lr: float | None          # None: the optimizer's default
+    val_split: float
+    early_stopping: int | None
+    seed: int
+    limit: int | None
+    save: str | None
+    threads: int              # BLAS threads: results can differ in the last bits between counts
+
+
+@dataclass
+class Data:
+    train: ArrayDataset
+    validation: ArrayDataset | None
+    test: ArrayDataset
+    test_note: str | None     # said when the test set is not a separate one
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing a run: data, model, optimizer.
+# ---------------------------------------------------------------------------------------------
+
+def load_data(settings: Settings, console) -> Data:
+    """The training set (first --limit images, less the validation split) and the test set.
+    Download progress, if anything is missing, goes to `console`."""
+    with download_progress(console) as progress:
+        train = load_dataset(settings.dataset, "train", settings.data_dir, progress=progress)
+        test = load_dataset(settings.dataset, "test", settings.data_dir, progress=progress)
+    note = None
+    if str(settings.dataset).lower().endswith(".npz") and not _has_test_split(settings.dataset):
+        note = (f"{settings.dataset} has no x_test / y_test arrays: the test accuracy is "
+                "measured on the same images the model trained on")
+    if settings.limit is not None:
+        train = train.subset(settings.limit)
+    validation = None
+    if settings.val_split > 0:
+        train, validation = train.split(settings.val_split, settings.seed)
+    return Data(train, validation, test, note)
+
+
+def download_progress(console):
+    """Progress bars for downloads on a terminal; nothing otherwise (rich would print an empty
+    line for the bars it does not draw)."""
+    return rich_progress(console) if console.is_terminal else nullcontext()
+
+
+def _has_test_split(path: str) -> bool:
+    with np.load(path, allow_pickle=False) as archive:  # reads the directory, not the arrays
+        return "x_test" in archive.files
+
+
+def resolve_spec(spec_arg: str | None, data: ArrayDataset, dataset: str) -> Spec:
+    """The model description, its input shape filled in from the data (C, H, W) when it has
+    none, or checked against it when it has one."""
+    if spec_arg is None:
+        text = DEFAULT_SPEC.format(classes=data.num_classes)
+        spec = dataclasses.replace(load_spec(text), origin="default model")
+    else:
+        spec = load_spec(spec_arg)
+    network = spec.network
+    wanted = convert_shape(data.sample_shape, "chw", network.layout)
+    if network.input_shape is None:
+        return dataclasses.replace(spec, network=dataclasses.replace(network, input_shape=wanted))
+    if tuple(network.input_shape) != wanted:
+        label = report.LAYOUT_LABELS[network.layout]
+        raise TrainError(f"the model's input shape is {report.shape_text(network.input_shape)} "
+                         f"but {dataset} images are {report.shape_text(wanted)} ({label}); "
+                         "change the model's input or leave it out to take the data's")
+    return spec
+
+
+def check_outputs(summary, num_classes: int, dataset: str) -> None:
+    outputs = summary.rows[-1].output_shape
+    if outputs != (num_classes,):
+        raise TrainError(f"the model's output shape is {report.shape_text(outputs)} but {dataset} "
+                         f"has {num_classes} classes: end the model with a dense layer of "
+                         f"{num_classes} units")
+
+
+def spec_name(settings: Settings, spec: Spec) -> str:
+    if settings.spec is None:
+        return "default model"
+    if spec.origin.startswith("preset "):
+        return spec.origin.removeprefix("preset ")
+    return "inline model" if spec.origin == "inline" else spec.origin
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C: stop after the batch in progress.
+# ---------------------------------------------------------------------------------------------
+
+@contextmanager
+def stop_on_interrupt(trainer: Trainer, say):
+    """While training, the first Ctrl-C asks the trainer to stop after the current batch (so a
+    checkpoint can be saved); a second one aborts at once (KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+    presses = 0
+
+    def handler(signum, frame):
+        nonlocal presses
+        presses += 1
+        if presses > 1:
+            raise KeyboardInterrupt
+        trainer.request_stop()
+        say("stopping after this batch to save a checkpoint (Ctrl-C again to abort at once)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def threads_limited(threads: int):
+    """Limit numpy's BLAS (matrix products) to `threads` threads."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+# ---------------------------------------------------------------------------------------------
+# The command.
+# ---------------------------------------------------------------------------------------------
+
+def history_rows(state: TrainingState) -> list[dict]:
+    return [dataclasses.asdict(row) for row in state.history]
+
+
+def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool, out,
+                 err) -> int:
+    """Train as `settings` say, or continue `checkpoint`; returns the exit status.
+
+    out: the console for the results (stdout); err: for errors and, with as_json, for progress,
+    so that stdout carries nothing but the JSON.
+    """
+    console = err if as_json else out
+    data = load_data(settings, err)
+    if checkpoint is not None:
+        spec, model, state = checkpoint.spec, checkpoint.model, checkpoint.training_state
+    else:
+        spec, state = resolve_spec(settings.spec, data.train, settings.dataset), None
+    summary = spec.analyze()
+    check_outputs(summary, data.train.num_classes, settings.dataset)
+    if not as_json:
+        report.print_summary(out, summary, spec_name(settings, spec), explain=False)
+        out.print()
+
+    if checkpoint is None:
+        rng.manual_seed(settings.seed)  # weight initialisation draws from it
+        model = build_model(spec.network)
+    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr)
+    if checkpoint is not None:
+        try:
+            optimizer.load_state_dict(checkpoint.optimizer_state or {})
+        except ValueError as error:
+            raise ModelFileError(f"{checkpoint.path}: the optimizer state does not fit: "
+                                 f"{error}") from None
+        console.print(f"resuming {checkpoint.path} at epoch {state.epoch + 1}, "
+                      f"batch {state.batch + 1}", markup=False)
+    loader = DataLoader(data.train, settings.batch_size, shuffle=True, seed=settings.seed)
+    trainer = Trainer(model, optimizer, loader, settings.epochs, data.validation,
+                      settings.early_stopping)
+
+    with threads_limited(settings.threads):
+        with (render.TrainingProgress(console, settings.epochs) as display,
+              stop_on_interrupt(trainer, display.say)):
+            state = trainer.fit(state, on_batch=display.batch, on_epoch=display.epoch)
+        meta = model_meta(settings, data, state, optimizer.lr)
+        if not state.finished:
+            return save_checkpoint(settings, spec, model, optimizer, state, meta, as_json,
+                                   out, console)
+        result = evaluate(model, data.test)
+
+    if data.test_note:
+        render.print_note(console, data.test_note)
+    meta.update(accuracy=result.accuracy, test_loss=result.loss)
+    if settings.save:
+        save_model(settings.save, model, spec, meta)
+    if as_json:
+        print(json.dumps({"test_accuracy": result.accuracy, "test_loss": result.loss,
+                          "epochs_run": len(state.history), "best_epoch": state.best_epoch,
+                          "saved": settings.save, "history": history_rows(state)}, indent=2))
+        return 0
+    render.print_training_result(out, state.history, result.loss, result.accuracy,
+                                 f"{len(data.test):,} {settings.dataset} test images")
+    if settings.save:
+        best = (f" (the weights of epoch {state.best_epoch}, the best val_accuracy)"
+                if state.best_epoch is not None else "")
+        out.print(f"saved to {settings.save}{best}", markup=False)
+    return 0
+
+
+def model_meta(settings: Settings, data: Data, state: TrainingState, lr: float) -> dict:
+    """What a model file says about how it was made (modelfile adds the spec's details)."""
+    dataset = settings.dataset
+    if dataset.lower().endswith(".npz"):
+        dataset = str(Path(dataset).resolve())  # so `evaluate` and `--resume` find it anywhere
+    return {"dataset": dataset, "classes": list(data.train.classes),
+            "normalization": data.train.normalization, "epochs": len(state.history),
+            "best_epoch": state.best_epoch, "seed": settings.seed,
+            "optimizer": settings.optimizer, "lr": lr,
+            "batch_size": settings.batch_size, "val_split": settings.val_split,
+            "early_stopping": settings.early_stopping, "limit": settings.limit,
+            "history": [dataclasses.asdict(row) for row in state.history],
+            "settings": dataclasses.asdict(dataclasses.replace(settings, dataset=dataset))}
+
+
+def save_checkpoint(settings, spec, model, optimizer, state, meta, as_json, out, console) -> int:
+    """After a stop request: everything needed to continue, then how to continue."""
+    path = settings.save or DEFAULT_CHECKPOINT
+    save_model(path, model, spec, meta, optimizer.state_dict(), state)
+    command = f"cnncalc train --resume {shlex.quote(str(path))}"
+    where = f"epoch {state.epoch + 1}, after batch {state.batch}"
+    if as_json:
+        print(json.dumps({"interrupted": True, "checkpoint": path, "resume": command,
+                          "epochs_run": len(state.history), "history": history_rows(state)},
+                         indent=2))
+    else:
+        # markup=False: paths may hold brackets; soft_wrap: the command stays on one line
+        console.print(f"stopped in {where}; checkpoint saved to {path}", markup=False,
+                      soft_wrap=True)
+        console.print(f"continue with: {command}", style="bold", markup=False, soft_wrap=True)
+    return INTERRUPTED
+
+
+def open_checkpoint(path: str, epochs: int | None, data_dir: str | None, save: str | None,
+                    threads: int | None) -> tuple[Settings, ModelFile]:
+    """A checkpoint and the settings it was made with; --epochs, --data-dir, --save and
+    --threads may change them (more epochs extend the run)."""
+    checkpoint = load_model(path)
+    if checkpoint.training_state is None:
+        raise TrainError(f"{path} holds a finished model, not a checkpoint: there is nothing "
+                         "to resume (train again, or evaluate it)")
+    try:
+        settings = Settings(**checkpoint.meta["settings"])
+    except (KeyError, TypeError) as error:
+        raise ModelFileError(f"{path}: the metadata has no usable training settings ({error})") \
+            from None
+    changes = {k: v for k, v in (("epochs", epochs), ("data_dir", data_dir), ("save", save),
+                                 ("threads", threads)) if v is not None}
+    settings = dataclasses.replace(settings, **changes)
+    done = checkpoint.training_state.epoch
+    if settings.epochs <= done:
+        raise TrainError(f"the checkpoint has already run {done} epochs; --epochs "
+                         f"{settings.epochs} leaves nothing to do")
+    return settings, checkpoint
+

@@ -8,14 +8,13 @@ import json
 from rich.text import Text
 
 from minigrad.data import DataError
-from minigrad.datasets import load_dataset
+from minigrad.datasets import load_dataset, rich_progress
 from minigrad.metrics import classification_report
 from minigrad.modelfile import load_model
 from minigrad.report import shape_text
 from minigrad.train import evaluate
 
 from . import render
-from .train import download_progress
 
 
 def run_evaluate(model_path: str, dataset: str | None, data_dir: str | None, as_json: bool,
@@ -25,7 +24,7 @@ def run_evaluate(model_path: str, dataset: str | None, data_dir: str | None, as_
     if not name:
         raise DataError(f"{model_path} does not say which dataset it was trained on: "
                         "name one with --dataset")
-    with download_progress(err) as progress:
+    with rich_progress(err) as progress:
         test = load_dataset(name, "test", data_dir, progress=progress)
     if test.sample_shape != tuple(loaded.input_chw):
         raise DataError(f"{name} images are {shape_text(test.sample_shape)} (C×H×W) but the "

@@ -11,7 +11,7 @@ import json
 import shlex
 import signal
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +85,7 @@ class Data:
 def load_data(settings: Settings, console) -> Data:
     """The training set (first --limit images, less the validation split) and the test set.
     Download progress, if anything is missing, goes to `console`."""
-    with download_progress(console) as progress:
+    with rich_progress(console) as progress:
         train = load_dataset(settings.dataset, "train", settings.data_dir, progress=progress)
         test = load_dataset(settings.dataset, "test", settings.data_dir, progress=progress)
     note = None
@@ -98,12 +98,6 @@ def load_data(settings: Settings, console) -> Data:
     if settings.val_split > 0:
         train, validation = train.split(settings.val_split, settings.seed)
     return Data(train, validation, test, note)
-
-
-def download_progress(console):
-    """Progress bars for downloads on a terminal; nothing otherwise (rich would print an empty
-    line for the bars it does not draw)."""
-    return rich_progress(console) if console.is_terminal else nullcontext()
 
 
 def _has_test_split(path: str) -> bool:

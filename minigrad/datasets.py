@@ -257,18 +257,21 @@ def _missing_message(name: str, root: Path, reason: str) -> str:
 
 @contextmanager
 def rich_progress(console=None) -> Iterator[Progress]:
-    """A progress callback drawing one rich progress bar per downloaded file.
+    """A progress callback drawing one rich progress bar per downloaded file (on a terminal).
 
         with rich_progress() as progress:
             load_dataset("mnist", progress=progress)
     """
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as Bars
     from rich.progress import TransferSpeedColumn
 
+    console = console or Console()
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
-    with Bars(*columns, console=console) as bars:
+    # Off a terminal the bars are not drawn (rich would still print an empty line for them).
+    with Bars(*columns, console=console, disable=not console.is_terminal) as bars:
         tasks = {}
 
         def update(filename: str, done: int, total: int | None) -> None:

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli import images
-from cli.app import app
+from cnncalc import images
+from cnncalc.app import app
 from minigrad import datasets
 from minigrad.datasets import load_dataset, make_shapes
 from minigrad.modelfile import load_model

@@ -315,15 +315,23 @@ def test_present_files_are_not_downloaded_again(files, tmp_path):
     fetch("mnist", FILES, tmp_path, mirrors=[])           # no mirror needed: nothing to do
 
 
-def test_rich_progress_draws_bars():
+def draw_progress(terminal: bool) -> str:
     from rich.console import Console
 
     out = io.StringIO()
-    with datasets.rich_progress(Console(file=out, width=100, force_terminal=False)) as progress:
+    with datasets.rich_progress(Console(file=out, width=100, force_terminal=terminal)) as progress:
         progress("train-images-idx3-ubyte.gz", 0, 2048)
         progress("train-images-idx3-ubyte.gz", 2048, 2048)
         progress("unknown-size", 10, None)
-    assert "train-images-idx3-ubyte.gz" in out.getvalue()
+    return out.getvalue()
+
+
+def test_rich_progress_draws_bars_on_a_terminal():
+    assert "train-images-idx3-ubyte.gz" in draw_progress(terminal=True)
+
+
+def test_rich_progress_prints_nothing_off_a_terminal():
+    assert draw_progress(terminal=False) == ""
 
 
 # ---------------------------------------------------------------------------------------------

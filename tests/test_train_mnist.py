@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from cnncalc.app import app
 
 DATA = os.environ.get("CNNCALC_DATA")
 pytestmark = pytest.mark.skipif(

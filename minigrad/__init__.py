@@ -10,7 +10,8 @@
 - `minigrad.print_graph` / `minigrad.to_dot`: see the graph behind a result.
 - `minigrad.nn`, `minigrad.optim`: PyTorch-style modules and optimizers; `minigrad.build`: a
   model from any description `cnncalc shapes` reads; `minigrad.data`, `minigrad.datasets`:
-  loaders, MNIST / Fashion-MNIST and a synthetic shapes set; `minigrad.train`: the training loop.
+  loaders, MNIST / Fashion-MNIST and a synthetic shapes set; `minigrad.train`: the training loop;
+  `minigrad.modelfile`: saved models (.npz); `minigrad.metrics`: classification report.
 - `minigrad.shapes`: the layer arithmetic (output sizes, parameters, receptive fields, cost);
   `minigrad.spec`: reads model descriptions (layer language, pasted Keras or PyTorch, presets).
 """

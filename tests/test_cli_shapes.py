@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
-
 from cnncalc.app import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

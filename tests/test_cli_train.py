@@ -14,10 +14,10 @@ import sys
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
 from cnncalc import images
 from cnncalc.app import app
+from typer.testing import CliRunner
+
 from minigrad import datasets
 from minigrad.datasets import load_dataset, make_shapes
 from minigrad.modelfile import load_model

@@ -17,7 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad import rng
-from minigrad.data import ArrayDataset, DataError, DataLoader, load_npz_dataset, read_idx
+from minigrad.data import (
+    ArrayDataset,
+    DataError,
+    DataLoader,
+    load_npz_dataset,
+    read_idx,
+)
 
 IDX_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from column_budget import BUDGETS, column_budget
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -127,27 +128,29 @@ def conv_configs(draw):
                 "stride": stride, "padding": padding, "dilation": dilation, "pads": pads}
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 @given(cfg=conv_configs(), seed=seeds)
-def test_conv2d_matches_loops(cfg, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(cfg["x_shape"])
-    w = rng.standard_normal(cfg["w_shape"])
-    b = rng.standard_normal(cfg["w_shape"][:1]) if cfg["bias"] else None
-    args = (Tensor(x), Tensor(w)) + ((Tensor(b),) if b is not None else ())
-    out = F.conv2d(*args, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
-    expected = conv2d_loops(x, w, b, _as_pair(cfg["stride"]), cfg["pads"], _as_pair(cfg["dilation"]))
-    assert out.shape == expected.shape
-    assert out.dtype == np.float64
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
-    # output size agrees with the layer-math module, axis by axis
-    h, w_ = cfg["x_shape"][2:]
-    (sh, sw), (dh, dw) = _as_pair(cfg["stride"]), _as_pair(cfg["dilation"])
-    assert out.shape[2] == shapes.output_size(h, cfg["w_shape"][2], sh, cfg["pads"][0], dh)
-    assert out.shape[3] == shapes.output_size(w_, cfg["w_shape"][3], sw, cfg["pads"][1], dw)
-    if cfg["pads"][0][0] == cfg["pads"][0][1]:
-        assert out.shape[2] == shapes.output_size(h, cfg["w_shape"][2], sh, cfg["pads"][0][0], dh)
-    if cfg["padding"] == "same":
-        assert out.shape[2:] == (h, w_)
+def test_conv2d_matches_loops(cfg, seed, budget):
+    with column_budget(budget):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(cfg["x_shape"])
+        w = rng.standard_normal(cfg["w_shape"])
+        b = rng.standard_normal(cfg["w_shape"][:1]) if cfg["bias"] else None
+        args = (Tensor(x), Tensor(w)) + ((Tensor(b),) if b is not None else ())
+        out = F.conv2d(*args, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
+        expected = conv2d_loops(x, w, b, _as_pair(cfg["stride"]), cfg["pads"], _as_pair(cfg["dilation"]))
+        assert out.shape == expected.shape
+        assert out.dtype == np.float64
+        np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+        # output size agrees with the layer-math module, axis by axis
+        h, w_ = cfg["x_shape"][2:]
+        (sh, sw), (dh, dw) = _as_pair(cfg["stride"]), _as_pair(cfg["dilation"])
+        assert out.shape[2] == shapes.output_size(h, cfg["w_shape"][2], sh, cfg["pads"][0], dh)
+        assert out.shape[3] == shapes.output_size(w_, cfg["w_shape"][3], sw, cfg["pads"][1], dw)
+        if cfg["pads"][0][0] == cfg["pads"][0][1]:
+            assert out.shape[2] == shapes.output_size(h, cfg["w_shape"][2], sh, cfg["pads"][0][0], dh)
+        if cfg["padding"] == "same":
+            assert out.shape[2:] == (h, w_)
 
 
 @st.composite

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from column_budget import BUDGETS, column_budget
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -166,34 +167,38 @@ def conv_configs(draw, max_n=3, max_c=3, max_f=3, max_hw=9, max_k=4):
                 "padding": padding, "dilation": dilation, "pads": pads, "out_hw": out_hw}
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 @given(cfg=conv_configs(), seed=seeds)
-def test_conv2d_gradients(cfg, seed):
-    rng = np.random.default_rng(seed)
-    arrays = [rand(rng, cfg["x_shape"]), rand(rng, cfg["w_shape"])]
-    if cfg["bias"]:
-        arrays.append(rand(rng, cfg["w_shape"][:1]))
+def test_conv2d_gradients(cfg, seed, budget):
+    with column_budget(budget):
+        rng = np.random.default_rng(seed)
+        arrays = [rand(rng, cfg["x_shape"]), rand(rng, cfg["w_shape"])]
+        if cfg["bias"]:
+            arrays.append(rand(rng, cfg["w_shape"][:1]))
 
-    def fn(*ts):
-        return F.conv2d(*ts, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
+        def fn(*ts):
+            return F.conv2d(*ts, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
 
-    _, out, _ = check_grads(fn, *arrays, seed=seed)
-    n, _, h, w = cfg["x_shape"]
-    assert out.shape == (n, cfg["w_shape"][0]) + cfg["out_hw"]
-    if cfg["padding"] == "same":
-        assert out.shape[2:] == (h, w)
+        _, out, _ = check_grads(fn, *arrays, seed=seed)
+        n, _, h, w = cfg["x_shape"]
+        assert out.shape == (n, cfg["w_shape"][0]) + cfg["out_hw"]
+        if cfg["padding"] == "same":
+            assert out.shape[2:] == (h, w)
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 @given(cfg=conv_configs(max_n=2, max_hw=6), seed=seeds, which=st.sampled_from([0, 1]))
-def test_conv2d_gradient_of_one_input_only(cfg, seed, which):
+def test_conv2d_gradient_of_one_input_only(cfg, seed, which, budget):
     """needs_grad lets conv skip dx (first layer) or dW (frozen weights): the other must stay right."""
-    rng = np.random.default_rng(seed)
-    arrays = [rand(rng, cfg["x_shape"]), rand(rng, cfg["w_shape"])]
+    with column_budget(budget):
+        rng = np.random.default_rng(seed)
+        arrays = [rand(rng, cfg["x_shape"]), rand(rng, cfg["w_shape"])]
 
-    def fn(x, wt):
-        return F.conv2d(x, wt, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
+        def fn(x, wt):
+            return F.conv2d(x, wt, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
 
-    tensors, _, _ = check_grads(fn, *arrays, wrt=[which], seed=seed)
-    assert tensors[1 - which].grad is None
+        tensors, _, _ = check_grads(fn, *arrays, wrt=[which], seed=seed)
+        assert tensors[1 - which].grad is None
 
 
 # ---------------------------------------------------------------------------------------------

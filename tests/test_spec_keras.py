@@ -6,10 +6,19 @@ from __future__ import annotations
 import builtins
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
-from minigrad.shapes import Activation, BatchNorm, Conv, Dense, GlobalAvgPool, Pool, analyze
+from minigrad.shapes import (
+    Activation,
+    BatchNorm,
+    Conv,
+    Dense,
+    GlobalAvgPool,
+    Pool,
+    analyze,
+)
 from minigrad.spec import keras, load_spec, parse_spec
 
 # The MNIST CNN of the study notes, as pasted.

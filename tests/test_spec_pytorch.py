@@ -7,11 +7,21 @@ import builtins
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
-from minigrad.shapes import (Activation, AdaptiveAvgPool, BatchNorm, Conv, Dense, Dropout, Flatten,
-                             Pool, analyze)
+from minigrad.shapes import (
+    Activation,
+    AdaptiveAvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    Pool,
+    analyze,
+)
 from minigrad.spec import load_spec, parse_spec, pytorch
 
 # The network of the study notes.

@@ -9,9 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from cnncalc.app import app
+from typer.testing import CliRunner
 
 DATA = os.environ.get("CNNCALC_DATA")
 pytestmark = pytest.mark.skipif(

@@ -195,6 +195,12 @@ class TextOrJson(str, Enum):
     json = "json"
 
 
+class Init(str, Enum):
+    auto = "auto"
+    he = "he"
+    glorot = "glorot"
+
+
 class OptimizerName(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
@@ -267,6 +273,10 @@ def train(
     seed: Annotated[int | None, typer.Option(
         min=0, help="Seed for the initial weights, shuffling, dropout and the validation split: "
                     "the same seed gives the same run. [default: 0]", show_default=False)] = None,
+    init: Annotated[Init | None, typer.Option(
+        help="Initial weights: auto is He (Kaiming) uniform for layers followed by relu and "
+             "Glorot uniform (Keras' default) otherwise; he or glorot use one everywhere. "
+             "[default: auto]", show_default=False)] = None,
     threads: Annotated[int | None, typer.Option(min=1, help=THREADS_HELP,
                                                 show_default=False)] = None,
     limit: Annotated[int | None, typer.Option(
@@ -303,7 +313,8 @@ def train(
     if resume is not None:
         from_checkpoint = {"SPEC": spec, "--dataset": dataset, "--batch-size": batch_size,
                            "--optimizer": optimizer, "--lr": lr, "--val-split": val_split,
-                           "--early-stopping": early_stopping, "--seed": seed, "--limit": limit}
+                           "--early-stopping": early_stopping, "--seed": seed, "--limit": limit,
+                           "--init": init}
         conflicting = [name for name, value in from_checkpoint.items() if value is not None]
         if conflicting:
             raise typer.BadParameter(f"a resumed run takes its model, data and settings from "
@@ -331,7 +342,7 @@ def train(
                 batch_size=batch_size or 32,
                 optimizer=(optimizer or OptimizerName.adam).value, lr=lr, val_split=val_split,
                 early_stopping=early_stopping, seed=0 if seed is None else seed, limit=limit,
-                save=save, threads=threads or 1), None
+                save=save, threads=threads or 1, init=(init or Init.auto).value), None
         try:
             status = training.run_training(settings, checkpoint, as_json, out, err)
         except KeyboardInterrupt:

@@ -68,6 +68,7 @@ class Settings:
     limit: int | None
     save: str | None
     threads: int              # BLAS threads: results can differ in the last bits between counts
+    init: str = "auto"        # initial weights: "auto" (He before relu, else Glorot), "he", "glorot"
 
 
 @dataclass
@@ -204,7 +205,7 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
 
     if checkpoint is None:
         rng.manual_seed(settings.seed)  # weight initialisation draws from it
-        model = build_model(spec.network)
+        model = build_model(spec.network, init=settings.init)
     optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr)
     if checkpoint is not None:
         try:

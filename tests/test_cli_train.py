@@ -101,6 +101,24 @@ def test_seed_makes_runs_repeatable_and_different_seeds_differ():
     assert without_seconds(first["history"]) != without_seconds(other["history"])
 
 
+@pytest.mark.parametrize("init, bound", [("he", lambda fan_in, fan_out: np.sqrt(6 / fan_in)),
+                                         ("glorot", lambda fan_in, fan_out: np.sqrt(6 / (fan_in + fan_out)))])
+def test_init_option_draws_the_first_weights_from_that_scheme(tmp_path, init, bound):
+    """With --epochs 1 on 8 images and a tiny learning rate the saved weights are still the
+    initial draw: uniform within the scheme's bound, and filling most of it."""
+    path = tmp_path / "m.npz"
+    result = run("train", "input 28x28x1; conv 64 3x3 relu; flatten; dense 3", "--limit", "8",
+                 "--epochs", "1", "--batch-size", "8", "--optimizer", "sgd", "--lr", "1e-9",
+                 "--init", init, "--save", str(path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    model = load_model(str(path))
+    assert model.meta["settings"]["init"] == init
+    weight = model.model.state_dict()["0.weight"]            # (64, 1, 3, 3): fan_in 9, fan_out 576
+    limit = bound(9, 576)
+    assert np.abs(weight).max() <= limit * (1 + 1e-6)
+    assert np.abs(weight).max() > 0.9 * limit
+
+
 def test_save_keeps_the_epoch_with_the_best_val_accuracy(tmp_path):
     # A learning rate this high makes val_accuracy jump about, so the best epoch is not the last.
     path = str(tmp_path / "best.npz")

@@ -199,11 +199,19 @@ class Adam(Optimizer):
         state["step"] += 1
         t = int(state["step"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m[...] = self.beta1 * m + (1 - self.beta1) * grad
-        v[...] = self.beta2 * v + (1 - self.beta2) * grad * grad
-        m_hat = m / (1 - self.beta1 ** t)
-        v_hat = v / (1 - self.beta2 ** t)
-        param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        # In place, as PyTorch does: a dense layer's moments are millions of numbers, and each
+        # full pass over them costs about a millisecond.
+        m *= self.beta1
+        m += (1 - self.beta1) * grad                       # m ← β₁·m + (1 − β₁)·g
+        v *= self.beta2
+        v += (1 - self.beta2) * np.square(grad)            # v ← β₂·v + (1 − β₂)·g²
+        # m̂ / (√v̂ + ε) = m / (1 − β₁ᵗ) / (√v / √(1 − β₂ᵗ) + ε)
+        denominator = np.sqrt(v, out=np.empty_like(v))  # an array even for 0-d parameters
+        denominator *= 1 / math.sqrt(1 - self.beta2 ** t)
+        denominator += self.eps
+        np.divide(m, denominator, out=denominator)
+        denominator *= self.lr / (1 - self.beta1 ** t)
+        param -= denominator                               # θ ← θ − γ·m̂ / (√v̂ + ε)
 
 
 class RMSprop(Optimizer):

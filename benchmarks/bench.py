@@ -247,7 +247,7 @@ def conv_gflops(preset: str, batch: int, repeats: int) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 
 EPOCH_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 from threadpoolctl import threadpool_limits
 import minigrad
 from minigrad.build import build_model
@@ -266,8 +266,11 @@ with threadpool_limits(1):
     started = time.perf_counter()
     Trainer(model, Adam(model.parameters()), DataLoader(train, batch, shuffle=True), 1).fit()
     seconds = time.perf_counter() - started
+# VmHWM, not getrusage: Linux carries ru_maxrss over exec, so it would report the parent's peak.
+with open("/proc/self/status") as status:
+    peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps({"preset": preset, "batch": batch, "images": len(train), "seconds": seconds,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": peak_kib / 1024}))
 """
 
 

@@ -13,8 +13,9 @@ batch 200), for 1 and 2 threads:
   eval mode without a graph. Each repeat times `steps` of one, then `steps` of the other; the
   ratio torch_time / minigrad_time per repeat gives min / median / max (> 1: minigrad is faster).
 - the conv layers' GFLOP/s (forward and backward), against a large float32 GEMM on one core;
-- one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.train.Trainer`, and the
-  peak RSS of the mnist-cnn epoch (each in a fresh process).
+- one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.train.Trainer`, with their
+  peak RSS, and the peak RSS of mnist-cnn steps at batch 1024 with and without the im2col column
+  budget (each in a fresh process).
 """
 
 from __future__ import annotations
@@ -274,6 +275,41 @@ print(json.dumps({"preset": preset, "batch": batch, "images": len(train), "secon
 """
 
 
+MEMORY_SCRIPT = """
+import json, sys
+import numpy as np
+from threadpoolctl import threadpool_limits
+import minigrad, minigrad.functional as F
+from minigrad import Tensor
+from minigrad.build import build_model
+from minigrad.optim import Adam
+from minigrad.spec import load_spec
+batch, budget = int(sys.argv[1]), int(sys.argv[2])
+if budget:
+    F.COLUMN_BUDGET_BYTES = budget
+minigrad.manual_seed(0)
+model = build_model(load_spec("mnist-cnn").network)
+optimizer = Adam(model.parameters())
+x = np.random.default_rng(0).random((batch, 1, 28, 28), dtype=np.float32)
+y = np.random.default_rng(1).integers(0, 10, batch)
+with threadpool_limits(1):
+    for _ in range(2):
+        loss = F.cross_entropy(model(Tensor(x)), y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+with open("/proc/self/status") as status:
+    peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+print(json.dumps({"batch": batch, "budget_mib": (budget or F.COLUMN_BUDGET_BYTES) / 2**20,
+                  "peak_rss_mib": peak_kib / 1024}))
+"""
+
+
+def batch_memory(batch: int, budget: int = 0) -> dict:
+    """Peak RSS of mnist-cnn training steps at a large batch (budget 0: the library's own)."""
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(batch), str(budget)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
 def epoch(preset: str, batch: int, limit: int, data_dir: str) -> dict:
     out = subprocess.run([sys.executable, "-c", EPOCH_SCRIPT, preset, str(batch), str(limit),
                           data_dir], check=True, capture_output=True, text=True)
@@ -323,6 +359,11 @@ def markdown(results: dict) -> str:
     for r in results["conv"]:
         lines.append(f"| {r['preset']} | {r['layer']} | {r['forward_gflops']:.1f} | "
                      f"{r['backward_gflops']:.1f} |")
+    lines += ["", "Training steps of mnist-cnn at batch 1024, peak RSS (fresh process):", "",
+              "| im2col column budget | peak RSS |", "| ---: | ---: |"]
+    for r in results["memory"]:
+        budget = f"{r['budget_mib']:.0f} MiB" if r["budget_mib"] < 2**20 else "unbounded"
+        lines.append(f"| {budget} | {r['peak_rss_mib']:,.0f} MiB |")
     if results["epochs"]:
         lines += ["", "One MNIST epoch with `minigrad.train.Trainer` (Adam, one thread, fresh "
                       "process):", "", "| preset | batch | images | seconds | peak RSS |",
@@ -353,6 +394,7 @@ def main() -> None:
     results["gemm_gflops"] = gemm_gflops(results["gemm_size"])
     for preset, batch in PRESETS.items():
         results["conv"] += conv_gflops(preset, batch, 2 if args.quick else 5)
+    results["memory"] = [batch_memory(1024), batch_memory(1024, budget=2**40)]
     if args.data_dir:
         for preset in ("simple-convnet", "mnist-cnn"):
             row = epoch(preset, PRESETS[preset], 2000 if args.quick else 0, args.data_dir)

@@ -257,16 +257,23 @@ class MaxPool2d(Function):
 
     def backward(self, grad):
         dxp = np.zeros(self.xp.shape, dtype=grad.dtype)
-        taken = np.zeros(self.out.shape, dtype=bool)  # windows whose maximum already got it
+        free = np.ones(self.out.shape, dtype=bool)  # windows whose maximum has not had it yet
+        first = np.empty(self.out.shape, dtype=bool)
         # Padding must never win a tie (possible when a window's real values are all −inf).
         padded = self.xp.shape != self.x_shape
         real = _pad(np.ones((1, 1) + self.x_shape[2:], dtype=bool), self.pads, False)
+        # Disjoint windows write each input pixel once, so they can write instead of add.
+        overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
         for _, _, rows, columns in _windows(self.kernel, self.stride, (1, 1), self.out_hw):
-            first = (self.xp[:, :, rows, columns] == self.out) & ~taken
+            np.equal(self.xp[:, :, rows, columns], self.out, out=first)
+            first &= free
             if padded:
                 first &= real[:, :, rows, columns]
-            dxp[:, :, rows, columns] += grad * first
-            taken |= first
+            free ^= first  # first ⊆ free: clears the windows served now
+            if overlapping:
+                dxp[:, :, rows, columns] += grad * first
+            else:
+                np.multiply(grad, first, out=dxp[:, :, rows, columns])
         (top, _), (left, _) = self.pads
         h, w = self.x_shape[2:]
         return dxp[:, :, top:top + h, left:left + w]

@@ -82,15 +82,6 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in re.split(r"[x×X,]", compact))
 
 
-def display_name(spec: str, origin: str) -> str:
-    """What the title calls the model: the preset's name, the file, stdin or 'inline model'."""
-    if spec == "-":
-        return "stdin"
-    if origin.startswith("preset "):
-        return origin.removeprefix("preset ")
-    return "inline model" if origin == "inline" else origin
-
-
 @app.command(no_args_is_help=True)
 def shapes(
     spec: Annotated[str | None, typer.Argument(help=SPEC_HELP, metavar="SPEC",
@@ -143,10 +134,11 @@ def shapes(
         summary = loaded.analyze()
     except SpecError as error:
         fail(error)
+    title = "stdin" if spec == "-" else loaded.name
     summary = summary.in_layout(layout.value if layout else summary.layout)
 
     if output_format is OutputFormat.table and style is Style.table:
-        report.print_summary(console, summary, display_name(spec, loaded.origin), explain)
+        report.print_summary(console, summary, title, explain)
         return
     # Everything else is read by programs or pasted into documents: stdout carries only the
     # requested text, and warnings about the layers go to stderr.
@@ -157,7 +149,7 @@ def shapes(
     elif output_format is OutputFormat.csv:
         text = report.csv_text(summary)
     else:
-        text = report.markdown_text(summary, display_name(spec, loaded.origin))
+        text = report.markdown_text(summary, title)
     print(text)
     report.print_warnings(render.make_console(stderr=True), summary)
 

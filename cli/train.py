@@ -134,14 +134,6 @@ def check_outputs(summary, num_classes: int, dataset: str) -> None:
                          f"{num_classes} units")
 
 
-def spec_name(settings: Settings, spec: Spec) -> str:
-    if settings.spec is None:
-        return "default model"
-    if spec.origin.startswith("preset "):
-        return spec.origin.removeprefix("preset ")
-    return "inline model" if spec.origin == "inline" else spec.origin
-
-
 # ---------------------------------------------------------------------------------------------
 # Ctrl-C: stop after the batch in progress.
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +192,7 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
     summary = spec.analyze()
     check_outputs(summary, data.train.num_classes, settings.dataset)
     if not as_json:
-        report.print_summary(out, summary, spec_name(settings, spec), explain=False)
+        report.print_summary(out, summary, spec.name, explain=False)
         out.print()
 
     if checkpoint is None:

@@ -30,6 +30,13 @@ class Spec:
     source: str   # the text that was parsed (for error excerpts)
     origin: str   # "preset NAME", a file path, or "inline"
 
+    @property
+    def name(self) -> str:
+        """What a title calls the model: the preset's name, the file, or its origin."""
+        if self.origin.startswith("preset "):
+            return self.origin.removeprefix("preset ")
+        return "inline model" if self.origin == "inline" else self.origin
+
     def analyze(self) -> Summary:
         """The layer arithmetic of this model; a SpecError carries the source it points into."""
         try:

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+import minigrad
 from minigrad import report
 from minigrad.data import DataError
 from minigrad.errors import SpecError
@@ -24,6 +25,7 @@ from minigrad.spec import load_spec, parse_spec, preset_list
 from . import render
 from . import train as training
 from .evaluate import run_evaluate
+from .graph import gradient_table, one_pass
 from .images import ImageError
 from .predict import run_predict
 
@@ -389,6 +391,34 @@ def predict(
     out, err = render.make_console(), render.make_console(stderr=True)
     with reported_errors():
         run_predict(model, images, top, output_format is TextOrJson.json, out, err)
+
+
+@app.command(no_args_is_help=True)
+def graph(
+    spec: Annotated[str, typer.Argument(help=SPEC_HELP, metavar="SPEC", show_default=False)],
+    input_shape: Annotated[str | None, typer.Option(
+        "--input", "-i", metavar="SHAPE",
+        help="Input shape in the model's own layout, as for `cnncalc shapes`.")] = None,
+    dot: Annotated[bool, typer.Option(
+        "--dot", help="Print Graphviz DOT text instead (e.g. | dot -Tpng -o graph.png).")] = False,
+) -> None:
+    """Show the computation graph of one forward and backward pass.
+
+    Runs one random image through the model (built as `cnncalc train` builds it) and a loss,
+    prints the graph minigrad recorded (each op, its output shape, the tensors that require
+    grad), then calls backward() and lists every parameter's gradient.
+
+    Example: `cnncalc graph shapes-cnn`
+    """
+    with reported_errors():
+        loss, model = one_pass(load_spec(spec, None, parse_shape(input_shape) if input_shape else None))
+    if dot:
+        print(minigrad.to_dot(loss), end="")
+        return
+    console = render.make_console()
+    console.print(minigrad.tree(loss))
+    loss.backward()
+    console.print(gradient_table(model))
 
 
 def main() -> None:

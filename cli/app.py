@@ -25,9 +25,12 @@ from minigrad.spec import load_spec, parse_spec, preset_list
 from . import render
 from . import train as training
 from .evaluate import run_evaluate
+from .filtering import KernelError, run_filter
 from .graph import gradient_table, one_pass
 from .images import ImageError
+from .plots import PLOT_HINT, PlotError, require_matplotlib
 from .predict import run_predict
+from .visualize import run_visualize
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -220,7 +223,8 @@ def reported_errors():
         yield
     except SpecError as error:
         fail(error)
-    except (DataError, ModelFileError, ImageError, training.TrainError) as error:
+    except (DataError, ModelFileError, ImageError, KernelError, PlotError,
+            training.TrainError) as error:
         fail(str(error))
     except OSError as error:  # e.g. --save into a directory that cannot be written
         where = f"{error.filename}: " if error.filename else ""
@@ -287,6 +291,10 @@ def train(
         "--format", "-f", help="text: the model table, progress bars and a summary; json: one "
                                "JSON object at the end (progress goes to stderr).")
     ] = TextOrJson.text,
+    plot: Annotated[str | None, typer.Option(
+        metavar="PNG", help="Save the loss and accuracy per epoch (training and validation) as "
+                            f"a PNG picture here; needs matplotlib ({PLOT_HINT}).",
+        show_default=False)] = None,
 ) -> None:
     """Train a model on a dataset and report its test accuracy.
 
@@ -325,8 +333,11 @@ def train(
         raise typer.BadParameter("early stopping watches val_loss: give --val-split > 0",
                                  param_hint="'--early-stopping'")
     _writable_target(save, "--save")
+    _writable_target(plot, "--plot")
 
     with reported_errors():
+        if plot is not None:  # say so now, not after the training
+            require_matplotlib("--plot")
         if resume is not None:
             settings, checkpoint = training.open_checkpoint(resume, epochs, data_dir, save,
                                                             threads)
@@ -338,7 +349,7 @@ def train(
                 early_stopping=early_stopping, seed=0 if seed is None else seed, limit=limit,
                 save=save, threads=threads or 1, init=(init or Init.auto).value), None
         try:
-            status = training.run_training(settings, checkpoint, as_json, out, err)
+            status = training.run_training(settings, checkpoint, as_json, out, err, plot)
         except KeyboardInterrupt:
             render.print_error(err, "aborted: no checkpoint saved")
             status = training.INTERRUPTED
@@ -419,6 +430,62 @@ def graph(
     console.print(minigrad.tree(loss))
     loss.backward()
     console.print(gradient_table(model))
+
+
+@app.command("filter", no_args_is_help=True)
+def filter_image(
+    image: Annotated[str, typer.Argument(
+        help="A PNG, JPEG or PGM file; read as greyscale 0..255.", metavar="IMAGE",
+        show_default=False)],
+    kernel: Annotated[str, typer.Option(
+        help="sharpen, blur (3x3 box, each weight 1/9), edge (Laplacian-style, 8 in the "
+             "middle), emboss, or 3 rows of 3 numbers: 'a,b,c;d,e,f;g,h,i'.",
+        show_default=False)],
+    out: Annotated[str, typer.Option(
+        metavar="PNG", help="Save the input and the output side by side here.",
+        show_default=False)],
+    stride: Annotated[int, typer.Option(min=1, help="Stride.")] = 1,
+    padding: Annotated[int, typer.Option(min=0, help="Zero padding on each side.")] = 0,
+) -> None:
+    """Apply a 3x3 kernel to an image with minigrad's conv2d and save both side by side.
+
+    Prints the input and output sizes, the output-size formula with the numbers filled in, and
+    the kernel. The output is clipped to 0..255. Needs matplotlib, and Pillow for PNG and JPEG
+    (pip install "cnncalc[plot]").
+
+    Example: `cnncalc filter digit.png --kernel edge --padding 1 --out edges.png`
+    """
+    _writable_target(out, "--out")
+    with reported_errors():
+        run_filter(image, kernel, stride, padding, out, render.make_console())
+
+
+@app.command(no_args_is_help=True)
+def visualize(
+    model: Annotated[str, typer.Argument(help="A model file saved by cnncalc train --save.",
+                                         metavar="MODEL", show_default=False)],
+    out: Annotated[str, typer.Option(metavar="PNG", help="Save the picture here.",
+                                     show_default=False)],
+    image: Annotated[str | None, typer.Option(
+        metavar="IMAGE", help="Show the feature maps of this image, converted as predict "
+                              "converts it. [default: the first test image of the model's "
+                              "dataset]", show_default=False)] = None,
+    data_dir: Annotated[str | None, typer.Option(
+        "--data-dir", metavar="DIR", help=DATA_DIR_HELP, show_default=False)] = None,
+) -> None:
+    """Draw a saved model's first conv layer: its filters and the feature maps of one image.
+
+    Each filter's weights are scaled to their own range; the feature maps are the layer's
+    output after its activation. Without --image the first test image of the model's dataset is
+    used (never downloaded: a synthetic shape stands in when it is missing). Needs matplotlib
+    (pip install "cnncalc[plot]").
+
+    Example: `cnncalc visualize mnist.npz --out filters.png`
+    """
+    _writable_target(out, "--out")
+    with reported_errors():
+        run_visualize(model, out, image, data_dir, render.make_console(),
+                      render.make_console(stderr=True))
 
 
 def main() -> None:

@@ -136,3 +136,22 @@ def _resize(pixels: np.ndarray, height: int, width: int, path: Path) -> np.ndarr
                          "or give an image of the right size")
     resized = Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0, 255)
+
+
+def load_greyscale(path) -> np.ndarray:
+    """The image at `path` at its own size, as (height, width) float32 greyscale in 0..255."""
+    path = Path(path)
+    try:
+        head = path.read_bytes()[:2]
+    except OSError as error:
+        raise ImageError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if head in (b"P2", b"P5"):
+        return read_pgm(path)
+    Image = _pillow()
+    if Image is None:
+        raise ImageError(f"{path}: only PGM files can be read without Pillow; {INSTALL_HINT}")
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L"), dtype=np.float32)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageError(f"{path}: cannot read it as an image ({error})") from None

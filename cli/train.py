@@ -27,7 +27,7 @@ from minigrad.shapes import convert_shape
 from minigrad.spec import Spec, load_spec
 from minigrad.train import Trainer, TrainingState, evaluate
 
-from . import render
+from . import plots, render
 
 # The model `cnncalc train` trains when given none: five epochs on the 6,000 synthetic shapes
 # take about 6 s on one core and reach over 99% on the test set (99.3-99.9% for seeds 0-2).
@@ -177,11 +177,12 @@ def history_rows(state: TrainingState) -> list[dict]:
 
 
 def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool, out,
-                 err) -> int:
+                 err, plot: str | None = None) -> int:
     """Train as `settings` say, or continue `checkpoint`; returns the exit status.
 
     out: the console for the results (stdout); err: for errors and, with as_json, for progress,
-    so that stdout carries nothing but the JSON.
+    so that stdout carries nothing but the JSON. plot: where to save the curves of a finished
+    run (an option of this run, not a setting: a resumed run does not inherit it).
     """
     console = err if as_json else out
     data = load_data(settings, err)
@@ -226,6 +227,9 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
     meta.update(accuracy=result.accuracy, test_loss=result.loss)
     if settings.save:
         save_model(settings.save, model, spec, meta)
+    if plot:
+        plots.save_history(plot, state.history, f"{spec.name} on {settings.dataset}: test "
+                                                f"accuracy {result.accuracy:.2%}")
     if as_json:
         print(json.dumps({"test_accuracy": result.accuracy, "test_loss": result.loss,
                           "epochs_run": len(state.history), "best_epoch": state.best_epoch,
@@ -237,6 +241,8 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
         best = (f" (the weights of epoch {state.best_epoch}, the best val_accuracy)"
                 if state.best_epoch is not None else "")
         out.print(f"saved to {settings.save}{best}", markup=False)
+    if plot:
+        out.print(f"curves saved to {plot}", markup=False)
     return 0
 
 

@@ -1,0 +1,92 @@
+"""Every example runs, in its quick mode, as a learner would run it: a fresh Python process, no
+arguments but --out. None may rot: each must exit 0 without a traceback, and every PNG it says
+it saved must open and show something. A few examples also print a figure that can be checked
+here against a number worked out independently (by hand, or from the notes)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("matplotlib")
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("[0-9][0-9]_*.py"))
+
+
+def test_one_example_per_topic_of_the_notes():
+    assert [path.name[:2] for path in EXAMPLES] == [f"{n:02d}" for n in range(1, 9)]
+
+
+@pytest.fixture(scope="module")
+def run_example(tmp_path_factory):
+    """run_example(path) -> (stdout, output folder); each example runs once per test module."""
+    runs: dict[Path, tuple[str, Path]] = {}
+
+    def run(path: Path) -> tuple[str, Path]:
+        if path not in runs:
+            out = tmp_path_factory.mktemp(path.stem)
+            runs[path] = (_run(path, out), out)
+        stdout, out = runs[path]
+        if stdout.startswith("skipped:"):
+            pytest.skip(stdout.splitlines()[0])
+        return stdout, out
+
+    return run
+
+
+def _run(path: Path, out: Path) -> str:
+    result = subprocess.run([sys.executable, str(path), "--out", str(out)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def looks_drawn(path: Path) -> None:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.width >= 400 and image.height >= 300
+        pixels = np.asarray(image.convert("RGB"))
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # not blank, not one flat colour
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_example_runs_and_its_pictures_open(path, run_example):
+    stdout, out = run_example(path)
+    for saved in re.findall(r"^saved (.+\.png)$", stdout, flags=re.MULTILINE):
+        looks_drawn(Path(saved))
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == len(re.findall(r"^saved .+\.png$", stdout, flags=re.MULTILINE))
+    # The examples that promise pictures in their docstring deliver them.
+    promised = re.findall(r"DIR/(\w+\.png)", path.read_text())
+    assert sorted(p.name for p in pngs) == sorted(promised)
+
+
+def test_positions_a_filter_visits(run_example):
+    stdout, _ = run_example(EXAMPLES[0])
+    # floor((100 - 3) / 1) + 1 = 98 and floor((100 - 3) / 10) + 1 = 10 per axis
+    assert "98 x 98 = 9604 positions" in stdout
+    assert "10 x 10 = 100 positions" in stdout
+
+
+def test_parameter_sharing_figures(run_example):
+    stdout, _ = run_example(EXAMPLES[2])
+    assert "params = 2*2*1 weights + 1 bias = 5" in stdout
+    assert "= 36 + 4 = 40" in stdout
+
+
+def test_hand_gradient_agrees(run_example):
+    assert "all three gradients agree: True" in run_example(EXAMPLES[5])[0]
+
+
+def test_trained_filters_are_no_longer_noise(run_example):
+    stdout, _ = run_example(EXAMPLES[6])
+    start, trained = map(float, re.search(r"filters: ([+-][\d.]+) at the start.*?"
+                                          r"([+-][\d.]+) after training", stdout).groups())
+    assert abs(start) < 0.15 and trained > 0.4, stdout

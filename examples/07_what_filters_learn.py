@@ -104,9 +104,10 @@ print(f"neighbouring-weight correlation of the {len(after)} filters: "
 # --- Filters before and after training, each scaled to its own min..max. ---------------------
 fig = plt.figure(figsize=(12, 5.6), layout="constrained")
 start = "N(0, 0.01²)" if args.init == "book" else "He initialisation"
+# With the book's weights, the random filters are ours: the book's own start is not published.
+first = f"random, {start}, for comparison" if args.book_weights else f"at the start: {start}"
 for panel, title, filters in zip(fig.subfigures(1, 2, wspace=0.05),
-                                 (f"at the start: {start}", f"after training: {source}"),
-                                 (before, after)):
+                                 (first, f"after training: {source}"), (before, after)):
     panel.suptitle(title)
     for i, ax in enumerate(panel.subplots(5, 6).ravel()):
         ax.imshow(filters[i, 0], cmap="gray", interpolation="nearest")

@@ -26,13 +26,14 @@ def test_one_example_per_topic_of_the_notes():
 @pytest.fixture(scope="module")
 def run_example(tmp_path_factory):
     """run_example(path) -> (stdout, output folder); each example runs once per test module."""
-    runs: dict[Path, tuple[str, Path]] = {}
+    runs: dict[tuple, tuple[str, Path]] = {}
 
-    def run(path: Path) -> tuple[str, Path]:
-        if path not in runs:
+    def run(path: Path, *options: str) -> tuple[str, Path]:
+        key = (path, options)
+        if key not in runs:
             out = tmp_path_factory.mktemp(path.stem)
-            runs[path] = (_run(path, out), out)
-        stdout, out = runs[path]
+            runs[key] = (_run(path, out, options), out)
+        stdout, out = runs[key]
         if stdout.startswith("skipped:"):
             pytest.skip(stdout.splitlines()[0])
         return stdout, out
@@ -40,8 +41,9 @@ def run_example(tmp_path_factory):
     return run
 
 
-def _run(path: Path, out: Path) -> str:
-    result = subprocess.run([sys.executable, str(path), "--out", str(out)], capture_output=True,
+def _run(path: Path, out: Path, options=()) -> str:
+    result = subprocess.run([sys.executable, str(path), "--out", str(out), *options],
+                            capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
@@ -90,3 +92,36 @@ def test_trained_filters_are_no_longer_noise(run_example):
     start, trained = map(float, re.search(r"filters: ([+-][\d.]+) at the start.*?"
                                           r"([+-][\d.]+) after training", stdout).groups())
     assert abs(start) < 0.15 and trained > 0.4, stdout
+
+
+def book_network_accuracy(book, images, labels) -> float:
+    """The DLFS book's SimpleConvNet written out directly in numpy, in the book's own layout
+    (affine weights (in, out)): every 5x5 window times every filter, ReLU, 2x2 max pool, flatten
+    (C, H, W), affine, ReLU, affine. Independent of minigrad."""
+    correct = 0
+    filters = book["W1"].reshape(30, 25)
+    for start in range(0, len(images), 1000):
+        x = images[start:start + 1000, 0].astype(np.float64)                 # (n, 28, 28)
+        windows = np.lib.stride_tricks.sliding_window_view(x, (5, 5), axis=(1, 2))  # (n, 24, 24, 5, 5)
+        maps = (windows.reshape(len(x), 24, 24, 25) @ filters.T).transpose(0, 3, 1, 2)
+        maps = np.maximum(maps + book["b1"][None, :, None, None], 0)
+        pooled = maps.reshape(len(x), 30, 12, 2, 12, 2).max(axis=(3, 5))
+        hidden = np.maximum(pooled.reshape(len(x), -1) @ book["W2"] + book["b2"], 0)
+        scores = hidden @ book["W3"] + book["b3"]
+        correct += int((scores.argmax(axis=1) == labels[start:start + 1000]).sum())
+    return correct / len(images)
+
+
+def test_book_weights_score_what_a_direct_forward_pass_scores(run_example):
+    from minigrad.data import DataError
+    from minigrad.datasets import data_root, load_dataset
+
+    stdout, _ = run_example(EXAMPLES[6], "--book-weights")
+    printed = float(re.search(r"test accuracy ([\d.]+) on 10,000", stdout).group(1))
+    try:
+        test = load_dataset("mnist", "test", download=False)
+    except DataError as error:
+        pytest.skip(str(error))
+    with np.load(data_root() / "dlfs-simple-convnet-params.npz", allow_pickle=False) as book:
+        expected = book_network_accuracy(dict(book), test.x, test.y)
+    assert abs(printed - expected) <= 3e-4  # float32 against float64: a near tie may flip

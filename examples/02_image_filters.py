@@ -11,7 +11,6 @@ Writes: DIR/02_image_filters.png (DIR defaults to examples/output/)
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import _common
@@ -31,6 +30,7 @@ def add_image_option(parser):
 
 
 args = _common.parse_args(__doc__, add_image_option)
+plt = _common.pyplot()
 image = load_greyscale(args.image)             # (H, W) floats in 0..255
 height, width = image.shape
 print(f"{args.image.name}: {width}x{height} pixels (W x H), grey values 0..255")

@@ -13,7 +13,6 @@ Run:  python examples/04_simple_convnet_mnist.py [--full] [--out DIR] [--dataset
 Writes: DIR/04_accuracy_curve.png (DIR defaults to examples/output/)
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import _common
@@ -27,6 +26,7 @@ from minigrad.spec import load_spec
 from minigrad.train import evaluate
 
 args = _common.parse_args(__doc__, _common.add_dataset_option)
+plt = _common.pyplot()
 _common.one_blas_thread()
 train, test = _common.load_or_skip(args.dataset, args.download)
 n_train, n_test, epochs, checks = (60_000, 10_000, 3, 3) if args.full else (5_000, 1_000, 1, 5)

@@ -16,7 +16,6 @@ Run:  python examples/05_keras_mnist_dropout.py [--full] [--out DIR] [--dataset 
 Writes: DIR/05_loss_curves.png and DIR/05_best_model.npz (DIR defaults to examples/output/)
 """
 
-import matplotlib.pyplot as plt
 from rich.console import Console
 
 import _common
@@ -31,6 +30,7 @@ from minigrad.spec import load_spec
 from minigrad.train import Trainer, evaluate
 
 args = _common.parse_args(__doc__, _common.add_dataset_option)
+plt = _common.pyplot()
 _common.one_blas_thread()
 train_all, test = _common.load_or_skip(args.dataset, args.download)
 n_train, n_test, batch_size = (60_000, 10_000, 128) if args.full else (1_500, 1_000, 32)

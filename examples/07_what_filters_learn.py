@@ -18,7 +18,6 @@ Run:  python examples/07_what_filters_learn.py [--full] [--init he] [--book-weig
 Writes: DIR/07_filters_before_after.png and DIR/07_feature_maps.png (DIR: examples/output/)
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import _common
@@ -77,6 +76,7 @@ def load_book_weights(model) -> None:
 
 
 args = _common.parse_args(__doc__, add_options)
+plt = _common.pyplot()
 _common.one_blas_thread()
 train, test = _common.load_or_skip(args.dataset, args.download)
 

@@ -9,10 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # draw to files only: no window, works on a headless machine
-
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
 
 
@@ -27,6 +23,21 @@ def parse_args(doc: str, extra=None) -> argparse.Namespace:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     return args
+
+
+def pyplot():
+    """matplotlib.pyplot drawing to files only (no window: works on a headless machine), or a
+    one-line message saying what to install."""
+    try:
+        import matplotlib
+    except ImportError:
+        print('error: this example draws pictures and needs matplotlib: '
+              'pip install "cnncalc[plot]"', file=sys.stderr)
+        sys.exit(2)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def one_blas_thread() -> None:

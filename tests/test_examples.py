@@ -70,6 +70,19 @@ def test_example_runs_and_its_pictures_open(path, run_example):
     assert sorted(p.name for p in pngs) == sorted(promised)
 
 
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if "_common.pyplot()" in p.read_text()],
+                         ids=lambda p: p.stem)
+def test_without_matplotlib_an_example_says_what_to_install(path, tmp_path):
+    blocked = ("import runpy, sys; sys.modules['matplotlib'] = None; "  # as if not installed
+               f"sys.path.insert(0, {str(path.parent)!r}); sys.argv = [{str(path)!r}]; "
+               f"runpy.run_path({str(path)!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ('error: this example draws pictures and needs matplotlib: '
+                                     'pip install "cnncalc[plot]"')
+
+
 def test_positions_a_filter_visits(run_example):
     stdout, _ = run_example(EXAMPLES[0])
     # floor((100 - 3) / 1) + 1 = 98 and floor((100 - 3) / 10) + 1 = 10 per axis

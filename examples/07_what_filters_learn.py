@@ -8,13 +8,14 @@ weights of a filter is about 0 for noise and clearly positive for smooth, struct
 
 Quick mode (default): SimpleConvNet trained for one epoch on 20,000 MNIST images (a few seconds),
 started as the book starts it: every weight drawn from N(0, 0.01²), biases 0. --init he starts
-from minigrad's default (He) instead: filters 28 times larger at the start, which one epoch of
-training barely reshapes (try it). --full: one epoch on all 60,000 images.
+from minigrad's default for relu layers instead: filters 28 times larger at the start, which one
+epoch barely reshapes (try it); --init glorot, Keras' default, lies between (5 times). --full:
+one epoch on all 60,000 images.
 --book-weights: the weights trained and published with the book
 "Deep Learning from Scratch" instead (read from $CNNCALC_DATA/dlfs-simple-convnet-params.npz),
 whose test accuracy is measured here too.
 
-Run:  python examples/07_what_filters_learn.py [--full] [--init he] [--book-weights] [--out DIR]
+Run:  python examples/07_what_filters_learn.py [--full] [--init he|glorot] [--book-weights] [--out DIR]
 Writes: DIR/07_filters_before_after.png and DIR/07_feature_maps.png (DIR: examples/output/)
 """
 
@@ -39,8 +40,9 @@ def add_options(parser):
     _common.add_dataset_option(parser)
     parser.add_argument("--book-weights", action="store_true",
                         help=f"use the book's trained weights ($CNNCALC_DATA/{BOOK_WEIGHTS})")
-    parser.add_argument("--init", choices=["book", "he"], default="book",
-                        help="starting weights: the book's N(0, 0.01²) (default) or He")
+    parser.add_argument("--init", choices=["book", "he", "glorot"], default="book",
+                        help="starting weights: the book's N(0, 0.01²) (default), He (minigrad's "
+                             "default for relu layers) or Glorot (Keras' default)")
 
 
 def neighbour_correlation(filters: np.ndarray) -> float:
@@ -81,7 +83,8 @@ _common.one_blas_thread()
 train, test = _common.load_or_skip(args.dataset, args.download)
 
 minigrad.manual_seed(0)
-model = build_model(load_spec("simple-convnet").network)  # conv 30 5x5, relu, pool, dense...
+model = build_model(load_spec("simple-convnet").network,   # conv 30 5x5, relu, pool, dense...
+                    init="he" if args.init == "book" else args.init)
 if args.init == "book":
     book_initialisation(model)
 conv = model[0]
@@ -103,7 +106,7 @@ print(f"neighbouring-weight correlation of the {len(after)} filters: "
 
 # --- Filters before and after training, each scaled to its own min..max. ---------------------
 fig = plt.figure(figsize=(12, 5.6), layout="constrained")
-start = "N(0, 0.01²)" if args.init == "book" else "He initialisation"
+start = {"book": "N(0, 0.01²)", "he": "He initialisation", "glorot": "Glorot initialisation"}[args.init]
 # With the book's weights, the random filters are ours: the book's own start is not published.
 first = f"random, {start}, for comparison" if args.book_weights else f"at the start: {start}"
 for panel, title, filters in zip(fig.subfigures(1, 2, wspace=0.05),

@@ -165,9 +165,9 @@ class UserClass:
 
     def mro(self) -> list:
         """Depth-first, left to right, each class once (enough for the code models use)."""
-        order: list = []
-        for cls in [self, *self.bases]:
-            chain = cls.mro() if isinstance(cls, UserClass) else [cls]
+        order: list = [self]  # (self is not recursed into: that would never end)
+        for base in self.bases:
+            chain = base.mro() if isinstance(base, UserClass) else [base]
             order += [c for c in chain if all(c is not seen for seen in order)]
         return order
 

@@ -1,0 +1,771 @@
+"""The interpreter: statements, scopes and calls.
+
+It walks the tree of the pasted code and never runs it: no exec, eval or compile. Scopes follow
+Python's rules closely enough for model code: a function's local names are found by scanning its
+body once (so `global`, `nonlocal` and closures work), a class body is a namespace of its own,
+comprehensions get their own scope.
+
+Control flow uses small exceptions (_Break, _Continue, _Return). Errors of the pasted code are
+`CodeError`s; bounds trip `LimitError`s. The Python stack is watched too: the evaluator recurses
+over the tree, so `call()` and `run()` raise the host's recursion limit to a fixed budget above
+where they were entered, and a nested call that would go past it is a LimitError (a
+RecursionError, should one still happen, becomes one as well).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from typing import Any, Callable
+
+from ...errors import SpecError, Where
+from .builtins import BUILTINS, Builtin, ExcClass, ExcInstance
+from .expressions import EVAL_TABLE, Expressions
+from .limits import Budget, CodeError, LimitError, Limits
+from .operations import Operations
+from .plain import PlainMethod, call_plain_method, describe, display
+from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
+
+FRAME_BUDGET = 6000     # Python frames the interpreter may use above where it was entered
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _ControlFlow(Exception):
+    pass
+
+
+class _Break(_ControlFlow):
+    pass
+
+
+class _Continue(_ControlFlow):
+    pass
+
+
+class _Return(_ControlFlow):
+    def __init__(self, value):
+        self.value = value
+
+
+_BREAK, _CONTINUE = _Break(), _Continue()
+
+
+class Scope:
+    """One namespace. kind: "module", "class", "function" or "comp" (a comprehension).
+    For functions and comprehensions, `locals` are the names assigned in the body."""
+
+    __slots__ = ("kind", "vars", "parent", "locals", "globals", "nonlocals", "function",
+                 "first_arg", "yields", "created")
+
+    def __init__(self, kind: str, vars: dict, parent: Scope | None):
+        self.kind, self.vars, self.parent = kind, vars, parent
+        self.locals: frozenset | set = frozenset()
+        self.globals: frozenset | set = frozenset()
+        self.nonlocals: frozenset | set = frozenset()
+        self.function: UserFunction | None = None
+        self.first_arg: Any = MISSING
+        self.yields: list | None = None
+        self.created: list | None = None  # functions defined in a class body (their owner)
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines as Python's tokenizer counts them: \\n, \\r\\n and a lone \\r end a line;
+    nothing else (not U+2028, not form feed) does. `Where.line` indexes this list."""
+    return _LINE_BREAK.split(source)
+
+
+class Interpreter(Operations, Expressions):
+    """Runs a parsed module. See the package docstring for the public contract."""
+
+    _eval_table = EVAL_TABLE
+
+    def __init__(self, tree: ast.Module, source: str, *,
+                 importer: Callable[[str, Where], Any],
+                 overrides: dict[str, Any] | None = None, limits: Limits = Limits()):
+        self.tree, self.source, self.importer = tree, source, importer
+        self.limits = limits
+        self.budget = Budget(limits)
+        self.overrides = dict(overrides or {})
+        self.globals: dict = {"__name__": "__main__", "__file__": "pasted_code.py",
+                              "__doc__": None, **self.overrides}
+        self.scope = Scope("module", self.globals, None)
+        self.star_modules: list = []
+        self._lines = source_lines(source)
+        self._where_cache: dict = {}
+        self._func_cache: dict = {}
+        self._mro_cache: dict = {}
+        self._depth = 0
+        self._active = False
+        self._frame_cap = 0
+        self._handling: list = []  # errors being handled by `except` blocks (for bare `raise`)
+        self._exec_table = {getattr(ast, n[6:]): getattr(Interpreter, n)
+                            for n in dir(Interpreter) if n.startswith("_exec_") and hasattr(ast, n[6:])}
+
+    # -- entry points -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Executes the module body."""
+        def body():
+            try:
+                self.exec_block(self.tree.body)
+            except _Return:
+                raise CodeError("'return' outside a function", None, "SyntaxError") from None
+            except _ControlFlow:
+                raise CodeError("'break' or 'continue' outside a loop", None, "SyntaxError") from None
+        self._guarded(body)
+
+    def call(self, fn: Any, args: list, kwargs: dict, at: Where | None) -> Any:
+        """Calls any value: a pasted function, method or class, a framework object, a builtin."""
+        if self._active:
+            return self._call(fn, args, kwargs, at)
+        return self._guarded(lambda: self._call(fn, args, kwargs, at))
+
+    def _guarded(self, body: Callable) -> Any:
+        if self._active:
+            return body()
+        self._active = True
+        old_limit = sys.getrecursionlimit()
+        self._frame_cap = _stack_depth() + FRAME_BUDGET
+        sys.setrecursionlimit(max(old_limit, self._frame_cap + 300))
+        self.budget.start()
+        try:
+            return body()
+        except RecursionError:
+            raise LimitError("the code nests calls and expressions too deeply for the interpreter "
+                             "(the call depth limit)", None) from None
+        finally:
+            self.budget.stop()
+            sys.setrecursionlimit(old_limit)
+            self._active = False
+
+    # -- places -----------------------------------------------------------------------------------
+    def where(self, node: Any) -> Where | None:
+        """1-based line and column (in characters, not the parser's UTF-8 bytes) of a node."""
+        found = self._where_cache.get(node)
+        if found is None:
+            line = getattr(node, "lineno", None)
+            if line is None:
+                return None
+            col = self._char_col(line, node.col_offset)
+            end = node.end_col_offset if node.end_lineno == line else None
+            end_col = self._char_col(line, end) if end is not None else \
+                len(self._lines[line - 1]) + 1 if line <= len(self._lines) else col + 1
+            found = self._where_cache[node] = Where(line, col, max(end_col - col, 1))
+        return found
+
+    def _char_col(self, line: int, byte_offset: int) -> int:
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        if text.isascii():
+            return byte_offset + 1
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+    # -- names ------------------------------------------------------------------------------------
+    def new_scope(self, kind: str, parent: Scope | None) -> Scope:
+        return Scope(kind, {}, parent)
+
+    def lookup(self, name: str, node: Any) -> Any:
+        scope = self.scope
+        s = scope
+        while s.kind != "module":
+            if s.kind == "class":
+                if name in s.vars:
+                    return s.vars[name]
+            else:
+                if name in s.globals:
+                    break
+                if name in s.vars:
+                    return s.vars[name]
+                if s is scope and name in s.locals:
+                    raise CodeError(f"local variable '{name}' is used before it is assigned",
+                                    self.where(node), "UnboundLocalError")
+            s = s.parent
+        if name in self.globals:
+            return self.globals[name]
+        at = self.where(node)
+        for module in self.star_modules:
+            value = self.get_attr(module, name, at)
+            if not isinstance(value, Unknown):
+                return value
+        if name in BUILTINS:
+            return BUILTINS[name]
+        return Unknown(f"{name} is not defined", at, name)
+
+    def store_name(self, name: str, value: Any, node: Any) -> None:
+        scope = self.scope
+        kind = scope.kind
+        if kind == "module" or (kind != "class" and name in scope.globals):
+            self._store_global(name, value)
+        elif kind != "class" and name in scope.nonlocals:
+            s = scope.parent
+            while s is not None and s.kind != "module" and not (s.kind == "function" and name in s.locals):
+                s = s.parent
+            (s.vars if s is not None else self.globals)[name] = value
+        else:
+            scope.vars[name] = value
+
+    def _store_global(self, name: str, value: Any) -> None:
+        if name in self.overrides:
+            return  # `--set NAME=VALUE` wins over the code's own module-level assignment
+        if type(value) is Unknown and value.name is None:
+            value = Unknown(value.reason, value.where, name)
+        self.globals[name] = value
+
+    def delete_name(self, name: str, node: Any) -> None:
+        scope = self.scope
+        target = self.globals if scope.kind == "module" or name in scope.globals else scope.vars
+        if name in self.overrides and target is self.globals:
+            return
+        if target.pop(name, MISSING) is MISSING:
+            raise CodeError(f"name '{name}' is not defined", self.where(node), "NameError")
+
+    def assign(self, target: ast.expr, value: Any, node: Any) -> None:
+        t = type(target)
+        if t is ast.Name:
+            self.store_name(target.id, value, target)
+        elif t is ast.Attribute:
+            self.set_attr(self.eval(target.value), target.attr, value, self.where(target))
+        elif t is ast.Subscript:
+            obj = self.eval(target.value)
+            self.set_item(obj, self.eval(target.slice), value, self.where(target))
+        elif t in (ast.Tuple, ast.List):
+            self._unpack(target, value)
+        elif t is ast.Starred:
+            raise CodeError("a starred assignment target must be in a list or tuple",
+                            self.where(target), "SyntaxError")
+        else:
+            raise CodeError("cannot assign to this expression", self.where(target), "SyntaxError")
+
+    def _unpack(self, target: ast.Tuple | ast.List, value: Any) -> None:
+        at = self.where(target)
+        items = self.iterate(value, at)
+        elts = target.elts
+        if isinstance(items, Unknown):
+            for e in elts:
+                self.assign(e.value if type(e) is ast.Starred else e, items, e)
+            return
+        stars = [i for i, e in enumerate(elts) if type(e) is ast.Starred]
+        if not stars:
+            if len(items) != len(elts):
+                raise CodeError(f"cannot unpack {len(items)} values into {len(elts)} names", at,
+                                "ValueError")
+            for e, v in zip(elts, items):
+                self.assign(e, v, e)
+            return
+        i = stars[0]
+        after = len(elts) - i - 1
+        if len(items) < len(elts) - 1:
+            raise CodeError(f"not enough values to unpack ({len(items)})", at, "ValueError")
+        for e, v in zip(elts[:i], items[:i]):
+            self.assign(e, v, e)
+        self.assign(elts[i].value, list(items[i:len(items) - after]), elts[i])
+        for e, v in zip(elts[i + 1:], items[len(items) - after:]):
+            self.assign(e, v, e)
+
+    # -- statements -------------------------------------------------------------------------------
+    def exec_block(self, body: list) -> None:
+        budget = self.budget
+        table = self._exec_table
+        for stmt in body:
+            budget.steps += 1
+            if budget.steps >= budget.next_check:
+                budget.check(self.where(stmt))
+            method = table.get(type(stmt))
+            if method is None:
+                raise CodeError(f"{type(stmt).__name__} statements are not supported",
+                                self.where(stmt), "SyntaxError")
+            method(self, stmt)
+
+    def _exec_Expr(self, node: ast.Expr) -> None:
+        self.eval(node.value)
+
+    def _exec_Pass(self, node) -> None:
+        return None
+
+    _exec_Global = _exec_Nonlocal = _exec_Assert = _exec_Pass  # scoping is static; asserts ignored
+
+    def _exec_Assign(self, node: ast.Assign) -> None:
+        value = self.eval(node.value)
+        for target in node.targets:
+            self.assign(target, value, node)
+
+    def _exec_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:  # annotations are never evaluated
+            self.assign(node.target, self.eval(node.value), node)
+
+    def _exec_AugAssign(self, node: ast.AugAssign) -> None:
+        from .expressions import OPERATORS
+        target, op, at = node.target, OPERATORS[type(node.op)], self.where(node)
+        if type(target) is ast.Name:
+            current = self.lookup(target.id, target)
+            self.store_name(target.id, self._inplace(op, current, self.eval(node.value), at), target)
+        elif type(target) is ast.Attribute:
+            obj = self.eval(target.value)
+            current = self.get_attr(obj, target.attr, self.where(target))
+            self.set_attr(obj, target.attr, self._inplace(op, current, self.eval(node.value), at), at)
+        elif type(target) is ast.Subscript:
+            obj = self.eval(target.value)
+            key = self.eval(target.slice)
+            current = self.get_item(obj, key, at)
+            self.set_item(obj, key, self._inplace(op, current, self.eval(node.value), at), at)
+        else:
+            raise CodeError("cannot assign to this expression", at, "SyntaxError")
+
+    def _inplace(self, op: str, current: Any, value: Any, at: Where) -> Any:
+        """`list += x` extends the same list (other names for it see the change)."""
+        if type(current) is list and op in ("+", "*"):
+            if op == "+":
+                items = self.iterate(value, at)
+                if isinstance(items, Unknown):
+                    return items
+                self.budget.check_length(len(current) + len(items), at)
+                current.extend(items)
+                return current
+            result = self.binary("*", current, value, at)
+            if type(result) is list:
+                current[:] = result
+                return current
+            return result
+        return self.binary(op, current, value, at)
+
+    def _exec_If(self, node: ast.If) -> None:
+        truth = self.truth(self.eval(node.test), self.where(node.test))
+        if isinstance(truth, Unknown):
+            return  # neither branch: the code depends on what cannot be known
+        self.exec_block(node.body if truth else node.orelse)
+
+    def _exec_For(self, node: ast.For) -> None:
+        at = self.where(node)
+        items = self.loop_items(self.eval(node.iter), self.where(node.iter))
+        if isinstance(items, Unknown):
+            return
+        limit, count, budget = self.limits.loop_iterations, 0, self.budget
+        for item in items:
+            count += 1
+            budget.steps += 1
+            if count > limit:
+                raise LimitError(f"a loop runs more than {limit:,} iterations (the loop "
+                                 "iteration limit)", at)
+            self.assign(node.target, item, node)
+            try:
+                self.exec_block(node.body)
+            except _Break:
+                return
+            except _Continue:
+                pass
+        self.exec_block(node.orelse)
+
+    def _exec_While(self, node: ast.While) -> None:
+        at = self.where(node)
+        limit, count = self.limits.loop_iterations, 0
+        while True:
+            truth = self.truth(self.eval(node.test), self.where(node.test))
+            if isinstance(truth, Unknown):
+                return
+            if not truth:
+                break
+            count += 1
+            if count > limit:
+                raise LimitError(f"a loop runs more than {limit:,} iterations (the loop "
+                                 "iteration limit)", at)
+            try:
+                self.exec_block(node.body)
+            except _Break:
+                return
+            except _Continue:
+                pass
+        self.exec_block(node.orelse)
+
+    def _exec_Break(self, node) -> None:
+        raise _BREAK
+
+    def _exec_Continue(self, node) -> None:
+        raise _CONTINUE
+
+    def _exec_Return(self, node: ast.Return) -> None:
+        raise _Return(None if node.value is None else self.eval(node.value))
+
+    def _exec_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._delete(target)
+
+    def _delete(self, target) -> None:
+        t = type(target)
+        if t is ast.Name:
+            self.delete_name(target.id, target)
+        elif t is ast.Subscript:
+            self.del_item(self.eval(target.value), self.eval(target.slice), self.where(target))
+        elif t is ast.Attribute:
+            self.del_attr(self.eval(target.value), target.attr, self.where(target))
+        elif t in (ast.Tuple, ast.List):
+            for e in target.elts:
+                self._delete(e)
+
+    def _exec_Raise(self, node: ast.Raise) -> None:
+        at = self.where(node)
+        if node.exc is None:
+            if self._handling:
+                raise self._handling[-1]
+            raise CodeError("the code re-raises, but no exception is being handled", at,
+                            "RuntimeError")
+        exc = self.eval(node.exc)
+        if node.cause is not None:
+            self.eval(node.cause)
+        if type(exc) in (ExcClass, UserClass):
+            exc = self.call(exc, [], {}, at)
+        if type(exc) is ExcInstance:
+            name, args = exc.cls.name, exc.args
+        elif type(exc) is Instance:
+            name, args = exc.cls.name, exc.attrs.get("args", ())
+        elif isinstance(exc, Unknown):
+            raise CodeError(f"the code raises an exception ({exc.reason})", at, "Exception", exc_value=exc)
+        else:
+            raise CodeError(f"the code raises {describe(exc)}, which is not an exception", at,
+                            "TypeError")
+        detail = ""
+        if type(args) is tuple and args:
+            detail = ": " + ", ".join(display(a, 200) if type(a) is str else
+                                      display(a, 200, True) for a in args[:3])[:200]
+        raise CodeError(f"the code raises {name}{detail}", at, name, exc_value=exc)
+
+    def _exec_Try(self, node) -> None:
+        try:
+            self._try_body(node)
+        except LimitError:
+            raise
+        except (SpecError, _ControlFlow):
+            if node.finalbody:
+                self.exec_block(node.finalbody)
+            raise
+        if node.finalbody:
+            self.exec_block(node.finalbody)
+
+    _exec_TryStar = _exec_Try
+
+    def _try_body(self, node) -> None:
+        try:
+            self.exec_block(node.body)
+        except LimitError:
+            raise
+        except SpecError as error:
+            for handler in node.handlers:
+                if handler.type is not None:
+                    if not self.exception_matches(error, self.eval(handler.type)):
+                        continue
+                if handler.name:
+                    value = error.exc_value if isinstance(error, CodeError) and \
+                        error.exc_value is not None else ExcInstance(
+                            BUILTINS.get(getattr(error, "exc_name", ""), BUILTINS["Exception"]),
+                            (error.message,))
+                    self.store_name(handler.name, value, handler)
+                self._handling.append(error)
+                try:
+                    self.exec_block(handler.body)
+                finally:
+                    self._handling.pop()
+                    if handler.name:  # Python unbinds `as e` at the end of the handler
+                        self.scope.vars.pop(handler.name, None)
+                return
+            raise
+        self.exec_block(node.orelse)
+
+    def _exec_With(self, node: ast.With) -> None:
+        for item in node.items:
+            manager = self.eval(item.context_expr)
+            at = self.where(item.context_expr)
+            if type(manager) is Instance:
+                enter = self.class_attr(manager.cls, "__enter__", manager)
+                if enter is not MISSING:
+                    manager = self.call(enter, [], {}, at)
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, manager, item.optional_vars)
+        self.exec_block(node.body)
+
+    def _exec_AsyncFunctionDef(self, node) -> None:
+        self.store_name(node.name, Unknown(f"the async function {node.name}", self.where(node)), node)
+
+    def _exec_AsyncFor(self, node) -> None:
+        return None
+
+    _exec_AsyncWith = _exec_AsyncFor
+
+    # -- imports ----------------------------------------------------------------------------------
+    def _exec_Import(self, node: ast.Import) -> None:
+        at = self.where(node)
+        for alias in node.names:
+            if alias.asname:
+                self.store_name(alias.asname, self.importer(alias.name, at), node)
+            else:
+                top = alias.name.split(".")[0]
+                self.store_name(top, self.importer(top, at), node)
+
+    def _exec_ImportFrom(self, node: ast.ImportFrom) -> None:
+        at = self.where(node)
+        if node.module == "__future__":
+            return
+        if node.level or not node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    name = alias.asname or alias.name
+                    self.store_name(name, Unknown(f"{name}, imported from a local module", at), node)
+            return
+        module = self.importer(node.module, at)
+        for alias in node.names:
+            if alias.name == "*":
+                self.star_modules.append(module)
+            else:
+                self.store_name(alias.asname or alias.name, self.get_attr(module, alias.name, at), node)
+
+    # -- functions --------------------------------------------------------------------------------
+    def make_function(self, name: str, node: Any) -> UserFunction:
+        args = node.args
+        defaults = [self.eval(d) for d in args.defaults]
+        kw_defaults = {a.arg: self.eval(d) for a, d in zip(args.kwonlyargs, args.kw_defaults)
+                       if d is not None}
+        closure = self.scope if self.scope.kind != "class" else self.scope.parent
+        fn = UserFunction(name, node, closure, defaults, kw_defaults)
+        if self.scope.kind == "class":
+            self.scope.created.append(fn)
+        return fn
+
+    def _exec_FunctionDef(self, node: ast.FunctionDef) -> None:
+        decorators = [self.eval(d) for d in node.decorator_list]
+        value: Any = self.make_function(node.name, node)
+        for deco in reversed(decorators):
+            value = self._decorate(deco, value, self.where(node))
+        self.store_name(node.name, value, node)
+
+    def _decorate(self, deco: Any, value: Any, at: Where) -> Any:
+        if type(deco) is Builtin and deco.name in ("staticmethod", "classmethod", "property",
+                                                   "setter", "getter", "deleter"):
+            return self.call(deco, [value], {}, at)
+        if type(deco) in (UserFunction, BoundMethod, UserClass):
+            return self.call(deco, [value], {}, at)
+        return value  # framework or unknown decorators (torch.no_grad(), functools.wraps…)
+
+    def _call(self, fn: Any, args: list, kwargs: dict, at: Where | None) -> Any:
+        t = type(fn)
+        if t is UserFunction:
+            return self._call_function(fn, args, kwargs, at)
+        if t is BoundMethod:
+            return self._call_function(fn.function, [fn.receiver, *args], kwargs, at)
+        if t is Builtin:
+            return fn.fn(self, args, kwargs, at)
+        if t is PlainMethod:
+            return call_plain_method(self, fn, args, kwargs, at)
+        if t is Unknown:
+            return fn
+        if t is UserClass:
+            return self._instantiate(fn, args, kwargs, at)
+        if isinstance(fn, Foreign):
+            return fn.call(self, args, kwargs, at)
+        if t is Instance:
+            method = self.class_attr(fn.cls, "__call__", fn)
+            if method is not MISSING:
+                return self._call(method, args, kwargs, at)
+            base = self.foreign_base(fn.cls)
+            if base is not None:
+                return base.instance_call(self, fn, args, kwargs, at)
+        if t is ExcClass:
+            return ExcInstance(fn, tuple(args))
+        raise CodeError(f"{describe(fn)} is not callable", at, "TypeError")
+
+    def _instantiate(self, cls: UserClass, args: list, kwargs: dict, at: Where | None) -> Instance:
+        inst = Instance(cls)
+        init = self.class_attr(cls, "__init__", inst)
+        if init is not MISSING:
+            self._call(init, args, kwargs, at)
+            return inst
+        base = self.foreign_base(cls)
+        if base is not None:
+            base.init_instance(self, inst, args, kwargs, at)
+        elif any(type(c) is ExcClass for c in self.mro(cls)):
+            inst.attrs["args"] = tuple(args)
+        elif args or kwargs:
+            raise CodeError(f"{cls.name}() takes no arguments", at, "TypeError")
+        return inst
+
+    def _call_function(self, fn: UserFunction, args: list, kwargs: dict, at: Where | None) -> Any:
+        limits = self.limits
+        self._depth += 1
+        try:
+            if self._depth > limits.call_depth:
+                raise LimitError(f"calls nest more than {limits.call_depth} deep (the call depth "
+                                 f"limit), in {fn.name}", at)
+            if self._depth > 8:
+                self._check_stack(at)
+            node = fn.node
+            info = self.function_info(node)
+            scope = Scope("function", self._bind(fn, args, kwargs, at), fn.closure)
+            scope.locals, scope.globals, scope.nonlocals = info[0], info[1], info[2]
+            scope.function = fn
+            scope.first_arg = args[0] if args else MISSING
+            if info[3]:
+                scope.yields = []
+            saved, self.scope = self.scope, scope
+            try:
+                if type(node) is ast.Lambda:
+                    return self.eval(node.body)
+                self.exec_block(node.body)
+            except _Return as r:
+                if scope.yields is None:
+                    return r.value
+            except _ControlFlow:
+                raise CodeError("'break' or 'continue' outside a loop", at, "SyntaxError") from None
+            finally:
+                self.scope = saved
+            return scope.yields
+        finally:
+            self._depth -= 1
+
+    def _check_stack(self, at: Where | None) -> None:
+        try:
+            sys._getframe(self._frame_cap - 400)
+        except ValueError:
+            return  # the stack is not that deep
+        raise LimitError("calls and expressions nest too deeply for the interpreter (the call "
+                         "depth limit)", at)
+
+    def _bind(self, fn: UserFunction, args: list, kwargs: dict, at: Where | None) -> dict:
+        """Python's argument binding: positional, defaults, *args, keyword-only, **kwargs."""
+        a = fn.node.args
+        params = a.posonlyargs + a.args
+        n = len(params)
+        values: dict = {}
+        for p, v in zip(params, args):
+            values[p.arg] = v
+        if len(args) > n:
+            if a.vararg is None:
+                raise CodeError(f"{fn.name}() takes {n} positional arguments but {len(args)} "
+                                "were given", at, "TypeError")
+            values[a.vararg.arg] = tuple(args[n:])
+        elif a.vararg is not None:
+            values[a.vararg.arg] = ()
+        extra: dict = {}
+        named = {p.arg for p in a.args} | {p.arg for p in a.kwonlyargs}
+        for k, v in kwargs.items():
+            if k in named:
+                if k in values:
+                    raise CodeError(f"{fn.name}() got multiple values for argument '{k}'", at,
+                                    "TypeError")
+                values[k] = v
+            elif a.kwarg is not None:  # (a positional-only name passed by keyword lands here too)
+                extra[k] = v
+            else:
+                raise CodeError(f"{fn.name}() got an unexpected keyword argument '{k}'", at,
+                                "TypeError")
+        first_default = n - len(fn.defaults)
+        for i, p in enumerate(params):
+            if p.arg not in values:
+                if i >= first_default:
+                    values[p.arg] = fn.defaults[i - first_default]
+                else:
+                    raise CodeError(f"{fn.name}() missing a required argument: '{p.arg}'", at,
+                                    "TypeError")
+        for p in a.kwonlyargs:
+            if p.arg not in values:
+                if p.arg not in fn.kw_defaults:
+                    raise CodeError(f"{fn.name}() missing a required keyword argument: "
+                                    f"'{p.arg}'", at, "TypeError")
+                values[p.arg] = fn.kw_defaults[p.arg]
+        if a.kwarg is not None:
+            values[a.kwarg.arg] = extra
+        return values
+
+    def function_info(self, node: Any) -> tuple:
+        """(locals, globals, nonlocals, is_generator) of a def or lambda, found once per node."""
+        info = self._func_cache.get(node)
+        if info is None:
+            info = self._func_cache[node] = _scan_function(node)
+        return info
+
+    def comprehension_locals(self, node: Any) -> frozenset:
+        found = self._func_cache.get(node)
+        if found is None:
+            names = set()
+            for gen in node.generators:
+                names |= {n.id for n in ast.walk(gen.target) if type(n) is ast.Name}
+            found = self._func_cache[node] = frozenset(names)
+        return found
+
+    # -- classes ----------------------------------------------------------------------------------
+    def _exec_ClassDef(self, node: ast.ClassDef) -> None:
+        at = self.where(node)
+        decorators = [self.eval(d) for d in node.decorator_list]
+        bases = []
+        for b in node.bases:
+            value = self.eval(b)
+            if type(value) in (UserClass, ExcClass) or (isinstance(value, Foreign) and value.is_class()):
+                bases.append(value)
+        for k in node.keywords:  # metaclass=… is evaluated and ignored
+            self.eval(k.value)
+        parent = self.scope if self.scope.kind != "class" else self.scope.parent
+        scope = Scope("class", {"__module__": "__main__", "__qualname__": node.name}, parent)
+        scope.created = []
+        saved, self.scope = self.scope, scope
+        try:
+            self.exec_block(node.body)
+        finally:
+            self.scope = saved
+        cls = UserClass(node.name, tuple(bases), scope.vars, at)
+        for fn in scope.created + [v for v in scope.vars.values() if type(v) is UserFunction]:
+            if fn.owner is None:  # methods know their class, for zero-argument super()
+                fn.owner = cls
+        value: Any = cls
+        for deco in reversed(decorators):
+            value = self._decorate(deco, value, at)
+        self.store_name(node.name, value, node)
+
+    def _exec_Match(self, node) -> None:
+        raise CodeError("match statements are not supported", self.where(node), "SyntaxError")
+
+
+def _scan_function(node: Any) -> tuple:
+    """The names a function assigns (its locals), declares global / nonlocal, and whether it
+    yields. Nested functions, classes and comprehensions are other scopes: only their names,
+    defaults, decorators and first iterables belong to this one."""
+    args = node.args
+    params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    params += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    local, globals_, nonlocals = set(params), set(), set()
+    generator = False
+    stack = list(node.body) if type(node) is not ast.Lambda else [node.body]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            local.add(n.name)
+            stack.extend(n.decorator_list)
+            if t is ast.ClassDef:
+                stack.extend(n.bases)
+            else:
+                stack.extend(n.args.defaults + [d for d in n.args.kw_defaults if d is not None])
+            continue
+        if t is ast.Lambda:
+            stack.extend(n.args.defaults + [d for d in n.args.kw_defaults if d is not None])
+            continue
+        if t in (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
+            stack.append(n.generators[0].iter)
+            local.update(w.target.id for w in ast.walk(n) if type(w) is ast.NamedExpr)
+            continue
+        if t is ast.Name and type(n.ctx) is not ast.Load:
+            local.add(n.id)
+        elif t is ast.Global:
+            globals_.update(n.names)
+        elif t is ast.Nonlocal:
+            nonlocals.update(n.names)
+        elif t in (ast.Import, ast.ImportFrom):
+            local.update((a.asname or a.name.split(".")[0]) for a in n.names if a.name != "*")
+        elif t is ast.ExceptHandler and n.name:
+            local.add(n.name)
+        elif t in (ast.Yield, ast.YieldFrom):
+            generator = True
+        stack.extend(ast.iter_child_nodes(n))
+    local -= globals_ | nonlocals
+    return frozenset(local), frozenset(globals_), frozenset(nonlocals), generator
+
+
+def _stack_depth() -> int:
+    frame, n = sys._getframe(), 0
+    while frame is not None:
+        frame, n = frame.f_back, n + 1
+    return n

@@ -51,7 +51,7 @@ def parse_source(text: str, limits: Limits = Limits()) -> ast.Module:
                         "SyntaxError") from None
     except (RecursionError, MemoryError):
         raise LimitError(f"expression nested too deeply for the parser (the nesting depth limit "
-                         f"is {limits.nesting_depth} levels)") from None
+                         f"is {limits.nesting_depth} levels)", Where(1, 1)) from None
     except ValueError as e:  # e.g. null bytes, on older Pythons
         raise CodeError(f"pasted code is not valid Python: {str(e)[:200]}", None,
                         "SyntaxError") from None
@@ -60,16 +60,27 @@ def parse_source(text: str, limits: Limits = Limits()) -> ast.Module:
 
 
 def _check_depth(tree: ast.AST, limit: int) -> None:
-    """Refuses trees nested deeper than `limit`, walking them without recursion."""
+    """Refuses trees nested deeper than `limit`, walking them without recursion (the walk is
+    iterative because the tree can be deeper than Python's own recursion limit)."""
+    leaves = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.cmpop, ast.unaryop,
+              ast.boolop, ast.alias, ast.arg)
+    node_type = ast.AST
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > limit:
-            line = getattr(node, "lineno", None)
-            where = Where(line, node.col_offset + 1) if line else None
-            raise LimitError(f"expression nested too deeply: more than {limit} levels (the "
-                             "nesting depth limit)", where)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        depth += 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            children = value if type(value) is list else (value,)
+            for child in children:
+                if not isinstance(child, node_type):
+                    continue
+                if depth > limit:
+                    line = getattr(child, "lineno", None) or getattr(node, "lineno", None)
+                    raise LimitError(f"expression nested too deeply: more than {limit} levels "
+                                     "(the nesting depth limit)", Where(line, 1) if line else None)
+                if not isinstance(child, leaves):
+                    stack.append((child, depth))
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ...errors import Where
-from .limits import CodeError
+from .limits import ELEMENTS_PER_STEP, CodeError
 from .plain import PLAIN_TYPES, check_key, display, format_value
 from .values import MISSING, Foreign, Instance, Unknown, UserClass, UserFunction
 
@@ -110,6 +110,11 @@ def _arity(name: str, args: list, kwargs: dict, lo: int, hi: int, at: Where,
         raise CodeError(f"{name}() takes {lo}..{hi} arguments ({len(args)} given)", at, "TypeError")
 
 
+def _work(interp, n: int, at: Where) -> None:
+    """Builtins that loop in Python over items (min, sum, map…) cost one step per item."""
+    interp.budget.charge(n * ELEMENTS_PER_STEP, at)
+
+
 def _first_unknown(values) -> Unknown | None:
     for v in values:
         if isinstance(v, Unknown):
@@ -137,7 +142,7 @@ def _convert(pytype: type):
         if pytype is bool:
             return interp.truth(x, at)
         if pytype is str:
-            return display(x, interp.limits.container_length)
+            return display(x, interp.limits.container_length, False, at)
         if type(x) not in PLAIN_TYPES:
             return Unknown(f"{name}({_short(x)})", at)
         if type(x) is str and len(x) > 5000:
@@ -220,6 +225,7 @@ def _minmax(which: str):
             if "default" in kwargs:
                 return kwargs["default"]
             raise CodeError(f"{which}() of an empty sequence", at, "ValueError")
+        _work(interp, len(items), at)
         key = kwargs.get("key")
         keys = items if key is None else [interp.call(key, [x], {}, at) for x in items]
         best = 0
@@ -240,6 +246,7 @@ def _sum(interp, args, kwargs, at):
     items = interp.iterate(args[0], at)
     if isinstance(items, Unknown):
         return items
+    _work(interp, len(items), at)
     for x in items:
         total = interp.binary("+", total, x, at)
     return total
@@ -278,7 +285,10 @@ def _iterate_all(interp, args, at):
 def _zip(interp, args, kwargs, at):
     _arity("zip", args, kwargs, 0, 100, at, ("strict",))
     lists = _iterate_all(interp, args, at)
-    return lists if isinstance(lists, Unknown) else list(zip(*lists))
+    if isinstance(lists, Unknown):
+        return lists
+    _work(interp, sum(map(len, lists)), at)
+    return list(zip(*lists))
 
 
 def _enumerate(interp, args, kwargs, at):
@@ -289,6 +299,7 @@ def _enumerate(interp, args, kwargs, at):
         return items if isinstance(items, Unknown) else start
     if type(start) not in (int, bool):
         raise CodeError("enumerate() start must be an integer", at, "TypeError")
+    _work(interp, len(items), at)
     return [(start + i, x) for i, x in enumerate(items)]
 
 
@@ -315,6 +326,7 @@ def _any_all(which: str):
         items = interp.iterate(args[0], at)
         if isinstance(items, Unknown):
             return items
+        _work(interp, len(items), at)
         unknown = None
         for x in items:
             t = interp.truth(x, at)
@@ -331,6 +343,7 @@ def _map(interp, args, kwargs, at):
     lists = _iterate_all(interp, args[1:], at)
     if isinstance(lists, Unknown):
         return lists
+    _work(interp, sum(map(len, lists)), at)
     return [interp.call(args[0], list(xs), {}, at) for xs in zip(*lists)]
 
 
@@ -339,6 +352,7 @@ def _filter(interp, args, kwargs, at):
     items = interp.iterate(args[1], at)
     if isinstance(items, Unknown):
         return items
+    _work(interp, len(items), at)
     out = []
     for x in items:
         t = interp.truth(x if args[0] is None else interp.call(args[0], [x], {}, at), at)

@@ -28,6 +28,8 @@ from .plain import PlainMethod, call_plain_method, describe, display
 from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 FRAME_BUDGET = 6000     # Python frames the interpreter may use above where it was entered
+CALL_STEPS = 4          # a call of a pasted function costs as much as a few nodes
+HANDLER_STEPS = 20      # and an error caught by `except` as many more
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -447,6 +449,7 @@ class Interpreter(Operations, Expressions):
         except LimitError:
             raise
         except SpecError as error:
+            self.budget.steps += HANDLER_STEPS
             for handler in node.handlers:
                 if handler.type is not None:
                     if not self.exception_matches(error, self.eval(handler.type)):
@@ -570,6 +573,7 @@ class Interpreter(Operations, Expressions):
         raise CodeError(f"{describe(fn)} is not callable", at, "TypeError")
 
     def _instantiate(self, cls: UserClass, args: list, kwargs: dict, at: Where | None) -> Instance:
+        self.budget.steps += CALL_STEPS
         inst = Instance(cls)
         init = self.class_attr(cls, "__init__", inst)
         if init is not MISSING:
@@ -586,6 +590,7 @@ class Interpreter(Operations, Expressions):
 
     def _call_function(self, fn: UserFunction, args: list, kwargs: dict, at: Where | None) -> Any:
         limits = self.limits
+        self.budget.steps += CALL_STEPS
         self._depth += 1
         try:
             if self._depth > limits.call_depth:

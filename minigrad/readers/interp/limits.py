@@ -107,7 +107,8 @@ class Budget:
     # -- sizes ---------------------------------------------------------------------------------
     def check_length(self, n: int, at: Where | None, what: str = "a list") -> None:
         if n > self.limits.container_length:
-            raise LimitError(f"the code builds {what} of {n:,} items, more than "
+            unit = "characters" if "str" in what else "items"
+            raise LimitError(f"the code builds {what} of {n:,} {unit}, more than "
                              f"{self.limits.container_length:,} (the container length limit)", at)
 
     def check_bits(self, bits: int, at: Where | None) -> None:

@@ -35,7 +35,12 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[a-zA-Z%]
 
 def _python_error(e: Exception, at: Where, what: str = "") -> CodeError:
     name = type(e).__name__
-    text = "division by zero" if isinstance(e, ZeroDivisionError) else f"{name}: {e}"
+    if isinstance(e, ZeroDivisionError):
+        text = "division by zero"
+    elif isinstance(e, OverflowError):
+        text = "OverflowError: the result is too large for a float"
+    else:
+        text = f"{name}: {e}"
     return CodeError(f"{what}{text}", at, name)
 
 
@@ -115,7 +120,7 @@ class Operations:
         def show(v):
             if isinstance(v, Unknown):
                 raise _Unknown(v)
-            return v if type(v) in ATOMS else display(v, limit)
+            return v if type(v) in ATOMS else display(v, limit, False, at)
         try:
             if type(args) is tuple:
                 args = tuple(show(v) for v in args)
@@ -564,6 +569,7 @@ class Operations:
         return next((r for r in results if isinstance(r, Unknown)), False)
 
     def sorted_values(self, items: list, key: Any, reverse: bool, at: Where) -> Any:
+        self.budget.charge(len(items) * 8, at)  # one step per item
         keys = items if key is None else [self.call(key, [x], {}, at) for x in items]
         for k in keys:
             if isinstance(k, Unknown):

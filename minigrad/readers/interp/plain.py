@@ -54,6 +54,9 @@ _STORES = {(list, "append"), (list, "insert"), (list, "index"), (list, "count"),
            (set, "discard"), (tuple, "index"), (tuple, "count")}
 
 
+_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+
+
 class PlainMethod:
     """`value.name` for an allow-listed method of a plain value, ready to be called."""
 
@@ -99,18 +102,20 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
     obj, name = method.obj, method.name
     t = type(obj)
     budget = interp.budget
-    values = list(args) + list(kwargs.values())
-    if (t, name) not in _STORES:
-        for v in values:
-            if isinstance(v, Unknown):
-                return v
-    for v in values:
-        if type(v) not in PLAIN_TYPES and (t, name) not in _STORES and name != "extend":
-            raise CodeError(f"{t.__name__}.{name}() cannot take {describe(v)}", at, "TypeError")
+    budget.steps += 3  # a method call does more work than one node
     if t is str and name == "format":
         return format_string(interp, obj, args, kwargs, at)
     if t is list and name == "sort":
         return sort_list(interp, obj, kwargs, at)
+    if t is dict and args and isinstance(args[0], Unknown) and name in ("get", "pop", "setdefault"):
+        return args[0]  # an unknown key: its value is unknown too
+    values = [*args, *kwargs.values()] if kwargs else args
+    if (t, name) not in _STORES and name != "extend":
+        for v in values:
+            if type(v) not in PLAIN_TYPES:
+                if isinstance(v, Unknown):
+                    return v
+                raise CodeError(f"{t.__name__}.{name}() cannot take {describe(v)}", at, "TypeError")
     if t is list and name == "extend" and len(args) == 1 and type(args[0]) not in PLAIN_TYPES:
         items = interp.iterate(args[0], at)  # a framework container (nn.ModuleList…)
         if isinstance(items, Unknown):
@@ -124,11 +129,11 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
         result = getattr(obj, name)(*args, **kwargs)
     except (TypeError, ValueError, KeyError, IndexError, OverflowError, LookupError) as e:
         raise CodeError(f"{type(e).__name__}: {e}", at, type(e).__name__) from None
-    if isinstance(result, (type({}.keys()), type({}.values()), type({}.items()))):
+    if type(result) in _VIEWS:
         result = list(result)  # views are read-only lists to the pasted code
     budget.check_value(result, at)
-    if t in (list, dict, set):
-        budget.check_value(obj, at)
+    if t in (list, dict, set):  # grown in place: its size was charged by _precheck
+        budget.check_length(len(obj), at, f"a {t.__name__}")
     return result
 
 
@@ -152,7 +157,7 @@ def _precheck(budget, obj, name: str, args: list, kwargs: dict, at: Where) -> No
         n = len(obj) + 1
     if n is not None:
         budget.check_length(n, at, "a string" if type(obj) is str else f"a {type(obj).__name__}")
-        budget.charge(n, at)
+        budget.charge(max(n - len(obj), 0) if type(obj) is not str else n, at)  # what is new
 
 
 def sort_list(interp, items: list, kwargs: dict, at: Where) -> None:
@@ -182,7 +187,7 @@ def describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def display(value, limit: int, use_repr: bool = False) -> str:
+def display(value, limit: int, use_repr: bool = False, at: Where | None = None) -> str:
     """`str(value)` (or `repr`) for the pasted code: our own walk, at most `limit` characters
     and 100 levels deep, so `str()` of a huge or deep list is an error, not a hang."""
     out: list[str] = []
@@ -198,7 +203,7 @@ def display(value, limit: int, use_repr: bool = False) -> str:
             t = type(v)
             if depth > 100:
                 raise LimitError("the code shows data nested more than 100 levels deep "
-                                 "(the nesting limit)", None)
+                                 "(the nesting limit)", at)
             if t in (list, tuple, set, frozenset, dict):
                 if t is dict:
                     parts = []
@@ -221,7 +226,7 @@ def display(value, limit: int, use_repr: bool = False) -> str:
                 piece = open_
             elif t in PLAIN_TYPES:
                 if t is int and v.bit_length() > 13_000:
-                    raise LimitError("the code shows an integer of more than 4,000 digits", None)
+                    raise LimitError("the code shows an integer of more than 4,000 digits", at)
                 piece = repr(v) if rep else str(v)
             elif isinstance(v, Unknown):
                 piece = f"<unknown: {v.reason}>"
@@ -243,7 +248,7 @@ def display(value, limit: int, use_repr: bool = False) -> str:
         size += len(piece)
         if size > limit:
             raise LimitError(f"the code builds a string of more than {limit:,} characters "
-                             f"(the container length limit)", None)
+                             f"(the container length limit)", at)
         out.append(piece)
     return "".join(out)
 
@@ -259,12 +264,12 @@ def format_value(interp, value, spec: str, conversion: str, at: Where) -> Any:
         return value
     limit = interp.limits.container_length
     if conversion in ("r", "a") or (not spec and type(value) is not str):
-        text = display(value, limit, use_repr=conversion in ("r", "a"))
+        text = display(value, limit, conversion in ("r", "a"), at)
         value = ascii(text)[1:-1] if conversion == "a" else text
     elif conversion == "s" or type(value) not in ATOMS:
-        value = display(value, limit)
+        value = display(value, limit, False, at)
     if not spec:
-        return value if type(value) is str else display(value, limit)
+        return value if type(value) is str else display(value, limit, False, at)
     m = _SPEC.match(spec)
     if m is None:
         raise CodeError(f"invalid format specifier '{spec}'", at, "ValueError")

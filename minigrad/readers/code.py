@@ -26,6 +26,7 @@ from .interp.values import Unknown
 from .keras_names import keras_modules
 from .notebook import is_notebook, notebook_code
 from .select import choose, trace_model
+from .stdlib_names import stdlib_modules
 from .torch_names import torch_modules
 
 _FALLBACK = "__cnncalc_frameworks__"   # the star-import that resolves names the code never imports
@@ -54,7 +55,7 @@ def read_code(text: str, *, input_shape: tuple[int, ...] | None = None, model_na
 def _read(source: str, input_shape, model_name, overrides) -> CodeModel:
     tree = parse_source(source)
     env = Environment(input_override=tuple(input_shape) if input_shape else None)
-    modules = {**torch_modules(env), **keras_modules(env)}
+    modules = {**torch_modules(env), **keras_modules(env), **stdlib_modules(env, overrides or {})}
     modules[_FALLBACK] = Namespace(env, "frameworks", lambda: _fallback_names(modules))
     # An implicit `from frameworks import *` first: pasted classes often come without imports.
     tree.body.insert(0, ast.ImportFrom(module=_FALLBACK, names=[ast.alias(name="*")], level=0,

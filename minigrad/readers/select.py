@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import SpecError, Where, did_you_mean
 from ..layers.graph import LayerGraph
 from .environment import Environment
-from .interp.values import Instance, Unknown, UserClass
+from .interp.values import Instance, Unknown, UserClass, UserFunction
 from .keras_models import KerasFunctional, KerasSequential, ModelClass, is_keras_model, replay
 from .keras_names import KERAS_DATASETS
 from .torch_modules import ModuleClass, children_of, is_module, module_names
@@ -53,23 +53,65 @@ def choose(env: Environment, interp, tree: ast.Module, model_name: str | None) -
     candidates = signalled or _roots(env)
     why = "the model the code uses" if signalled else "the last model the code builds"
     if not candidates:
-        classes = _top_classes(interp, tree)
-        if not classes:
-            raise SpecError("no model found: paste an nn.Module or keras.Model class, or code "
-                            "that builds one (nn.Sequential(...), keras.Sequential([...]), "
-                            "keras.Model(inputs, outputs))")
-        cls = classes[-1]
-        if len(classes) > 1:
-            env.note(f"several model classes ({', '.join(c.name for c in classes)}); showing "
-                     f"{cls.name}, built with its defaults; pick another with --model NAME")
-        return Chosen(_instantiate(interp, cls), cls.name, framework_of_class(cls),
-                      "the model class, built with its defaults")
+        return _unbuilt(env, interp, tree)
     model = candidates[0] if signalled else candidates[-1]
     if len(candidates) > 1:
         listed = ", ".join(_name(m, names) for m in candidates)
         env.note(f"several models ({listed}); showing {_name(model, names)}; pick another with "
                  "--model NAME")
     return Chosen(model, _name(model, names), framework_of(model), why)
+
+
+def _unbuilt(env: Environment, interp, tree: ast.Module) -> Chosen:
+    """The code defines a model but never builds one: the only model class, built with its
+    defaults, or else a function that builds one without arguments (torchvision's resnet50())."""
+    classes = _top_classes(interp, tree)
+    failure = None
+    if classes:
+        cls = classes[-1]
+        try:
+            model = _instantiate(interp, cls)
+        except SpecError as error:
+            failure = error
+        else:
+            if len(classes) > 1:
+                env.note(f"several model classes ({', '.join(c.name for c in classes)}); showing "
+                         f"{cls.name}, built with its defaults; pick another with --model NAME")
+            return Chosen(model, cls.name, framework_of_class(cls), "the model class, built with its defaults")
+    factories = [f for f in _factories(interp)]
+    if factories:
+        name, function = factories[-1]
+        model = interp.call(function, [], {}, None)
+        if len(factories) > 1:
+            env.note(f"several functions build a model ({', '.join(n for n, _ in factories)}); "
+                     f"showing {name}(); pick another with --model NAME")
+        return Chosen(model, f"{name}()", framework_of(model), "built by the code's own function")
+    if failure is not None:
+        raise failure
+    raise SpecError("no model found: paste an nn.Module or keras.Model class, or code that builds "
+                    "one (nn.Sequential(...), keras.Sequential([...]), keras.Model(inputs, outputs))")
+
+
+def _factories(interp) -> list[tuple[str, Any]]:
+    """Module-level functions without required parameters whose name says they build a model
+    and that return one when called."""
+    found = []
+    for name, value in interp.globals.items():
+        if isinstance(value, UserFunction) and not _required(value):
+            try:
+                model = interp.call(value, [], {}, None)
+            except SpecError:
+                continue
+            if framework_of(model):
+                found.append((name, value))
+    return found
+
+
+def _required(function: UserFunction) -> int:
+    node = function.node
+    positional = node.args.posonlyargs + node.args.args
+    return len(positional) - len(function.defaults) + sum(
+        1 for arg in node.args.kwonlyargs if arg.arg not in function.kw_defaults)
 
 
 def framework_of_class(cls: UserClass) -> str:
@@ -82,6 +124,10 @@ def _by_name(env, interp, tree, wanted: str, names: dict[int, list[str]]) -> Cho
         return Chosen(value, wanted, framework_of(value), "chosen with --model")
     if isinstance(value, UserClass) and value.foreign_base() is not None:
         return Chosen(_instantiate(interp, value), wanted, framework_of_class(value), "chosen with --model")
+    if isinstance(value, UserFunction) and not _required(value):
+        model = interp.call(value, [], {}, None)
+        if framework_of(model):
+            return Chosen(model, f"{wanted}()", framework_of(model), "chosen with --model")
     for model, _ in env.built:  # a model made inside a function, named by Keras or its class
         if wanted in (getattr(model, "name", None), _class_name(model)):
             return Chosen(model, wanted, framework_of(model), "chosen with --model")

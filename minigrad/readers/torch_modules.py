@@ -115,9 +115,13 @@ class ModuleClass(Foreign):
     def call(self, interp, args, kwargs, at):
         if self.kind == "Module":
             raise SpecError("nn.Module() on its own is an empty module; subclass it", at)
-        return TorchContainer(self.env, self.kind, container_children(self.kind, args, kwargs, at))
+        container = TorchContainer(self.env, self.kind, container_children(self.kind, args, kwargs, at))
+        self.env.built.append((container, at))
+        return container
 
     def init_instance(self, interp, instance, args, kwargs, at):
+        if "children" not in instance.extra:
+            self.env.built.append((instance, at))
         children = instance.extra.setdefault("children", {})
         if self.kind != "Module":
             children.update(container_children(self.kind, args, kwargs, at))

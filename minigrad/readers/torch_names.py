@@ -161,7 +161,7 @@ _MAX_POOL = Signature(("kernel_size", "stride", "padding", "dilation", "return_i
 _AVG_POOL = Signature(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                        "divisor_override"), 1)
 _NORM = Signature(("num_features", "eps", "momentum", "affine", "track_running_stats"), 1, _DEVICE)
-_NONE = Signature((), 0, _INPLACE)
+_NONE = Signature(("inplace",))
 _DROPOUT = Signature(("p", "inplace"))
 
 LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {

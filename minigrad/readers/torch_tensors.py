@@ -19,11 +19,11 @@ from .trace import BATCH, SymTensor
 
 def tensor_binary(env: Environment, left: Any, op: str, right: Any, at) -> Any:
     """`a + b` on tensors: a merge node for two traced tensors; with a number, the same shape."""
-    merge = {"+": "add", "-": "subtract", "*": "multiply"}.get(op)
+    kind = {"+": "add", "-": "subtract", "*": "multiply"}.get(op)
     if env.traced(left) and env.traced(right):
-        if merge is None:
+        if kind is None:
             raise SpecError(f"'{op}' between two tensors is not a layer cnncalc follows", at)
-        return merge(env, f"'{op}'", merge, [left, right], None, at)
+        return merge(env, f"'{op}'", kind, [left, right], None, at)
     tensor = left if isinstance(left, SymTensor) else right
     other = right if tensor is left else left
     if isinstance(other, (int, float)) and not isinstance(other, bool):

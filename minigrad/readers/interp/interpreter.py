@@ -332,13 +332,16 @@ class Interpreter(Operations, Expressions):
     def _exec_If(self, node: ast.If) -> None:
         truth = self.truth(self.eval(node.test), self.where(node.test))
         if isinstance(truth, Unknown):
-            return  # neither branch: the code depends on what cannot be known
+            # neither branch: the code depends on what cannot be known
+            self._skip_blocks(node.body + node.orelse, truth)
+            return
         self.exec_block(node.body if truth else node.orelse)
 
     def _exec_For(self, node: ast.For) -> None:
         at = self.where(node)
         items = self.loop_items(self.eval(node.iter), self.where(node.iter))
         if isinstance(items, Unknown):
+            self._skip_blocks([node] , items)
             return
         limit, count, budget = self.limits.loop_iterations, 0, self.budget
         for item in items:
@@ -362,6 +365,7 @@ class Interpreter(Operations, Expressions):
         while True:
             truth = self.truth(self.eval(node.test), self.where(node.test))
             if isinstance(truth, Unknown):
+                self._skip_blocks(node.body + node.orelse, truth)
                 return
             if not truth:
                 break
@@ -376,6 +380,31 @@ class Interpreter(Operations, Expressions):
             except _Continue:
                 pass
         self.exec_block(node.orelse)
+
+    def _skip_blocks(self, body: list, cause: Unknown) -> None:
+        """Statements skipped because they depend on an unknown: every name they would assign
+        is unknown afterwards, so a count kept in a loop over data is not taken as its start
+        value (`correct = 0; for x, y in loader: correct += …`)."""
+        stack = list(body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                continue
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+                targets = [node.target]
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets = [node.optional_vars]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        self.store_name(name.id, Unknown(
+                            f"{name.id}, set in code that depends on {cause.reason}",
+                            self.where(node), name.id), node)
+            stack.extend(ast.iter_child_nodes(node))
 
     def _exec_Break(self, node) -> None:
         raise _BREAK

@@ -7,7 +7,11 @@ under the bad token instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
+
+
+EXCERPT_WIDTH = 100  # characters of a long source line shown around the problem
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,19 @@ class SpecError(ValueError):
         source = source if source is not None else self.source
         if self.where is None or source is None:
             return []
-        lines = source.splitlines()
+        # lines as Python's tokenizer counts them (not U+2028 or form feeds, as splitlines would)
+        lines = re.split(r"\r\n|\r|\n", source)
         if not 1 <= self.where.line <= len(lines):
             return []
         text = lines[self.where.line - 1].expandtabs(1)
-        return [f"  {text}", "  " + " " * (self.where.col - 1) + "^" * max(self.where.length, 1)]
+        start, length = self.where.col - 1, max(self.where.length, 1)
+        # a long line is shown as a window around the caret
+        begin = max(0, min(start - EXCERPT_WIDTH // 3, len(text) - EXCERPT_WIDTH))
+        end = begin + EXCERPT_WIDTH
+        shown = ("…" if begin else "") + text[begin:end] + ("…" if end < len(text) else "")
+        offset = start - begin + (1 if begin else 0)
+        length = min(length, max(1, EXCERPT_WIDTH - (start - begin)))
+        return [f"  {shown}", "  " + " " * offset + "^" * length]
 
 
 def did_you_mean(word: str | None, choices) -> str | None:

@@ -42,19 +42,21 @@ class CodeModel:
 
 
 def read_code(text: str, *, input_shape: tuple[int, ...] | None = None, model_name: str | None = None,
-              overrides: dict[str, Any] | None = None) -> CodeModel:
+              overrides: dict[str, Any] | None = None,
+              fallback_input_chw: tuple[int, ...] | None = None) -> CodeModel:
     """Interpret `text` and trace its model. Raises SpecError (with a place) for what cannot be read."""
     source = notebook_code(text) if is_notebook(text) else text
     try:
-        return _read(source, input_shape, model_name, overrides)
+        return _read(source, input_shape, model_name, overrides, fallback_input_chw)
     except SpecError as error:
         error.source = source
         raise
 
 
-def _read(source: str, input_shape, model_name, overrides) -> CodeModel:
+def _read(source: str, input_shape, model_name, overrides, fallback_input_chw) -> CodeModel:
     tree = parse_source(source)
-    env = Environment(input_override=tuple(input_shape) if input_shape else None)
+    env = Environment(input_override=tuple(input_shape) if input_shape else None,
+                      fallback_input_chw=fallback_input_chw)
     modules = {**torch_modules(env), **keras_modules(env), **stdlib_modules(env, overrides or {})}
     modules[_FALLBACK] = Namespace(env, "frameworks", lambda: _fallback_names(modules))
     # An implicit `from frameworks import *` first: pasted classes often come without imports.

@@ -39,6 +39,7 @@ class Environment:
     frameworks: set[str] = field(default_factory=set)                    # 'torch' / 'keras' imported
     tensor_methods: dict[str, Any] = field(default_factory=dict)          # framework -> tensor methods
     input_override: tuple[int, ...] | None = None                        # --input, per sample
+    fallback_input_chw: tuple[int, ...] | None = None                    # the data's shape, if the code gives none
 
     def note(self, text: str) -> None:
         if text not in self.notes:

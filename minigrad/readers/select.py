@@ -133,8 +133,10 @@ def _by_name(env, interp, tree, wanted: str, names: dict[int, list[str]]) -> Cho
             return Chosen(model, wanted, framework_of(model), "chosen with --model")
     known = sorted({n for m in _roots(env) + [s.model for s in env.signals] for n in names.get(id(m), [])}
                    | {c.name for c in _top_classes(interp, tree)})
+    listed = f"the code's models: {', '.join(known)}" if known else None
+    close = did_you_mean(wanted, known)
     raise SpecError(f"--model {wanted}: no model of that name",
-                    hint=did_you_mean(wanted, known) or (f"models: {', '.join(known)}" if known else None))
+                    hint=f"{close} {listed}" if close and listed else close or listed)
 
 
 def _variable_names(interp) -> dict[int, list[str]]:
@@ -244,6 +246,9 @@ def _input_shape(env: Environment, chosen: Chosen) -> tuple[int, ...]:
     for signal in env.signals:
         if signal.model is model and signal.input_shape:
             return signal.input_shape
+    if env.fallback_input_chw is not None:
+        c, *spatial = env.fallback_input_chw
+        return env.fallback_input_chw if chosen.framework == "torch" else (*spatial, c)
     layout = "C×H×W, e.g. --input 3x32x32" if chosen.framework == "torch" else \
         "H×W×C, e.g. --input 28x28x1"
     raise SpecError(f"{chosen.name} does not say what input it takes; pass --input ({layout})",

@@ -208,7 +208,8 @@ class Interpreter(Operations, Expressions):
     def _store_global(self, name: str, value: Any) -> None:
         if name in self.overrides:
             return  # `--set NAME=VALUE` wins over the code's own module-level assignment
-        if type(value) is Unknown and value.name is None:
+        if type(value) is Unknown and value.name != name:
+            # the nearest module-level name is the one `--set NAME=VALUE` can fix
             value = Unknown(value.reason, value.where, name)
         self.globals[name] = value
 

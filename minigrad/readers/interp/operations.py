@@ -79,11 +79,13 @@ class Operations:
         ta, tb = type(a), type(b)
         ints = ta in (int, bool) and tb in (int, bool)
         # estimate the size of the result before computing it
+        # (the lower bounds of the result's bits: the exact check follows the computation,
+        # which is cheap once the lower bound is within the limit)
         if op == "**" and ints and b > 0 and abs(a) > 1:
-            budget.check_bits(a.bit_length() * b if b < 1 << 40 else 1 << 40, at)
+            budget.check_bits((a.bit_length() - 1) * b + 1 if b < 1 << 40 else 1 << 40, at)
         elif op == "*":
-            if ints:
-                budget.check_bits(a.bit_length() + b.bit_length(), at)
+            if ints and a and b:
+                budget.check_bits(a.bit_length() + b.bit_length() - 1, at)
             elif ta in SEQUENCES and tb in (int, bool) or tb in SEQUENCES and ta in (int, bool):
                 seq, n = (a, b) if ta in SEQUENCES else (b, a)
                 size = len(seq) * max(n, 0) if n < 1 << 40 else 1 << 40

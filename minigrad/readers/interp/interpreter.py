@@ -387,8 +387,12 @@ class Interpreter(Operations, Expressions):
         is unknown afterwards, so a count kept in a loop over data is not taken as its start
         value (`correct = 0; for x, y in loader: correct += …`)."""
         stack = list(body)
+        budget = self.budget
         while stack:
             node = stack.pop()
+            budget.steps += 1  # (this walk is work too: a loop may skip the same block often)
+            if budget.steps >= budget.next_check:
+                budget.check(self.where(node))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
                                  ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
                 continue

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 
 from ...errors import SpecError, Where
 
-ELEMENTS_PER_STEP = 8     # a 10**6-element list costs 125,000 steps
+ELEMENTS_PER_STEP = 8     # a 10**6-element list costs 125,000 steps (a quarter of the budget)
 CLOCK_EVERY = 1024        # steps between two looks at the clock
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The bounds of one interpreter run; the defaults are far above what model code needs
-    (a pasted ResNet-152 with its training script takes well under 100,000 steps)."""
+    """The bounds of one interpreter run. The defaults are far above what model code needs (a
+    pasted ResNet-152 with its training script takes a few tens of thousands of steps) and low
+    enough that each trips in well under 2 s on a slow, shared machine."""
 
-    steps: int = 1_000_000
+    steps: int = 500_000
     loop_iterations: int = 100_000
     call_depth: int = 100
     int_bits: int = 4096

@@ -109,6 +109,11 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
         return sort_list(interp, obj, kwargs, at)
     if t is dict and args and isinstance(args[0], Unknown) and name in ("get", "pop", "setdefault"):
         return args[0]  # an unknown key: its value is unknown too
+    if name == "append" and t is list and len(args) == 1 and not kwargs:  # the common case
+        if len(obj) >= interp.limits.container_length:
+            budget.check_length(len(obj) + 1, at)
+        obj.append(args[0])
+        return None
     values = [*args, *kwargs.values()] if kwargs else args
     if (t, name) not in _STORES and name != "extend":
         for v in values:

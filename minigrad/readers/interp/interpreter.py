@@ -27,7 +27,7 @@ from .operations import Operations
 from .plain import PlainMethod, call_plain_method, describe, display
 from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
-FRAME_BUDGET = 6000     # Python frames the interpreter may use above where it was entered
+FRAME_BUDGET = 4000     # Python frames the interpreter may use above where it was entered
 CALL_STEPS = 4          # a call of a pasted function costs as much as a few nodes
 HANDLER_STEPS = 20      # and an error caught by `except` as many more
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -16,7 +16,7 @@ from typing import Any
 from ...errors import SpecError, Where
 from .builtins import Builtin, ExcClass, ExcInstance, ListIterator, SuperProxy
 from .limits import CodeError, LimitError
-from .plain import ATOMS, PLAIN_TYPES, check_key, describe, display, plain_attr
+from .plain import _NESTED, ATOMS, PLAIN_TYPES, check_data, check_key, describe, display, plain_attr
 from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -169,6 +169,9 @@ class Operations:
             return not found
         ta, tb = type(a), type(b)
         if ta in PLAIN_TYPES and tb in PLAIN_TYPES:
+            if ta in _NESTED and tb in _NESTED:
+                check_data(a, at)
+                check_data(b, at)
             try:
                 return COMPARE[op](a, b)
             except TypeError as e:
@@ -209,6 +212,9 @@ class Operations:
                 return item
             if t in (dict, set, frozenset):
                 check_key(item, at)
+            elif type(item) in _NESTED and t in (list, tuple):
+                check_data(item, at)
+                check_data(container, at)
             try:
                 return item in container
             except TypeError as e:
@@ -578,6 +584,8 @@ class Operations:
                 return k
             if type(k) not in PLAIN_TYPES:
                 return Unknown(f"the order of {describe(k)}", at)
+        if any(type(k) in _NESTED for k in keys):
+            check_data(keys, at)
         try:
             order = sorted(range(len(items)), key=keys.__getitem__, reverse=reverse)
         except TypeError as e:

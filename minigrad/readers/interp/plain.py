@@ -82,19 +82,56 @@ def plain_attr(value, name: str, at: Where) -> Any:
     raise CodeError(f"'{t.__name__}' object has no attribute '{name}'", at, "AttributeError")
 
 
+_NESTED = (tuple, list, dict, set, frozenset)
+DATA_SIZE = 4_000_000  # items of nested data that one comparison or hash may visit
+
+
 def check_key(key, at: Where) -> None:
-    """Hashing a deeply nested tuple recurses in C without a guard, so refuse deep keys first."""
-    stack, n = [(key, 0)], 0
+    """Hashing a deeply nested tuple recurses in C without a guard, and a tuple that holds
+    the same tuple twice, 60 times over, hashes 2**60 items: refuse such keys first."""
+    if type(key) in (tuple, frozenset):
+        check_data(key, at)
+
+
+def _children(value):
+    return (*value.keys(), *value.values()) if type(value) is dict else value
+
+
+def check_data(value, at: Where) -> None:
+    """Refuses nested data that Python would walk too deeply (a C stack overflow when hashing)
+    or too long (shared sublists: `a = [a, a]` sixty times is tiny in memory but 2**60 items to
+    compare). Walks each distinct container once, without recursion."""
+    if type(value) not in _NESTED:
+        return
+    sizes: dict = {}      # id -> items below a finished container, counted with repeats
+    active: set = set()   # ids being walked (seeing one again is a cycle)
+    stack = [(value, 0, False)]
     while stack:
-        item, depth = stack.pop()
-        if type(item) in (tuple, frozenset):
-            if depth > 100:
-                raise LimitError("the code uses a key nested more than 100 levels deep "
-                                 "(the nesting limit)", at)
-            n += len(item)
-            if n > 10_000:  # a big key is fine to hash; only its depth matters
-                return
-            stack.extend((x, depth + 1) for x in item)
+        item, depth, done = stack.pop()
+        key = id(item)
+        if done:
+            active.discard(key)
+            total = 1 + len(item) + (len(item) if type(item) is dict else 0)
+            for x in _children(item):
+                if type(x) in _NESTED:
+                    total += sizes[id(x)] - 1
+            if total > DATA_SIZE:
+                raise LimitError(f"the code compares or hashes nested data of more than "
+                                 f"{DATA_SIZE:,} items (the container length limit)", at)
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise LimitError("the code compares or hashes data that contains itself", at)
+        if depth > 100:
+            raise LimitError("the code uses data nested more than 100 levels deep (the nesting "
+                             "limit)", at)
+        active.add(key)
+        stack.append((item, depth, True))
+        for x in _children(item):
+            if type(x) in _NESTED and id(x) not in sizes:
+                stack.append((x, depth + 1, False))
 
 
 def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at: Where) -> Any:
@@ -129,6 +166,10 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
     if t in (dict, set) or name in ("index", "count", "remove"):
         for v in values:
             check_key(v, at)
+        if name in ("index", "count", "remove") and any(type(v) in _NESTED for v in values):
+            check_data(obj, at)
+            for v in values:
+                check_data(v, at)
     _precheck(budget, obj, name, args, kwargs, at)
     try:
         result = getattr(obj, name)(*args, **kwargs)

@@ -256,6 +256,7 @@ while torch.something():
     n = 4
 z = [i for i in device]
 w = (device, 5)
+flags = (device is None, device is not None, device in [1, 2], None is None)
 import numpy as np
 a = np.zeros(3)
 """, importer=lambda name, at: Foreign() if name == "torch" else Unknown(f"module {name}", at))
@@ -270,6 +271,7 @@ a = np.zeros(3)
     # would have assigned is unknown afterwards
     assert isinstance(g["n"], Unknown) and "depends on" in g["n"].reason
     assert isinstance(g["z"], Unknown) and g["w"][1] == 5
+    assert [isinstance(f, Unknown) for f in g["flags"]] == [True, True, True, False]
 
 
 def test_calling_an_unknown_evaluates_its_arguments():

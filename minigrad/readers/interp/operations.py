@@ -158,10 +158,10 @@ class Operations:
         raise CodeError(f"bad operand type for unary {op}: {describe(x)}", at, "TypeError")
 
     def compare(self, op: str, a: Any, b: Any, at: Where) -> Any:
-        if op == "is":
-            return a is b
-        if op == "is not":
-            return a is not b
+        if op in ("is", "is not"):
+            if a is not b and (type(a) is Unknown or type(b) is Unknown):
+                return a if type(a) is Unknown else b  # `unknown is None` is not known either
+            return (a is b) == (op == "is")
         if op in ("in", "not in"):
             found = self.contains(b, a, at)
             if isinstance(found, Unknown) or op == "in":
@@ -208,7 +208,7 @@ class Operations:
     def contains(self, container: Any, item: Any, at: Where) -> Any:
         t = type(container)
         if t in PLAIN_TYPES:
-            if isinstance(item, Unknown) and t in (str, bytes, dict, set, frozenset, range):
+            if isinstance(item, Unknown):
                 return item
             if t in (dict, set, frozenset):
                 check_key(item, at)

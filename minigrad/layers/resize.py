@@ -46,10 +46,16 @@ def _pairs(ctx: Context, layer: Layer, what: str, value, rank: int) -> tuple[tup
     return tuple(out)
 
 
+def _signed(v: int) -> str:
+    return f"+ {v}" if v >= 0 else f"− {-v}"
+
+
 def _pairs_text(pairs) -> str:
     """1 when every side is 1, else 1+2 × 3+4 (before+after per axis)."""
     flat = {v for pair in pairs for v in pair}
-    return str(flat.pop()) if len(flat) == 1 else " × ".join(f"{b}+{a}" for b, a in pairs)
+    if len(flat) == 1:
+        return str(flat.pop())
+    return " × ".join(f"{b}{'+' if a >= 0 else '−'}{abs(a)}".replace("-", "−") for b, a in pairs)
 
 
 def _shifted(flow: Flow, sizes: tuple[int, ...], shifts: tuple[int, ...], sign: int, word: str):
@@ -65,9 +71,9 @@ def _shifted(flow: Flow, sizes: tuple[int, ...], shifts: tuple[int, ...], sign: 
             continue
         new = Axis(n, a.rf, a.jump, a.center + sign * b * a.jump)
         axes.append(new)
-        op = "−" if sign < 0 else "+"
+        op = "−" if (sign < 0) == (b >= 0) else "+"
         lines.append(f"r_{label} = {a.rf} (unchanged),  center_{label} = {number(a.center)} {op} "
-                     f"{b}·{a.jump} = {number(new.center)}  ({word} {b} before)")
+                     f"{abs(b)}·{a.jump} = {number(new.center)}  ({word} {b} before)")
     return tuple(axes), merge_axes(lines, labels)
 
 
@@ -158,7 +164,7 @@ class Pad(Layer):
                 raise ctx.error(f"circular padding {b}+{a} along {label} is larger than the input "
                                 f"size {n}: it would wrap around more than once (PyTorch refuses)", self)
             out = n + b + a
-            explain.append(f"O{label} = {n} + {b} + {a} = {out}")
+            explain.append(f"O{label} = {n} {_signed(b)} {_signed(a)} = {out}")
             if out < 1:
                 raise ctx.error(f"negative padding {b}+{a} along {label} leaves nothing of {n}", self)
             sizes.append(out)

@@ -173,8 +173,11 @@ def slide(ctx: Context, layer: Layer, flow: Flow, spatial: tuple[int, ...], kern
             line += f"   ('same': ceil({n}/{s}) = {out}, pad {before} + {after})"
         explain.append(line)
         if span % s:
+            left = span % s
+            unit = {"L": "position", "H": "row", "W": "column"}.get(label, "unit") + "s" * (left > 1)
             notes.append(f"stride {s} does not divide {n} + {before + after} − {eff} = {span}: the "
-                         f"last {span % s} of the padded input along {label} never covered")
+                         f"last {left} {unit} of the padded input {'are' if left > 1 else 'is'} "
+                         "never covered")
         grows.append(f"({k} − 1)" if d == 1 else f"{d}·({k} − 1)")
         if flow.axes is not None:
             axes.append(flow.axes[i].slide(out, eff, s, before))

@@ -135,7 +135,7 @@ class ConvTranspose(Layer):
                                     f"rule): output_padding {op}, stride {s} along {label}", self)
                 if self.padding == "valid" and op is None:
                     out = (n - 1) * s + max(eff, s)
-                    line = f"O{label} = ({n} − 1)·{s} + max({kern}, {s}) = {out}   ('valid')"
+                    line = f"O{label} = ({n} − 1)·{s} + max({kern.strip('()')}, {s}) = {out}   ('valid')"
                 elif self.padding == "valid":
                     out = (n - 1) * s + eff + op
                     line = (f"O{label} = ({n} − 1)·{s} + {kern} + {op} = {out}   "

@@ -158,6 +158,9 @@ def install_stubs() -> None:
 
     # --- torch: no saving, DataLoaders without worker processes -----------------------------
     torch.save = lambda *a, **k: None
+    # TensorFlow code calls .numpy() on model outputs; Keras' torch tensors may require grad
+    tensor_numpy = torch.Tensor.numpy
+    torch.Tensor.numpy = lambda self, *a, **k: tensor_numpy(self.detach().cpu(), *a, **k)
     real_loader = torch.utils.data.DataLoader
 
     class DataLoader(real_loader):

@@ -396,3 +396,25 @@ def test_where_counts_characters_and_newline_kinds():
 def test_limits_are_a_specerror_subclass():
     assert issubclass(LimitError, SpecError)
     assert Where(1, 1)  # the Where of minigrad.errors is the one used
+
+
+def test_dataclasses_get_their_generated_init():
+    g = run("""
+from dataclasses import dataclass, field
+@dataclass
+class Config:
+    channels: int
+    classes: int = 10
+    name: str = 'net'
+    def __post_init__(self):
+        self.total = self.channels * self.classes
+@dataclass(frozen=True)
+class Wide(Config):
+    width: int = 2
+a = Config(3)
+b = Wide(1, name='w', width=4)
+out = (a.channels, a.classes, a.name, a.total, b.classes, b.name, b.width, b.total)
+""")
+    assert g["out"] == (3, 10, "net", 30, 10, "w", 4, 10)
+    with pytest.raises(SpecError, match="missing a required argument: 'channels'"):
+        run("from dataclasses import dataclass\n@dataclass\nclass C:\n    channels: int\nC()\n")

@@ -93,9 +93,38 @@ class Calls:
             base.init_instance(self, inst, args, kwargs, at)
         elif any(type(c) is ExcClass for c in self.mro(cls)):
             inst.attrs["args"] = tuple(args)
+        elif cls.lookup("__dataclass_fields__") is not MISSING:
+            self._dataclass_init(cls, inst, args, kwargs, at)
         elif args or kwargs:
             raise CodeError(f"{cls.name}() takes no arguments", at, "TypeError")
         return inst
+
+    def _dataclass_init(self, cls: UserClass, inst: Instance, args: list, kwargs: dict,
+                        at: Where | None) -> None:
+        """The __init__ that @dataclass writes: fields in order, defaults from the class."""
+        fields = [f for c in reversed(self.mro(cls)) if type(c) is UserClass
+                  for f in c.namespace.get("__dataclass_fields__", ())]
+        fields = list(dict.fromkeys(fields))
+        if len(args) > len(fields):
+            raise CodeError(f"{cls.name}() takes {len(fields)} arguments but {len(args)} were "
+                            "given", at, "TypeError")
+        values = dict(zip(fields, args))
+        for name, value in kwargs.items():
+            if name not in fields or name in values:
+                raise CodeError(f"{cls.name}() got an unexpected or repeated argument '{name}'",
+                                at, "TypeError")
+            values[name] = value
+        for name in fields:
+            if name not in values:
+                default = cls.lookup(name)
+                if default is MISSING:
+                    raise CodeError(f"{cls.name}() missing a required argument: '{name}'", at,
+                                    "TypeError")
+                values[name] = default
+        inst.attrs.update((name, values[name]) for name in fields)
+        post_init = self.class_attr(cls, "__post_init__", inst)
+        if post_init is not MISSING:
+            self._call(post_init, [], {}, at)
 
     def _call_function(self, fn: UserFunction, args: list, kwargs: dict, at: Where | None) -> Any:
         limits = self.limits
@@ -220,6 +249,11 @@ class Calls:
             self.exec_block(node.body)
         finally:
             self.scope = saved
+        if any(_is_dataclass_decorator(d) for d in node.decorator_list):
+            # @dataclass: the annotated names of the body, in order, are the __init__ fields
+            scope.vars["__dataclass_fields__"] = tuple(
+                s.target.id for s in node.body
+                if type(s) is ast.AnnAssign and type(s.target) is ast.Name)
         cls = UserClass(node.name, tuple(bases), scope.vars, at)
         for fn in scope.created + [v for v in scope.vars.values() if type(v) is UserFunction]:
             if fn.owner is None:  # methods know their class, for zero-argument super()
@@ -228,3 +262,11 @@ class Calls:
         for deco in reversed(decorators):
             value = self._decorate(deco, value, at)
         self.store_name(node.name, value, node)
+
+
+def _is_dataclass_decorator(node: ast.expr) -> bool:
+    """`@dataclass`, `@dataclasses.dataclass`, `@dataclass(frozen=True)`."""
+    if type(node) is ast.Call:
+        node = node.func
+    return (type(node) is ast.Name and node.id == "dataclass") or \
+        (type(node) is ast.Attribute and node.attr == "dataclass")

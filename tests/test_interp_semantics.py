@@ -418,3 +418,27 @@ out = (a.channels, a.classes, a.name, a.total, b.classes, b.name, b.width, b.tot
     assert g["out"] == (3, 10, "net", 30, 10, "w", 4, 10)
     with pytest.raises(SpecError, match="missing a required argument: 'channels'"):
         run("from dataclasses import dataclass\n@dataclass\nclass C:\n    channels: int\nC()\n")
+
+
+def test_import_forms_and_the_public_entry_points():
+    asked = []
+
+    def importer(name, at):
+        asked.append(name)
+        return Unknown(f"module {name}", at)
+
+    src = ("import os.path\nimport torch.nn.functional as F\nfrom a.b import c as d\n"
+           "from . import local\nfrom __future__ import annotations\n"
+           "class Net:\n    def __init__(self, k=2):\n        self.k = k\n"
+           "    def items(self):\n        return [self.k] * 3\n")
+    interp = Interpreter(parse_source(src), src, importer=importer)
+    interp.run()
+    assert asked == ["os", "torch.nn.functional", "a.b"]
+    g = interp.globals
+    assert g["os"].name == "os" and g["F"].name == "F" and g["d"].name == "d"
+    assert isinstance(g["local"], Unknown)
+    net = interp.call(g["Net"], [], {"k": 5}, None)  # from outside run(), as a tracer does
+    assert interp.get_attr(net, "k", None) == 5
+    assert interp.call(interp.get_attr(net, "items", None), [], {}, None) == [5, 5, 5]
+    assert interp.truth([], None) is False and interp.iterate((1, 2), None) == [1, 2]
+    assert isinstance(interp.iterate(g["os"], None), Unknown)

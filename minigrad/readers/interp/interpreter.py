@@ -1,15 +1,14 @@
-"""The interpreter: statements, scopes and calls.
+"""The interpreter: statements, names and the entry points.
 
-It walks the tree of the pasted code and never runs it: no exec, eval or compile. Scopes follow
-Python's rules closely enough for model code: a function's local names are found by scanning its
-body once (so `global`, `nonlocal` and closures work), a class body is a namespace of its own,
-comprehensions get their own scope.
+It walks the tree of the pasted code and never runs it: no exec, eval or compile. The work is
+shared by mixins, one job each: expressions.py evaluates expression nodes, operations.py applies
+operators to values, classes.py does attribute lookup on pasted classes, calls.py calls things;
+this file executes statements, resolves names in scopes (scope.py) and holds the state.
 
-Control flow uses small exceptions (_Break, _Continue, _Return). Errors of the pasted code are
-`CodeError`s; bounds trip `LimitError`s. The Python stack is watched too: the evaluator recurses
-over the tree, so `call()` and `run()` raise the host's recursion limit to a fixed budget above
-where they were entered, and a nested call that would go past it is a LimitError (a
-RecursionError, should one still happen, becomes one as well).
+Errors of the pasted code are `CodeError`s; bounds trip `LimitError`s. The Python stack is
+watched too: the evaluator recurses over the tree, so `call()` and `run()` raise the host's
+recursion limit to a fixed budget above where they were entered, and a nested call that would go
+past it is a LimitError (a RecursionError, should one still happen, becomes one as well).
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ host would hang, run out of memory or hit its own recursion limit:
 - call_depth: nested calls of pasted functions;
 - int_bits: size of any integer, checked *before* `**`, `*` and `<<` compute it;
 - container_length: length of any list, tuple, dict, set or string, checked before allocating;
-- nesting_depth: nesting of the source tree (checked by `parse_source`);
+- nesting_depth: nesting of the source tree (checked by `parse_source`), and data nested more
+  than 100 levels deep is refused where Python would walk it (hashing, comparing, showing);
+- source_chars: the size of the pasted code (parsing is slow for huge inputs);
 - seconds: wall time, checked every `CLOCK_EVERY` steps (the other bounds trip first).
 """
 

@@ -21,7 +21,8 @@ from .errors import SpecError
 from .gradcheck import GradcheckResult, gradcheck
 from .graph import print_graph, to_dot, tree
 from .rng import manual_seed
-from .shapes import Network, Summary, analyze
+from .layers import Network, analyze
+from .shapes import Summary
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __all__ = ["Function", "GradcheckResult", "Network", "SpecError", "Summary", "Tensor", "analyze",

@@ -1,7 +1,7 @@
-"""Turn a `minigrad.shapes.Network` (anything `cnncalc shapes` reads: the layer language, pasted
+"""Turn a `minigrad.layers.Network` (anything `cnncalc shapes` reads: the layer language, pasted
 Keras or PyTorch code, a preset) into a trainable `nn.Sequential`.
 
-The network is first analysed by `minigrad.shapes.analyze`, which refuses layers that do not fit
+The network is first analysed by `minigrad.layers.analyze`, which refuses layers that do not fit
 and gives every layer's input shape; each layer then becomes one or two modules. The data is
 always N×C×H×W, whatever layout the network was written in:
 
@@ -19,7 +19,7 @@ always N×C×H×W, whatever layout the network was written in:
 
 from __future__ import annotations
 
-from . import nn, shapes
+from . import layers, nn, shapes
 from .errors import SpecError
 
 ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
@@ -30,7 +30,7 @@ FOLDED = ("softmax", "log_softmax")
 INITS = ("auto",) + nn.INITS
 
 
-def build_model(network: shapes.Network, init: str = "auto") -> nn.Sequential:
+def build_model(network: layers.Network, init: str = "auto") -> nn.Sequential:
     """An nn.Sequential computing `network` on N×C×H×W (or N×features) batches.
 
     init: "he" or "glorot" for every conv and dense layer, or "auto": "he" for one whose
@@ -39,12 +39,12 @@ def build_model(network: shapes.Network, init: str = "auto") -> nn.Sequential:
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-    summary = shapes.analyze(network)
-    layers = network.layers
-    last = _activation(layers[-1]) if layers else None
+    summary = layers.analyze(network)
+    chain = network.layers
+    last = _activation(chain[-1]) if chain else None
     folded = last if last in FOLDED else None
     modules: list[nn.Module] = []
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(chain):
         # rows[index] is what arrives at this layer (rows[0] is the input)
         in_shape = shapes.convert_shape(summary.rows[index].output_shape, network.layout, "chw")
         builder = _BUILDERS.get(type(layer))
@@ -52,12 +52,19 @@ def build_model(network: shapes.Network, init: str = "auto") -> nn.Sequential:
             raise SpecError(f"{summary.rows[index + 1].name}: cannot build a "
                             f"{type(layer).__name__} layer", layer.where)
         activation = _activation(layer)
-        following = layers[index + 1] if index + 1 < len(layers) else None
+        if activation is not None and activation not in ACTIVATION_MODULES:
+            raise SpecError(f"{summary.rows[index + 1].name}: cannot build the activation "
+                            f"{activation!r}", layer.where)
+        following = chain[index + 1] if index + 1 < len(chain) else None
         after = activation or (_activation(following)
-                               if isinstance(following, shapes.Activation) else None)
+                               if isinstance(following, layers.Activation) else None)
+        unsupported = builder is not None and _UNSUPPORTED.get(type(layer), lambda _: None)(layer)
+        if unsupported:
+            raise SpecError(f"{summary.rows[index + 1].name}: cannot build {unsupported}",
+                            layer.where)
         modules += builder(layer, in_shape, network,
                            init if init != "auto" else "he" if after == "relu" else "glorot")
-        if activation and not (index == len(layers) - 1 and folded):
+        if activation and not (index == len(chain) - 1 and folded):
             modules.append(ACTIVATION_MODULES[activation]())
     model = nn.Sequential(*modules)
     model.network = network
@@ -69,9 +76,9 @@ def build_model(network: shapes.Network, init: str = "auto") -> nn.Sequential:
 
 def _activation(layer) -> str | None:
     """The function an activation layer applies, or a conv's or dense's inline activation
-    (None for none, and for 'linear', the identity)."""
-    fn = layer.fn if isinstance(layer, shapes.Activation) else getattr(layer, "activation", None)
-    return None if fn == "linear" else fn
+    (None for none, and for 'linear' and 'identity')."""
+    fn = layer.fn if isinstance(layer, layers.Activation) else getattr(layer, "activation", None)
+    return None if fn in ("linear", "identity") else fn
 
 
 def _same(in_shape, kernel, stride, dilation=(1, 1)):
@@ -87,13 +94,13 @@ def _padding(layer, in_shape, stride, dilation=(1, 1)):
     return 0 if layer.padding == "valid" else layer.padding
 
 
-def _conv(layer: shapes.Conv, in_shape, network, init):
+def _conv(layer: layers.Conv, in_shape, network, init):
     return [nn.Conv2d(in_shape[0], layer.filters, layer.kernel, layer.stride,
                       _padding(layer, in_shape, layer.stride, layer.dilation), layer.dilation,
                       bias=layer.bias, init=init)]
 
 
-def _pool(layer: shapes.Pool, in_shape, network, init):
+def _pool(layer: layers.Pool, in_shape, network, init):
     stride = layer.stride or layer.kernel
     padding = _padding(layer, in_shape, stride)
     if layer.mode == "max":
@@ -104,16 +111,19 @@ def _pool(layer: shapes.Pool, in_shape, network, init):
                          count_include_pad=not keras_same)]
 
 
-def _adaptive_pool(layer: shapes.AdaptiveAvgPool, in_shape, network, init):
-    if layer.output == (1, 1):
-        return [nn.GlobalAvgPool2d(keepdims=True)]
-    # analyze() accepts only sizes that divide evenly: plain windows of in/out, side by side
+def _adaptive_pool(layer: layers.AdaptivePool, in_shape, network, init):
     _, h, w = in_shape
-    kernel = (h // layer.output[0], w // layer.output[1])
+    output = tuple(n if o is None else o for n, o in zip((h, w), layer.output))
+    if output == (1, 1):
+        return [nn.GlobalAvgPool2d(keepdims=True)]
+    if h % output[0] or w % output[1]:
+        raise SpecError(f"cannot build an adaptive pool from {h}×{w} to {output[0]}×{output[1]}: "
+                        "only sizes that divide evenly are built (plain windows)", layer.where)
+    kernel = (h // output[0], w // output[1])
     return [nn.AvgPool2d(kernel, kernel)]
 
 
-def _dense(layer: shapes.Dense, in_shape, network, init):
+def _dense(layer: layers.Dense, in_shape, network, init):
     if len(in_shape) == 3 and network.layout == "hwc":  # Keras: the last axis is the channels
         return [nn.ChannelLinear(in_shape[0], layer.units, layer.bias, init)]
     # a flat input, or PyTorch's Linear on the last axis (W) of a C×H×W map
@@ -121,14 +131,29 @@ def _dense(layer: shapes.Dense, in_shape, network, init):
 
 
 _BUILDERS = {
-    shapes.Conv: _conv,
-    shapes.Pool: _pool,
-    shapes.AdaptiveAvgPool: _adaptive_pool,
-    shapes.GlobalAvgPool: lambda layer, *_: [nn.GlobalAvgPool2d(layer.keepdims)],
-    shapes.Flatten: lambda layer, *_: [nn.Flatten()],
-    shapes.Dense: _dense,
-    shapes.Dropout: lambda layer, *_: [nn.Dropout(layer.rate)],
+    layers.Conv: _conv,
+    layers.Pool: _pool,
+    layers.AdaptivePool: _adaptive_pool,
+    layers.GlobalPool: lambda layer, *_: [nn.GlobalAvgPool2d(layer.keepdims)],
+    layers.Flatten: lambda layer, *_: [nn.Flatten()],
+    layers.Dense: _dense,
+    layers.Dropout: lambda layer, *_: [nn.Dropout(layer.rate)],
     # C×H×W maps and flat vectors both have their channels (features) first
-    shapes.BatchNorm: lambda layer, in_shape, *_: [nn.BatchNorm2d(in_shape[0])],
-    shapes.Activation: lambda *_: [],  # build_model adds every layer's activation module
+    layers.BatchNorm: lambda layer, in_shape, *_: [nn.BatchNorm2d(in_shape[0])],
+    layers.Activation: lambda *_: [],  # build_model adds every layer's activation module
+}
+
+# What the engine's modules cannot compute, per kind: a phrase for the error, or None.
+_UNSUPPORTED = {
+    layers.Conv: lambda c: ("a 1-D convolution" if len(c.kernel) != 2 else
+                            f"a grouped convolution (groups={c.groups})" if c.groups != 1 else None),
+    layers.Pool: lambda p: "1-D pooling" if len(p.kernel) != 2 else None,
+    layers.AdaptivePool: lambda p: ("adaptive max pooling" if p.mode != "avg" else
+                                    "1-D pooling" if len(p.output) != 2 else None),
+    layers.GlobalPool: lambda p: "global max pooling" if p.mode != "avg" else None,
+    layers.Flatten: lambda f: f"a flatten from axis {f.start_dim}" if f.start_dim else None,
+    layers.Dropout: lambda d: f"{d.variant}" if d.variant != "dropout" else None,
+    layers.BatchNorm: lambda b: ("a batch norm without γ or β or running statistics"
+                                 if not (b.scale and b.center and b.track_running_stats)
+                                 or b.axis is not None else None),
 }

@@ -5,7 +5,7 @@ A `Module` notices the `Parameter`s and sub-`Module`s assigned to its attributes
 `state_dict()` / `load_state_dict()` save and restore them. Each layer computes with the ops of
 `minigrad.functional`; the sizes of its outputs come from there (and so from `minigrad.shapes`).
 
-Every layer also knows the `minigrad.shapes` layer it corresponds to (`.layer()`), which is how
+Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`), which is how
 `Sequential.summary()` prints the same table as `cnncalc shapes`.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 from rich.console import Console
 
 from . import functional as F
-from . import report, shapes
+from . import layers, report
 from .rng import generator
 from .tensor import Tensor
 
@@ -103,9 +103,9 @@ class Module:
     def __call__(self, *args):
         return self.forward(*args)
 
-    def layer(self) -> shapes.Layer:
-        """The minigrad.shapes layer this module corresponds to (for summary())."""
-        raise NotImplementedError(f"{type(self).__name__} has no minigrad.shapes layer")
+    def layer(self) -> layers.Layer:
+        """The minigrad.layers kind this module corresponds to (for summary())."""
+        raise NotImplementedError(f"{type(self).__name__} has no minigrad.layers kind")
 
     # -- walking the tree ---------------------------------------------------------------------
     def _own(self, kind: str) -> Iterator[tuple[str, object]]:
@@ -221,7 +221,7 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other; they are named "0", "1", ...
 
-    `build_model` sets two attributes: `network` (the minigrad.shapes Network it was built
+    `build_model` sets two attributes: `network` (the minigrad.layers Network it was built
     from) and `output_activation` ("softmax", "log_softmax" or None: a final softmax that is
     not built because the loss applies it).
     """
@@ -233,7 +233,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {index} is a {type(module).__name__}, not a "
                                 "Module")
             setattr(self, str(index), module)
-        self.network: shapes.Network | None = None
+        self.network: layers.Network | None = None
         self.output_activation: str | None = None
 
     def __iter__(self) -> Iterator[Module]:
@@ -253,11 +253,11 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def _layers(self) -> list[shapes.Layer]:
-        layers = []
+    def _layers(self) -> list[layers.Layer]:
+        found = []
         for module in self:
-            layers += module._layers() if isinstance(module, Sequential) else [module.layer()]
-        return layers
+            found += module._layers() if isinstance(module, Sequential) else [module.layer()]
+        return found
 
     def summary(self, input_shape: tuple[int, ...] | None = None, console: Console | None = None,
                 name: str = "model", explain: bool = False) -> None:
@@ -276,8 +276,8 @@ class Sequential(Module):
             if input_shape is None:
                 raise ValueError("summary() needs input_shape, e.g. (1, 28, 28) in C×H×W, for a "
                                  "model that build_model did not make")
-            network = shapes.Network(tuple(input_shape), tuple(self._layers()), "chw", "torch")
-        report.print_summary(console or Console(), shapes.analyze(network), name, explain)
+            network = layers.Network(tuple(input_shape), tuple(self._layers()), "chw", "torch")
+        report.print_summary(console or Console(), layers.analyze(network), name, explain)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,11 +295,11 @@ def _padding_arg(module: str, padding):
 
 
 def _shapes_padding(module: Module, padding):
-    """The padding in minigrad.shapes terms: 'valid', 'same' or a symmetric pair."""
+    """The padding in minigrad.layers terms: 'valid', 'same' or a symmetric pair."""
     if isinstance(padding, str) or isinstance(padding[0], int):
         return padding
     raise ValueError(f"{type(module).__name__} with padding {padding} (different before and "
-                     "after) has no minigrad.shapes layer; a model from build_model is summarised "
+                     "after) has no minigrad.layers kind; a model from build_model is summarised "
                      "from the network it was built from")
 
 
@@ -331,8 +331,8 @@ class Conv2d(Module):
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
-    def layer(self) -> shapes.Conv:
-        return shapes.Conv(filters=self.out_channels, kernel=self.kernel_size, stride=self.stride,
+    def layer(self) -> layers.Conv:
+        return layers.Conv(filters=self.out_channels, kernel=self.kernel_size, stride=self.stride,
                            padding=_shapes_padding(self, self.padding), dilation=self.dilation,
                            bias=self.bias is not None, in_channels=self.in_channels)
 
@@ -366,8 +366,8 @@ class Linear(Module):
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
 
-    def layer(self) -> shapes.Dense:
-        return shapes.Dense(units=self.out_features, bias=self.bias is not None,
+    def layer(self) -> layers.Dense:
+        return layers.Dense(units=self.out_features, bias=self.bias is not None,
                             in_features=self.in_features)
 
     def extra_repr(self) -> str:
@@ -387,7 +387,7 @@ class ChannelLinear(Linear):
         channels_last = x.transpose(0, 2, 3, 1)                   # (N, H, W, C)
         return F.linear(channels_last, self.weight, self.bias).transpose(0, 3, 1, 2)
 
-    def layer(self) -> shapes.Dense:
+    def layer(self) -> layers.Dense:
         raise ValueError("ChannelLinear (Keras' Dense on an H×W×C map) has no C×H×W layer; a "
                          "model from build_model is summarised from the network it was built from")
 
@@ -411,8 +411,8 @@ class BatchNorm2d(Module):
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps)
 
-    def layer(self) -> shapes.BatchNorm:
-        return shapes.BatchNorm(num_features=self.num_features)
+    def layer(self) -> layers.BatchNorm:
+        return layers.BatchNorm(num_features=self.num_features)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -436,8 +436,8 @@ class MaxPool2d(Module):
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
 
-    def layer(self) -> shapes.Pool:
-        return shapes.Pool(mode="max", kernel=self.kernel_size, stride=self.stride,
+    def layer(self) -> layers.Pool:
+        return layers.Pool(mode="max", kernel=self.kernel_size, stride=self.stride,
                            padding=_shapes_padding(self, self.padding), ceil=self.ceil_mode)
 
     def extra_repr(self) -> str:
@@ -462,8 +462,8 @@ class AvgPool2d(Module):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
-    def layer(self) -> shapes.Pool:
-        return shapes.Pool(mode="avg", kernel=self.kernel_size, stride=self.stride,
+    def layer(self) -> layers.Pool:
+        return layers.Pool(mode="avg", kernel=self.kernel_size, stride=self.stride,
                            padding=_shapes_padding(self, self.padding), ceil=self.ceil_mode)
 
     def extra_repr(self) -> str:
@@ -481,8 +481,8 @@ class GlobalAvgPool2d(Module):
     def forward(self, x):
         return F.global_avg_pool2d(x, self.keepdims)
 
-    def layer(self) -> shapes.GlobalAvgPool:
-        return shapes.GlobalAvgPool(keepdims=self.keepdims)
+    def layer(self) -> layers.GlobalPool:
+        return layers.GlobalPool(mode="avg", keepdims=self.keepdims)
 
     def extra_repr(self) -> str:
         return f"keepdims={self.keepdims}"
@@ -498,11 +498,11 @@ class Flatten(Module):
     def forward(self, x):
         return F.flatten(x, self.start_dim)
 
-    def layer(self) -> shapes.Flatten:
+    def layer(self) -> layers.Flatten:
         if self.start_dim != 1:
-            raise ValueError(f"Flatten(start_dim={self.start_dim}) has no minigrad.shapes layer "
+            raise ValueError(f"Flatten(start_dim={self.start_dim}) has no minigrad.layers kind "
                              "(only start_dim=1: keep the batch axis)")
-        return shapes.Flatten()
+        return layers.Flatten()
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}"
@@ -521,8 +521,8 @@ class Dropout(Module):
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
-    def layer(self) -> shapes.Dropout:
-        return shapes.Dropout(rate=self.p)
+    def layer(self) -> layers.Dropout:
+        return layers.Dropout(rate=self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -532,24 +532,24 @@ class ReLU(Module):
     def forward(self, x):
         return F.relu(x)
 
-    def layer(self) -> shapes.Activation:
-        return shapes.Activation(fn="relu")
+    def layer(self) -> layers.Activation:
+        return layers.Activation(fn="relu")
 
 
 class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
 
-    def layer(self) -> shapes.Activation:
-        return shapes.Activation(fn="sigmoid")
+    def layer(self) -> layers.Activation:
+        return layers.Activation(fn="sigmoid")
 
 
 class Tanh(Module):
     def forward(self, x):
         return F.tanh(x)
 
-    def layer(self) -> shapes.Activation:
-        return shapes.Activation(fn="tanh")
+    def layer(self) -> layers.Activation:
+        return layers.Activation(fn="tanh")
 
 
 class Softmax(Module):
@@ -560,8 +560,8 @@ class Softmax(Module):
     def forward(self, x):
         return F.softmax(x, self.axis)
 
-    def layer(self) -> shapes.Activation:
-        return shapes.Activation(fn="softmax")
+    def layer(self) -> layers.Activation:
+        return layers.Activation(fn="softmax")
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
@@ -571,5 +571,5 @@ class LogSoftmax(Softmax):
     def forward(self, x):
         return F.log_softmax(x, self.axis)
 
-    def layer(self) -> shapes.Activation:
-        return shapes.Activation(fn="log_softmax")
+    def layer(self) -> layers.Activation:
+        return layers.Activation(fn="log_softmax")

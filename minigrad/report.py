@@ -30,17 +30,25 @@ def shape_text(shape: tuple[int, ...], sep: str = "×") -> str:
     return sep.join(str(d) for d in shape)
 
 
-def _pair_text(pair) -> str:
-    """(5, 5) -> '5', (3, 5) -> '3×5'; a None entry (the whole input) shows as '—'."""
-    a, b = ("—" if v is None else str(v) for v in pair)
-    return a if a == b else f"{a}×{b}"
+def _axes_text(values) -> str:
+    """(5, 5) -> '5', (3, 5) -> '3×5', (7,) -> '7'; a None entry (the whole input) shows as '—'."""
+    texts = ["—" if v is None else str(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
 
 def field_text(row: Row) -> str:
-    """Receptive field as 'size / jump', e.g. '5 / 1', '3×5 / 1×2', '32 / —'."""
+    """Receptive field as 'size / jump', e.g. '5 / 1', '3×5 / 1×2', '32 / —'; 'n/a' when it is
+    unknown (the notes say why), '—' when there is no pixel grid."""
+    if row.rf_unknown:
+        return "n/a"
     if row.receptive_field is None:
         return "—"
-    return f"{_pair_text(row.receptive_field)} / {_pair_text(row.jump)}"
+    return f"{_axes_text(row.receptive_field)} / {_axes_text(row.jump)}"
+
+
+def from_text(row: Row) -> str:
+    """The rows that feed this one, e.g. 'conv2d, conv2d_2'."""
+    return ", ".join(row.inputs)
 
 
 def layer_kind(row: Row) -> str:
@@ -86,8 +94,11 @@ def summary_table(summary: Summary, title: str) -> Table:
     # the layer's is as narrow as its numbers, so the layer descriptions rarely wrap.
     table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   show_footer=True, title_style="bold", footer_style="bold")
+    graph = not summary.is_chain
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("layer (type)", footer="total", min_width=24)
+    if graph:
+        table.add_column("from")
     table.add_column("output\nshape", no_wrap=True)
     table.add_column("params", f"{summary.total_params:,}", justify="right", no_wrap=True)
     table.add_column("receptive\nfield / jump", justify="right", no_wrap=True)
@@ -97,7 +108,8 @@ def summary_table(summary: Summary, title: str) -> Table:
         layer.append(row.name, style="bold")
         if layer_kind(row) != row.name:
             layer.append("\n" + layer_kind(row), style="dim")
-        table.add_row(str(row.index), layer, shape_text(row.output_shape), _count(row.params),
+        cells = [str(row.index), layer] + ([from_text(row)] if graph else [])
+        table.add_row(*cells, shape_text(row.output_shape), _count(row.params),
                       field_text(row), _count(row.macs))
     return table
 
@@ -108,6 +120,9 @@ def totals_grid(summary: Summary) -> Table:
     grid.add_column()
     grid.add_row("params", f"{summary.total_params:,} total · {summary.trainable_params:,} "
                            f"trainable · {summary.non_trainable_params:,} non-trainable")
+    if summary.buffers:
+        grid.add_row("buffers", f"{summary.buffers:,} (running statistics: PyTorch keeps them "
+                                "outside model.parameters())")
     grid.add_row("compute", f"{summary.total_macs:,} MACs · {summary.total_flops:,} FLOPs "
                             "(2 per MAC) per sample")
     grid.add_row("memory", f"{bytes_text(summary.param_bytes)} parameters · "
@@ -117,8 +132,16 @@ def totals_grid(summary: Summary) -> Table:
 
 
 def note_lines(summary: Summary) -> list[str]:
-    """Every row note as 'row N (name): note'."""
-    return [f"row {row.index} ({row.name}): {note}" for row in summary.rows for note in row.notes]
+    """Every row note as 'row N (name): note', and where a receptive field becomes unknown, why
+    (once, at the row where it happens)."""
+    unknown = {row.name: row.rf_unknown for row in summary.rows}
+    lines = []
+    for row in summary.rows:
+        lines += [f"row {row.index} ({row.name}): {note}" for note in row.notes]
+        if row.rf_unknown and all(unknown.get(name) != row.rf_unknown for name in row.inputs):
+            lines.append(f"row {row.index} ({row.name}): no receptive field from here on: "
+                         f"{row.rf_unknown}")
+    return lines
 
 
 def print_warnings(console: Console, summary: Summary) -> None:
@@ -166,16 +189,35 @@ def print_summary(console: Console, summary: Summary, name: str, explain: bool) 
 # Keras 2's model.summary() text, character for character.
 # ---------------------------------------------------------------------------------------------
 
-KERAS_CLASSES = {"conv": "Conv2D", "maxpool": "MaxPooling2D", "avgpool": "AveragePooling2D",
-                 "globalavgpool": "GlobalAveragePooling2D", "flatten": "Flatten", "dense": "Dense",
+# Keras' class for a row type; "{d}" is the number of spatial axes (Conv1D, Conv2D).
+KERAS_CLASSES = {"input": "InputLayer", "conv": "Conv{d}D", "maxpool": "MaxPooling{d}D",
+                 "avgpool": "AveragePooling{d}D", "globalavgpool": "GlobalAveragePooling{d}D",
+                 "globalmaxpool": "GlobalMaxPooling{d}D", "flatten": "Flatten", "dense": "Dense",
                  "dropout": "Dropout", "batchnorm": "BatchNormalization",
-                 "activation": "Activation"}
+                 "activation": "Activation", "prelu": "PReLU", "embedding": "Embedding",
+                 "layernorm": "LayerNormalization", "groupnorm": "GroupNormalization",
+                 "reshape": "Reshape", "permute": "Permute", "identity": "Identity",
+                 "add": "Add", "subtract": "Subtract", "multiply": "Multiply",
+                 "average": "Average", "maximum": "Maximum", "minimum": "Minimum",
+                 "concat": "Concatenate"}
 KERAS_LINE_LENGTH = 65
 KERAS_COLUMN_ENDS = [int(KERAS_LINE_LENGTH * p) for p in (0.45, 0.85, 1.0)]  # [29, 55, 65]
+# A functional model's summary is wider and adds the "Connected to" column.
+KERAS_GRAPH_LINE_LENGTH = 98
+KERAS_GRAPH_COLUMN_ENDS = [int(KERAS_GRAPH_LINE_LENGTH * p) for p in (0.33, 0.55, 0.67, 1.0)]
 KERAS_BREAKS = ("),", "},", "],", "',")
 
 
-def _keras_row(fields: list[str]) -> list[str]:
+def keras_class(row: Row) -> str:
+    """Keras' class name for a row: Conv2D for a conv on images, Conv1D on signals."""
+    name = KERAS_CLASSES.get(row.type)
+    if name is None:
+        return "".join(part.capitalize() for part in row.type.split("_"))
+    rank = len(row.receptive_field) if row.receptive_field else max(len(row.output_shape) - 1, 1)
+    return name.format(d=rank if rank in (1, 2, 3) else 2)
+
+
+def _keras_row(fields: list[str], ends: list[int] = KERAS_COLUMN_ENDS) -> list[str]:
     """Lay out one row the way Keras 2.9-2.11's print_row does.
 
     Each column is cut to its width, less the two spaces that separate it from the next column
@@ -189,9 +231,9 @@ def _keras_row(fields: list[str]) -> list[str]:
     while any(left):
         line = ""
         for col, text in enumerate(left):
-            start = KERAS_COLUMN_ENDS[col - 1] if col else 0
-            gap = 0 if col == len(KERAS_COLUMN_ENDS) - 1 else 2
-            cut = KERAS_COLUMN_ENDS[col] - start - gap
+            start = ends[col - 1] if col else 0
+            gap = 0 if col == len(ends) - 1 else 2
+            cut = ends[col] - start - gap
             breaks = [text[:cut].find(mark) + len(mark) for mark in KERAS_BREAKS
                       if mark in text[:cut]]
             if breaks:
@@ -200,28 +242,52 @@ def _keras_row(fields: list[str]) -> list[str]:
                 line += " "
             line += text[:cut] + " " * gap
             left[col] = text[cut:]
-            line = line.ljust(KERAS_COLUMN_ENDS[col])
+            line = line.ljust(ends[col])
         lines.append(line)
     return lines
 
 
 def keras_summary(summary: Summary) -> list[str]:
-    """The lines Keras prints for a Sequential model of these layers (shapes in H×W×C)."""
+    """The lines Keras prints for a Sequential model of these layers (shapes in H×W×C), or for a
+    functional model (with its input layers and the "Connected to" column) when the layers do
+    not form a chain."""
     summary = summary.in_layout("hwc")  # Keras is channels-last
+    if not summary.is_chain:
+        return _keras_functional(summary)
     width = KERAS_LINE_LENGTH
     lines = ['Model: "sequential"', "_" * width]
     lines += _keras_row(["Layer (type)", "Output Shape", "Param #"])
     lines.append("=" * width)
     for row in summary.layers:  # Keras does not list the input layer of a Sequential model
-        lines += _keras_row([f"{row.name} ({KERAS_CLASSES[row.type]})",
+        lines += _keras_row([f"{row.name} ({keras_class(row)})",
                              str((None, *row.output_shape)), str(row.params)])
         lines.append(" " * width)
-    lines += ["=" * width,
-              f"Total params: {summary.total_params:,}",
-              f"Trainable params: {summary.trainable_params:,}",
-              f"Non-trainable params: {summary.non_trainable_params:,}",
-              "_" * width]
-    return lines
+    return lines + _keras_totals(summary, width)
+
+
+def _keras_functional(summary: Summary) -> list[str]:
+    """Keras 2's summary of a functional model: every layer, inputs included, and the inbound
+    layers of each as 'name[0][0]'."""
+    width, ends = KERAS_GRAPH_LINE_LENGTH, KERAS_GRAPH_COLUMN_ENDS
+    lines = ['Model: "model"', "_" * width]
+    lines += _keras_row(["Layer (type)", "Output Shape", "Param #", "Connected to"], ends)
+    lines.append("=" * width)
+    for row in summary.rows:
+        shape = str((None, *row.output_shape))
+        if row.type == "input":
+            shape = f"[{shape}]"
+        lines += _keras_row([f"{row.name} ({keras_class(row)})", shape, str(row.params),
+                             str([f"{name}[0][0]" for name in row.inputs])], ends)
+        lines.append(" " * width)
+    return lines + _keras_totals(summary, width)
+
+
+def _keras_totals(summary: Summary, width: int) -> list[str]:
+    return ["=" * width,
+            f"Total params: {summary.total_params:,}",
+            f"Trainable params: {summary.trainable_params:,}",
+            f"Non-trainable params: {summary.non_trainable_params:,}",
+            "_" * width]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,17 +303,21 @@ def json_text(summary: Summary) -> str:
 
 
 def csv_text(summary: Summary) -> str:
-    """One line per row; pairs are written HxW, a jump of the whole input as '-'."""
+    """One line per row; pairs are written HxW, a jump of the whole input as '-'. Graphs add a
+    'from' column (the input rows, space-separated), PyTorch models with buffers a 'buffers'
+    column."""
     def pair(value):
         return "" if value is None else "x".join("-" if v is None else str(v) for v in value)
 
+    graph, buffers = not summary.is_chain, bool(summary.buffers)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + ("from",) * graph + ("buffers",) * buffers)
     for row in summary.rows:
         writer.writerow([row.index, row.name, row.type, shape_text(row.output_shape, "x"),
                          row.params, row.trainable_params, row.non_trainable_params,
-                         pair(row.receptive_field), pair(row.jump), pair(row.rf_center), row.macs])
+                         pair(row.receptive_field), pair(row.jump), pair(row.rf_center), row.macs]
+                        + [" ".join(row.inputs)] * graph + [row.buffers] * buffers)
     return out.getvalue().rstrip("\n")
 
 
@@ -256,17 +326,22 @@ def markdown_text(summary: Summary, name: str) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
+    graph = not summary.is_chain
     lines = [f"**{cell(summary_title(name, summary))}**", "",
-             "| # | layer (type) | output shape | params | receptive field (size / jump) | MACs |",
-             "|--:|:--|:--|--:|--:|--:|"]
+             "| # | layer (type) | " + "from | " * graph
+             + "output shape | params | receptive field (size / jump) | MACs |",
+             "|--:|:--|" + ":--|" * graph + ":--|--:|--:|--:|"]
     for row in summary.rows:
         kind = layer_kind(row)
         layer = row.name if kind == row.name else f"{row.name} ({kind})"
-        lines.append(f"| {row.index} | {cell(layer)} | {shape_text(row.output_shape)} | "
+        source = f"{cell(from_text(row))} | " if graph else ""
+        lines.append(f"| {row.index} | {cell(layer)} | {source}{shape_text(row.output_shape)} | "
                      f"{row.params:,} | {field_text(row)} | {row.macs:,} |")
     lines += ["", f"**Total params:** {summary.total_params:,} "
                   f"(trainable {summary.trainable_params:,}, non-trainable "
-                  f"{summary.non_trainable_params:,}) · **MACs:** {summary.total_macs:,} · "
+                  f"{summary.non_trainable_params:,})"
+                  + (f" · **buffers:** {summary.buffers:,}" if summary.buffers else "")
+                  + f" · **MACs:** {summary.total_macs:,} · "
                   f"**FLOPs:** {summary.total_flops:,} · **memory (float32):** "
                   f"{bytes_text(summary.param_bytes)} parameters, "
                   f"{bytes_text(summary.activation_bytes)} activations per sample"]

@@ -1,5 +1,5 @@
 """minigrad.build.build_model: parameter counts against published figures and against the layer
-arithmetic, forward shapes against minigrad.shapes.analyze, Keras 'same' padding against hand-
+arithmetic, forward shapes against minigrad.kinds.analyze, Keras 'same' padding against hand-
 worked TensorFlow results, gradients of whole built models against finite differences."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rich.console import Console
 import minigrad as mg
 import minigrad.functional as F
 from minigrad import SpecError, Tensor, nn, shapes
+from minigrad import layers as kinds
 from minigrad.build import build_model
 from minigrad.spec import PRESETS, load_spec, parse_spec
 
@@ -32,15 +33,15 @@ def n_params(model: nn.Module) -> int:
     return sum(p.size for p in model.parameters())
 
 
-def dsl(text: str) -> shapes.Network:
+def dsl(text: str) -> kinds.Network:
     return parse_spec(text, "dsl").network
 
 
-def torch_net(code: str, input_shape) -> shapes.Network:
+def torch_net(code: str, input_shape) -> kinds.Network:
     return parse_spec(code, "pytorch", input_shape).network
 
 
-def chw(network: shapes.Network, shape) -> tuple[int, ...]:
+def chw(network: kinds.Network, shape) -> tuple[int, ...]:
     return shapes.convert_shape(tuple(shape), network.layout, "chw")
 
 
@@ -64,7 +65,7 @@ def test_preset_parameter_counts(name):
     """Two independent computations: the sizes of the arrays built, and the layer arithmetic."""
     network = load_spec(name).network
     model = build_model(network)
-    assert n_params(model) == shapes.analyze(network).trainable_params == PUBLISHED_PARAMS[name]
+    assert n_params(model) == kinds.analyze(network).trainable_params == PUBLISHED_PARAMS[name]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -72,7 +73,7 @@ def test_preset_forward_gives_the_last_rows_shape(name):
     network = load_spec(name, input_shape=SMALL_INPUT.get(name)).network
     model = build_model(network)
     out = forward(model, network)
-    expected = chw(network, shapes.analyze(network).rows[-1].output_shape)
+    expected = chw(network, kinds.analyze(network).rows[-1].output_shape)
     assert out.shape == (2,) + expected
     assert out.dtype == np.float32
     assert np.isfinite(out.data).all()
@@ -116,7 +117,7 @@ def windowed_networks(draw):
                 padding = draw(st.sampled_from(["same", "valid"]))
             else:
                 padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-            layers.append(shapes.Conv(filters=draw(st.integers(1, 3)), kernel=kernel, stride=stride,
+            layers.append(kinds.Conv(filters=draw(st.integers(1, 3)), kernel=kernel, stride=stride,
                                       padding=padding, dilation=dilation,
                                       activation=draw(st.sampled_from([None, "relu", "tanh"]))))
         else:
@@ -126,18 +127,18 @@ def windowed_networks(draw):
                 padding = (draw(st.integers(0, kernel[0] // 2)),
                            draw(st.integers(0, kernel[1] // 2)))
                 ceil = draw(st.booleans())
-            layers.append(shapes.Pool(mode=draw(st.sampled_from(["max", "avg"])), kernel=kernel,
+            layers.append(kinds.Pool(mode=draw(st.sampled_from(["max", "avg"])), kernel=kernel,
                                       stride=draw(st.sampled_from([None, stride])),
                                       padding=padding, ceil=ceil))
     input_shape = (h, w, c) if keras else (c, h, w)
-    return shapes.Network(input_shape, tuple(layers), "hwc" if keras else "chw",
+    return kinds.Network(input_shape, tuple(layers), "hwc" if keras else "chw",
                           "keras" if keras else "torch")
 
 
 @given(network=windowed_networks(), seed=st.integers(0, 2**32 - 1))
 def test_built_convs_and_pools_produce_the_shapes_analyze_predicts(network, seed):
     try:
-        summary = shapes.analyze(network)
+        summary = kinds.analyze(network)
     except SpecError:
         assume(False)
     for k in range(1, len(network.layers) + 1):  # every prefix: each layer's own output
@@ -285,7 +286,7 @@ def test_networks_that_do_not_fit_raise_spec_errors_naming_the_layer():
     with pytest.raises(SpecError, match="conv2d"):
         build_model(dsl("input 4x4x1; conv 2 5x5"))
     with pytest.raises(SpecError, match="input"):
-        build_model(shapes.Network(None, (shapes.Flatten(),)))
+        build_model(kinds.Network(None, (kinds.Flatten(),)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -316,12 +316,19 @@ def test_error_in_a_preset_quotes_the_preset_line():
     ]
 
 
-@pytest.mark.parametrize("text", ["28x28", "28xx1", "abc", "-1x28x1", ""])
+@pytest.mark.parametrize("text", ["28xx1", "abc", "-1x28x1", ""])
 def test_bad_input_option(text):
     result = run("shapes", "mnist-cnn", "--input", text)
     assert result.exit_code == 2
     assert "--input" in result.output or "input shape" in result.output
     assert "Traceback" not in result.output
+
+
+def test_input_of_the_wrong_rank_is_named_by_the_first_layer_that_needs_a_map():
+    # a rank-2 input is a valid shape (a 1-D signal, Keras' 28x28 images before a Flatten)
+    result = run("shapes", "mnist-cnn", "--input", "28x28")
+    assert result.exit_code == 2
+    assert "conv needs a H×W×C feature map but receives 28×28" in result.output
 
 
 @pytest.mark.parametrize("args", [

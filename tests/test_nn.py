@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 import minigrad as mg
-from minigrad import Tensor, nn, shapes
+from minigrad import Tensor, layers, nn
 
 
 def text_console() -> tuple[Console, io.StringIO]:
@@ -349,24 +349,26 @@ def test_summary_of_a_hand_built_model_needs_an_input_shape_and_totals_its_param
     console, buffer = text_console()
     model.summary((1, 28, 28), console=console)
     text = buffer.getvalue()
-    # trainable: the parameter arrays; total adds BatchNorm's running mean and variance
+    # PyTorch's count: the parameter arrays; BatchNorm's running mean and variance are buffers
+    # (PyTorch adds num_batches_tracked, which minigrad's BatchNorm2d does not keep)
     trainable = sum(p.size for p in model.parameters())
     buffers = sum(b.size for _, b in model.named_buffers())
-    assert f"{trainable + buffers:,} total · {trainable:,} trainable" in text
+    assert f"{trainable:,} total · {trainable:,} trainable" in text
+    assert f"buffers  {buffers + 1:,} " in text
     assert "C×H×W" in text
     assert re.search(r"8×14×14", text)
 
 
 def test_layers_describe_themselves_in_minigrad_shapes_terms():
     conv = nn.Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2), dilation=1, bias=False)
-    assert conv.layer() == shapes.Conv(filters=8, kernel=(3, 5), stride=(2, 2), padding=(1, 2),
+    assert conv.layer() == layers.Conv(filters=8, kernel=(3, 5), stride=(2, 2), padding=(1, 2),
                                        bias=False, in_channels=3)
-    assert nn.Linear(4, 2).layer() == shapes.Dense(units=2, in_features=4)
-    assert nn.MaxPool2d(3, 2, 1, ceil_mode=True).layer() == shapes.Pool(
+    assert nn.Linear(4, 2).layer() == layers.Dense(units=2, in_features=4)
+    assert nn.MaxPool2d(3, 2, 1, ceil_mode=True).layer() == layers.Pool(
         mode="max", kernel=(3, 3), stride=(2, 2), padding=(1, 1), ceil=True)
-    assert nn.BatchNorm2d(6).layer() == shapes.BatchNorm(num_features=6)
-    assert nn.Dropout(0.3).layer() == shapes.Dropout(rate=0.3)
-    assert nn.LogSoftmax().layer() == shapes.Activation(fn="log_softmax")
+    assert nn.BatchNorm2d(6).layer() == layers.BatchNorm(num_features=6)
+    assert nn.Dropout(0.3).layer() == layers.Dropout(rate=0.3)
+    assert nn.LogSoftmax().layer() == layers.Activation(fn="log_softmax")
     with pytest.raises(ValueError, match="before and after"):
         nn.Conv2d(1, 1, 2, padding=((0, 1), (0, 1))).layer()
     with pytest.raises(ValueError, match="ChannelLinear"):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from minigrad.shapes import analyze, output_size
+from minigrad.layers import analyze
+from minigrad.shapes import output_size
 from minigrad.spec import load_spec, parse_spec
 
 

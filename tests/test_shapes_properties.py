@@ -21,24 +21,21 @@ from hypothesis import event, given, note, reject
 from hypothesis import strategies as st
 
 from minigrad.errors import SpecError
-from minigrad.shapes import (
+from minigrad.layers import (
     ACTIVATIONS,
     Activation,
-    AdaptiveAvgPool,
+    AdaptivePool,
     BatchNorm,
     Conv,
     Dense,
     Dropout,
     Flatten,
-    GlobalAvgPool,
+    GlobalPool,
     Network,
     Pool,
-    Summary,
     analyze,
-    output_size,
-    same_padding,
-    solve_padding,
 )
+from minigrad.shapes import Summary, output_size, same_padding, solve_padding
 from minigrad.spec import dsl, parse_spec
 
 # =============================================================================================
@@ -234,7 +231,8 @@ def middle_layers(draw, rules="keras", exotic=True):
     if kind == "batchnorm":
         return BatchNorm()
     if kind == "adaptive":
-        return AdaptiveAvgPool(output=draw(st.tuples(st.integers(1, 3), st.integers(1, 3))))
+        return AdaptivePool(mode=draw(st.sampled_from(["avg", "max"])),
+                            output=draw(st.tuples(st.integers(1, 5), st.integers(1, 5))))
     return Dense(units=draw(st.integers(1, 6)), bias=draw(st.booleans()))
 
 
@@ -248,7 +246,7 @@ def endings(draw, exotic=True):
         return layers
     if kind == "gap_dense":
         keepdims = draw(st.booleans())
-        layers.append(GlobalAvgPool(keepdims=keepdims))
+        layers.append(GlobalPool(mode=draw(st.sampled_from(["avg", "max"])), keepdims=keepdims))
         if keepdims:
             layers.append(Flatten())
     else:
@@ -286,6 +284,8 @@ class Expect:
     trainable: int = 0
     macs: int = 0
     ops: tuple = ()              # per axis (H, W): how a unit maps back to the layer before
+    buffers: int = 0
+    uneven: bool = False         # PyTorch's adaptive windows here are not one sliding window
 
 
 class DoesNotFit(Exception):
@@ -294,7 +294,8 @@ class DoesNotFit(Exception):
 
 def oracle(network: Network) -> list[Expect]:
     """Expected rows (input first) by direct counting; raises DoesNotFit where a window is larger
-    than its padded input or an adaptive pool does not divide evenly."""
+    than its padded input. Adaptive pools keep PyTorch's windows as they are (start floor(i·N/O),
+    end ceil((i+1)·N/O)); `uneven` marks a row whose windows are not one sliding window."""
     hwc = network.layout == "hwc"
 
     def show(c, h, w):
@@ -310,21 +311,22 @@ def oracle(network: Network) -> list[Expect]:
     rows = [Expect(show(c, h, w), ops=(("same",), ("same",)))]
     for layer in network.layers:
         ops: tuple = (("same",), ("same",))
-        if isinstance(layer, (Conv, Pool, AdaptiveAvgPool)):
+        if isinstance(layer, AdaptivePool):
             assert spatial, "the generator only puts windows on maps"
-            if isinstance(layer, AdaptiveAvgPool):
-                oh, ow = layer.output
-                if (oh, ow) == (1, 1):     # analyze treats it as a global average pool
-                    ops = (("all", h), ("all", w))
-                    h = w = 1
-                    grid = (1, 1)
-                    rows.append(Expect(show(c, h, w), ops=ops))
-                    continue
-                if h % oh or w % ow:
-                    raise DoesNotFit
-                kernel, stride, padding = (h // oh, w // ow), None, "valid"
-                dilation, ceil = (1, 1), False
-            elif isinstance(layer, Conv):
+            oh, ow = layer.output
+            if (oh, ow) == (1, 1):     # the same as a global pool
+                ops = (("all", h), ("all", w))
+            else:
+                ops = tuple(("windows", [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)])
+                            for n, o in ((h, oh), (w, ow)))
+            h, w = oh, ow
+            grid = (h, w)
+            uneven = any(op[0] == "windows" and not one_sliding_window(op[1]) for op in ops)
+            rows.append(Expect(show(c, h, w), ops=ops, uneven=uneven))
+            continue
+        if isinstance(layer, (Conv, Pool)):
+            assert spatial, "the generator only puts windows on maps"
+            if isinstance(layer, Conv):
                 kernel, stride, padding = layer.kernel, layer.stride, layer.padding
                 dilation, ceil = layer.dilation, False
             else:
@@ -355,7 +357,7 @@ def oracle(network: Network) -> list[Expect]:
             h, w = outs
             grid = (h, w)
             rows.append(Expect(show(c, h, w), params, params, macs, ops))
-        elif isinstance(layer, GlobalAvgPool):
+        elif isinstance(layer, GlobalPool):
             ops = (("all", h), ("all", w))
             if layer.keepdims:
                 h = w = 1
@@ -388,8 +390,14 @@ def oracle(network: Network) -> list[Expect]:
                 grid = (h, w)
                 rows.append(Expect(show(c, h, w), params, params, macs, ops))
         elif isinstance(layer, BatchNorm):
+            # γ, β trainable; running mean and variance: Keras counts them as non-trainable
+            # parameters, PyTorch keeps them (and num_batches_tracked) as buffers
             channels = c if spatial else n
-            rows.append(Expect(rows[-1].shape, 4 * channels, 2 * channels, 0, ops))
+            if network.rules == "keras":
+                rows.append(Expect(rows[-1].shape, 4 * channels, 2 * channels, 0, ops))
+            else:
+                rows.append(Expect(rows[-1].shape, 2 * channels, 2 * channels, 0, ops,
+                                   buffers=2 * channels + 1))
         else:                          # activation, dropout
             rows.append(Expect(rows[-1].shape, ops=ops))
     return rows
@@ -406,10 +414,28 @@ def field_of(rows: list[Expect], index: int, axis: int, unit: int) -> tuple[set[
         if op[0] == "window":
             _, k, s, d, before = op
             units = {i * s - before + t * d for i in units for t in range(k)}
+        elif op[0] == "windows":   # units outside the axis (padding, unit 1 of a 1-unit axis)
+            windows = op[1]          # continue the first or last step, as a sliding window would
+            step = windows[1][0] - windows[0][0] if len(windows) > 1 else windows[0][1]
+
+            def window(i):
+                if 0 <= i < len(windows):
+                    return range(*windows[i])
+                start, end = windows[0] if i < 0 else windows[-1]
+                shift = i * step if i < 0 else (i - len(windows) + 1) * step
+                return range(start + shift, end + shift)
+            units = {j for i in units for j in window(i)}
         elif op[0] == "all":
             units = set(range(op[1]))
             mixed = True
     return units, mixed
+
+
+def one_sliding_window(windows: list[tuple[int, int]]) -> bool:
+    """Whether windows [start, end) all have one size and step evenly."""
+    sizes = {end - start for start, end in windows}
+    steps = {b[0] - a[0] for a, b in zip(windows, windows[1:])}
+    return len(sizes) == 1 and len(steps) <= 1 and 0 not in steps
 
 
 def analyze_or_none(network):
@@ -430,7 +456,7 @@ def test_random_network_rows_match_oracle(network):
         expected = oracle(network)
     except DoesNotFit:
         event("does not fit")
-        with pytest.raises(SpecError, match="larger than|uneven"):
+        with pytest.raises(SpecError, match="larger than"):
             analyze(network)
         return
     event("fits")
@@ -440,8 +466,14 @@ def test_random_network_rows_match_oracle(network):
         where = f"row {index} ({row.type})"
         assert row.index == index
         assert row.output_shape == want.shape, where
-        assert (row.params, row.trainable_params, row.macs) == \
-            (want.params, want.trainable, want.macs), where
+        assert (row.params, row.trainable_params, row.macs, row.buffers) == \
+            (want.params, want.trainable, want.macs, want.buffers), where
+        if any(e.uneven for e in expected[:index + 1]):
+            event("uneven adaptive windows")
+            assert row.rf_unknown and "uneven" in row.rf_unknown, where
+            assert row.receptive_field is None and row.jump is None, where
+            continue
+        assert row.rf_unknown is None, where
         rf, jump, center = [], [], []
         for axis in (0, 1):
             unit0, mixed = field_of(expected, index, axis, 0)
@@ -628,7 +660,7 @@ def dsl_text(network: Network) -> str:
             words = [layer.fn]
         else:
             words = [{Flatten: "flatten", BatchNorm: "batchnorm",
-                      GlobalAvgPool: "globalavgpool"}[type(layer)]]
+                      GlobalPool: "globalavgpool"}[type(layer)]]
         lines.append(" ".join(words))
     return "\n".join(lines)
 
@@ -640,7 +672,7 @@ def dsl_networks(draw):
         return network
     # or end with the layer language's globalavgpool (as in Keras: H and W dropped)
     layers = [layer for layer in network.layers if not isinstance(layer, (Flatten, Dense))]
-    layers += [GlobalAvgPool(), Dense(units=draw(st.integers(1, 9)))]
+    layers += [GlobalPool(), Dense(units=draw(st.integers(1, 9)))]
     return Network(network.input_shape, tuple(layers), "hwc", "keras")
 
 
@@ -915,7 +947,17 @@ COMPARED = ("index", "type", "output_shape", "params", "trainable_params", "macs
 
 
 def comparable(summary):
-    return [tuple(getattr(row, f) for f in COMPARED) for row in summary.in_layout("hwc").rows]
+    """The compared fields of every row. Batch norm's running mean and variance are counted
+    where each framework counts them (Keras: 2C non-trainable parameters; PyTorch: buffers, with
+    num_batches_tracked as one more), so its params are compared as (trainable, running stats)."""
+    rows = []
+    for row in summary.in_layout("hwc").rows:
+        values = [getattr(row, f) for f in COMPARED]
+        if row.type == "batchnorm":
+            stats = row.non_trainable_params if summary.rules == "keras" else row.buffers - 1
+            values[COMPARED.index("params")] = (row.trainable_params, stats)
+        rows.append(tuple(values))
+    return rows
 
 
 def _dsl_summary(shape, layers):

@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
-from minigrad.shapes import (
+from minigrad.layers import (
     Activation,
     BatchNorm,
     Conv,
     Dense,
-    GlobalAvgPool,
+    GlobalPool,
     Pool,
     analyze,
 )
@@ -196,8 +196,8 @@ model = Sequential([
     assert layers[3] == Pool(mode="max", kernel=(3, 3), stride=(2, 2), padding="same")
     assert layers[4] == Pool(mode="avg", kernel=(2, 2))
     assert layers[5] == Pool(mode="avg", kernel=(2, 2))
-    assert layers[6] == GlobalAvgPool(keepdims=True)
-    assert layers[7] == GlobalAvgPool()
+    assert layers[6] == GlobalPool(mode="avg", keepdims=True)
+    assert layers[7] == GlobalPool(mode="avg")
     assert layers[9] == Dense(units=10, activation="softmax", bias=False, name="out")
     result = analyze(network)
     assert [r.output_shape for r in result.layers] == [

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
-from minigrad.shapes import (
+from minigrad.layers import (
     Activation,
-    AdaptiveAvgPool,
+    AdaptivePool,
     BatchNorm,
     Conv,
     Dense,
@@ -283,7 +283,7 @@ model = nn.Sequential(
     assert layers[3] == Pool(mode="max", kernel=(3, 3), stride=(2, 2), padding=(1, 1), ceil=True,
                              name="3")
     assert layers[4] == Pool(mode="avg", kernel=(2, 2), padding=(0, 0), name="4")
-    assert layers[5] == AdaptiveAvgPool(output=(2, 2), name="5")
+    assert layers[5] == AdaptivePool(mode="avg", output=(2, 2), name="5")
     assert layers[6] == Dropout(rate=0.1, name="6")
     assert layers[7] == Flatten(name="7")
     assert layers[8] == Dense(units=10, in_features=64, bias=False, name="8")

@@ -100,13 +100,16 @@ class Outcome:
     not train (rare: a layer built with trainable=False). stats: running statistics (batch
     norm's mean and variance, Normalization's mean, variance and count): Keras counts them as
     non-trainable parameters, PyTorch keeps them as buffers outside model.parameters(); the
-    analysis decides by the rules. macs: multiply-accumulates per sample, bias excluded.
+    analysis decides by the rules. torch_buffers: buffers only PyTorch keeps and neither framework
+    counts as parameters (BatchNorm's num_batches_tracked). macs: multiply-accumulates per
+    sample, bias excluded.
     """
 
     flow: Flow
     trainable: int = 0
     frozen: int = 0
     stats: int = 0
+    torch_buffers: int = 0
     macs: int = 0
     description: str = ""
     explain: tuple[str, ...] = ()
@@ -132,6 +135,16 @@ class Layer:
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         raise NotImplementedError
 
+    def row_type(self) -> str:
+        """The word the table shows for this use; a kind whose word depends on its configuration
+        (a pool's mode, a merge's operation) overrides it."""
+        return self.type
+
+    def base_name(self) -> str:
+        """The base of the Keras-style default name; a kind whose name depends on its
+        configuration (conv1d or conv2d) overrides it."""
+        return self.default_name
+
 
 def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in shape) if shape else "()"
@@ -139,3 +152,47 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 def size(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
+
+
+def number(x) -> str:
+    """An exact number as a learner would write it: 3, 2.5, 1,605,760."""
+    if isinstance(x, Fraction):
+        return f"{x.numerator}" if x.denominator == 1 else f"{float(x):g}"
+    if isinstance(x, bool):
+        return str(x)
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+
+
+def dims_text(values) -> str:
+    """One number when every axis agrees (stride 2), else 3×5; None entries as '—'."""
+    texts = ["—" if v is None else str(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
+
+
+def check_positive(ctx: Context, layer: Layer, **values) -> None:
+    """Every value (an int or a tuple of ints) must be a positive integer."""
+    for key, value in values.items():
+        for v in value if isinstance(value, tuple) else (value,):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ctx.error(f"{key} must be a positive integer, got {v!r}", layer)
+
+
+def one_input(ctx: Context, layer: Layer, inputs: tuple[Flow, ...]) -> Flow:
+    if len(inputs) != 1:
+        raise ctx.error(f"takes one input, got {len(inputs)}", layer)
+    return inputs[0]
+
+
+def per_sample_axis(ctx: Context, layer: Layer, axis: int, rank: int, what: str = "axis") -> int:
+    """A per-sample axis (negative counts from the end) as an index into a shape of `rank`."""
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank:
+        raise ctx.error(f"{what} {axis!r} is out of range for a {rank}-axis input "
+                        "(axes count per sample, without the batch axis)", layer)
+    return axis % rank
+
+
+def grid_axes(ctx: Context, shape: tuple[int, ...]) -> tuple[Axis, ...] | None:
+    """Fresh axes (field 1, jump 1, centre 0) for an input of this shape; None for a vector."""
+    if len(shape) < 2:
+        return None
+    return tuple(Axis(n) for n in ctx.spatial(shape))

@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError, Where
-from ..shapes import Network, Summary, analyze, convert_shape
+from ..layers import Network, analyze
+from ..shapes import Summary, convert_shape
 from . import dsl, keras, pytorch
 from .presets import PRESETS, Preset
 

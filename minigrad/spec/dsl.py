@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError, Where, did_you_mean
-from ..shapes import (
+from ..layers import (
     ACTIVATIONS,
     Activation,
     BatchNorm,
@@ -29,7 +29,7 @@ from ..shapes import (
     Dense,
     Dropout,
     Flatten,
-    GlobalAvgPool,
+    GlobalPool,
     Layer,
     Network,
     Pool,
@@ -104,7 +104,7 @@ def _layer(keyword: str, words: list[Token]) -> Layer:
     if keyword in ("flatten", "batchnorm", "globalavgpool"):
         _expect_count(words, 1, keyword)
         return {"flatten": Flatten, "batchnorm": BatchNorm,
-                "globalavgpool": GlobalAvgPool}[keyword](where=where)
+                "globalavgpool": GlobalPool}[keyword](where=where)
     if keyword == "dropout":
         _expect_count(words, 2, keyword)
         try:

@@ -25,7 +25,7 @@ import ast
 from dataclasses import replace
 
 from ..errors import SpecError, Where, did_you_mean
-from ..shapes import (
+from ..layers import (
     ACTIVATIONS,
     Activation,
     BatchNorm,
@@ -33,7 +33,7 @@ from ..shapes import (
     Dense,
     Dropout,
     Flatten,
-    GlobalAvgPool,
+    GlobalPool,
     Layer,
     Network,
     Pool,
@@ -79,7 +79,7 @@ def _dense(a: Args) -> Layer:
 
 
 def _global_pool(a: Args) -> Layer:
-    return GlobalAvgPool(keepdims=a.flag("keepdims", False))
+    return GlobalPool(mode="avg", keepdims=a.flag("keepdims", False))
 
 
 def _activation_layer(a: Args) -> Layer:

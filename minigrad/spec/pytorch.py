@@ -33,9 +33,9 @@ import ast
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError, did_you_mean
-from ..shapes import (
+from ..layers import (
     Activation,
-    AdaptiveAvgPool,
+    AdaptivePool,
     BatchNorm,
     Conv,
     Dense,
@@ -76,7 +76,7 @@ def _pool(mode: str):
 
 
 def _adaptive_pool(a: Args) -> Layer:
-    return AdaptiveAvgPool(output=a.pair("output_size"))
+    return AdaptivePool(mode="avg", output=a.pair("output_size"))
 
 
 def _activation(fn: str):

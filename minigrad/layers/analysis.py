@@ -1,0 +1,104 @@
+"""The graph's arithmetic: propagate each node's Flow through its kind and turn the outcome into a
+table row, counting parameters by the graph's rules.
+
+- Keras' rules (Keras code, the layer language, presets written in Keras): running statistics
+  are non-trainable parameters, as model.count_params() counts them.
+- PyTorch's rules: they are buffers, outside model.parameters(); Row.buffers shows them.
+- A node that reuses an earlier node's layer object counts no parameters of its own.
+- Once a flow's receptive field is unknown (a misaligned merge, a layer that breaks the pixel
+  grid), every row after it says so instead of giving numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import SpecError
+from ..shapes import Row, Summary
+from .base import Context, Flow, Layer
+from .graph import LayerGraph, Network
+
+
+def analyze(network: Network) -> Summary:
+    """The rows of a chain network (see analyze_graph)."""
+    return analyze_graph(LayerGraph.chain(network))
+
+
+def analyze_graph(graph: LayerGraph) -> Summary:
+    """Compute every node's row, in order. Raises SpecError naming the layer when they do not
+    fit."""
+    names = default_names(graph)
+    flows: list[Flow] = []
+    rows: list[Row] = []
+    for index, (node, name) in enumerate(zip(graph.nodes, names)):
+        layer = node.layer
+        _check_node(graph, index, name)
+        inputs = tuple(flows[i] for i in node.inputs)
+        inherited = next((f.rf_unknown for f in inputs if f.rf_unknown), None)
+        if inherited:   # the kinds see no grid: nothing downstream has a field either
+            inputs = tuple(replace(f, axes=None, rf_unknown=None) for f in inputs)
+        outcome = layer.infer(Context(graph.layout, graph.rules, name), inputs)
+        flow = outcome.flow
+        if inherited:
+            flow = replace(flow, axes=None, rf_unknown=inherited)
+        flows.append(flow)
+        notes = list(outcome.notes)
+        if node.shares is not None:
+            params = trainable = buffers = 0
+            notes.append(f"shares the parameters of {names[node.shares]}")
+        elif graph.rules == "keras":
+            params = outcome.trainable + outcome.frozen + outcome.stats
+            trainable, buffers = outcome.trainable, 0
+        else:
+            params = outcome.trainable + outcome.frozen
+            trainable, buffers = outcome.trainable, outcome.stats + outcome.torch_buffers
+        axes = flow.axes if not flow.rf_unknown else None
+        rows.append(Row(
+            index=index, name=name, type=layer.row_type(), description=outcome.description,
+            output_shape=flow.shape, params=params, trainable_params=trainable,
+            macs=outcome.macs,
+            receptive_field=tuple(a.rf for a in axes) if axes is not None else None,
+            jump=tuple(a.jump for a in axes) if axes is not None else None,
+            rf_center=tuple(_center_value(a.center) for a in axes) if axes is not None else None,
+            notes=tuple(notes), explain=outcome.explain,
+            inputs=tuple(names[i] for i in node.inputs), buffers=buffers,
+            rf_unknown=flow.rf_unknown))
+    return Summary(graph.layout, tuple(rows), graph.rules)
+
+
+def _check_node(graph: LayerGraph, index: int, name: str) -> None:
+    node = graph.nodes[index]
+    layer: Layer = node.layer
+    for i in node.inputs:
+        if not 0 <= i < index:
+            raise SpecError(f"{name}: input {i} is not an earlier node", layer.where)
+    if layer.arity is not None and len(node.inputs) != layer.arity:
+        want = "no inputs" if layer.arity == 0 else f"{layer.arity} input" + "s" * (layer.arity > 1)
+        raise SpecError(f"{name}: takes {want}, got {len(node.inputs)}", layer.where)
+    if node.shares is not None:
+        if not 0 <= node.shares < index:
+            raise SpecError(f"{name}: shares node {node.shares}, which is not an earlier node",
+                            layer.where)
+        if graph.nodes[node.shares].layer != layer:
+            raise SpecError(f"{name}: shares the parameters of a different layer", layer.where)
+
+
+def default_names(graph: LayerGraph) -> list[str]:
+    """Each node's row name: its own, its layer's, else Keras-style (conv2d, conv2d_1, …)."""
+    counts: dict[str, int] = {}
+    names = []
+    for node in graph.nodes:
+        given = node.name or node.layer.name
+        if given:
+            names.append(given)
+            continue
+        base = node.layer.base_name()
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        names.append(base if n == 0 else f"{base}_{n}")
+    return names
+
+
+def _center_value(center):
+    return int(center) if center.denominator == 1 else float(center)
+

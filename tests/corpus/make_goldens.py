@@ -346,7 +346,7 @@ def parse_input(text: str | None):
 
 
 def first_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {error}".strip())
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return " ".join(lines)[:500]
 

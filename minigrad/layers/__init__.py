@@ -20,12 +20,17 @@ from .merge import Merge
 from .misc import Dropout, Elementwise, Identity, Input
 from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
 from .pool import AdaptivePool, GlobalPool, Pool
+from .preprocessing import Augment, Normalization, RandomCrop, Rescaling
 from .reshape import Flatten, Permute, Reduce, Reshape, Squeeze, Unsqueeze
+from .resize import CenterCrop, Crop, Pad, PixelShuffle, Resizing, Upsample
+from .separable import DepthwiseConv, SeparableConv
+from .transposed import ConvTranspose
 
 KINDS: tuple[type[Layer], ...] = (
     Input, Conv, Pool, AdaptivePool, GlobalPool, Dense, Embedding, Flatten, Reshape, Permute,
     Squeeze, Unsqueeze, Reduce, BatchNorm, InstanceNorm, LayerNorm, GroupNorm, Activation, PReLU,
-    Merge, Dropout, Identity, Elementwise,
+    Merge, Dropout, Identity, Elementwise, DepthwiseConv, SeparableConv, ConvTranspose, Upsample,
+    Pad, Crop, PixelShuffle, Resizing, CenterCrop, Rescaling, Normalization, Augment, RandomCrop,
 )
 
 __all__ = [
@@ -34,4 +39,6 @@ __all__ = [
     "Flow", "GlobalPool", "GroupNorm", "Identity", "Input", "InstanceNorm", "Layer", "LayerGraph",
     "LayerNorm", "Merge", "Network", "Node", "Outcome", "PReLU", "Permute", "Pool", "Reduce",
     "Reshape", "Squeeze", "Unsqueeze", "analyze", "analyze_graph", "default_names",
+    "Augment", "CenterCrop", "ConvTranspose", "Crop", "DepthwiseConv", "Normalization", "Pad",
+    "PixelShuffle", "RandomCrop", "Rescaling", "Resizing", "SeparableConv", "Upsample",
 ]

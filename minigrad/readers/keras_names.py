@@ -40,7 +40,7 @@ _IGNORED = frozenset({
     "alpha_constraint", "name", "dtype", "trainable", "input_shape", "batch_input_shape",
     "input_dim", "input_length", "batch_size", "seed", "noise_shape", "epsilon", "momentum",
     "synchronized", "fill_mode", "interpolation", "fill_value", "value_range", "mask_zero",
-    "lora_rank", "crop_to_aspect_ratio", "pad_to_aspect_ratio", "invert", "mean", "variance",
+    "lora_rank", "crop_to_aspect_ratio", "pad_to_aspect_ratio",
     "data_format_", "sparse", "autocast",
 })
 
@@ -295,8 +295,11 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
     "Concatenate": (Signature(("axis",), 0, _IGNORED), _merge("concat")),
     "Rescaling": (Signature(("scale", "offset"), 1, _IGNORED),
                   lambda a: K.Rescaling(scale=a.number("scale"), offset=a.number("offset", 0.0), where=a.at)),
-    "Normalization": (Signature(("axis",), 0, _IGNORED),
-                      lambda a: K.Normalization(axis=a.get("axis", -1), where=a.at)),
+    "Normalization": (Signature(("axis", "mean", "variance", "invert"), 0, _IGNORED),
+                      lambda a: K.Normalization(axis=a.get("axis", -1), where=a.at,
+                                                constants=a.get("mean") is not None)),
+    "RandomCrop": (Signature(("height", "width"), 2, _IGNORED),
+                   lambda a: K.RandomCrop(height=a.integer("height"), width=a.integer("width"), where=a.at)),
     "Resizing": (Signature(("height", "width"), 2, _IGNORED),
                  lambda a: K.Resizing(height=a.integer("height"), width=a.integer("width"), where=a.at)),
     "CenterCrop": (Signature(("height", "width"), 2, _IGNORED),

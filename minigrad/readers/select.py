@@ -19,9 +19,9 @@ from ..errors import SpecError, Where, did_you_mean
 from ..layers.graph import LayerGraph
 from .environment import Environment
 from .interp.values import Instance, Unknown, UserClass, UserFunction
-from .keras_models import KerasFunctional, KerasSequential, ModelClass, is_keras_model, replay
+from .keras_models import KerasFunctional, KerasLayer, KerasSequential, ModelClass, is_keras_model, replay
 from .keras_names import KERAS_DATASETS
-from .torch_modules import ModuleClass, children_of, is_module, module_names
+from .torch_modules import ModuleClass, TorchLayer, children_of, is_module, module_names
 from .torch_names import DATASET_SHAPES
 from .trace import SymTensor, Trace
 
@@ -212,6 +212,7 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
         x = trace.input(env.input_override, env.keras_trace.uses[start.node].node.name, "keras")
         return trace.graph(replay(env.keras_trace, [start], model.outputs, [x], at))
     framework = chosen.framework
+    _check_layers(model)
     shape = _input_shape(env, chosen)
     trace = Trace("chw" if framework == "torch" else "hwc", framework, env.tensor_methods)
     if framework == "torch":
@@ -230,6 +231,31 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
         raise SpecError(f"{chosen.name}: its forward pass returns {what}, not a tensor of the model "
                         "(does forward() return its result?)", at)
     return trace.graph(outputs)
+
+
+def _check_layers(model: Any) -> None:
+    """Each layer's own arguments, checked before the input is asked for: a bad kernel size is
+    the first thing to hear about, whatever else is missing."""
+    if isinstance(model, KerasSequential):
+        layers = model.layers
+    elif is_module(model):
+        layers = [m for m in _modules(model) if isinstance(m, TorchLayer)]
+    else:
+        return
+    for layer in layers:
+        if isinstance(layer, (KerasLayer, TorchLayer)):
+            layer.layer()
+
+
+def _modules(root: Any) -> list[Any]:
+    seen, order, stack = set(), [], [root]
+    while stack:
+        module = stack.pop(0)
+        if id(module) not in seen:
+            seen.add(id(module))
+            order.append(module)
+            stack += list(children_of(module).values())
+    return order
 
 
 def _input_shape(env: Environment, chosen: Chosen) -> tuple[int, ...]:

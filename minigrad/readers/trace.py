@@ -77,6 +77,8 @@ class Trace:
             if tensor.trace is not self:
                 raise SpecError(f"{name}: its input does not come from this model's input "
                                 "(a tensor made outside the model?)", layer.where)
+        if layer.name is None:  # the row name, so a chain's layers carry it (spec.network)
+            layer = replace(layer, name=name)
         shares = self.first_use.get(id(module)) if module is not None else None
         flows = tuple(self.uses[t.node].flow for t in inputs)
         outcome = layer.infer(Context(self.layout, self.rules, name), flows)

@@ -1,78 +1,55 @@
 # cnncalc: --input 3x128x128
-# style: pytorch/examples-like fast_neural_style transformer_net.py (ReflectionPad2d convs, InstanceNorm2d, residual blocks, upsampling with F.interpolate)
+# style: pytorch/examples-like fast neural style transformer net (reflection-padded convs, InstanceNorm2d, five residual blocks, nearest upsampling with F.interpolate then conv)
 # truth: model=TransformerNet input=1x3x128x128
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 
-class ConvLayer(torch.nn.Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride):
-        super().__init__()
-        self.reflection_pad = torch.nn.ReflectionPad2d(kernel_size // 2)
-        self.conv2d = torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+class PaddedConv(nn.Module):
+    """Reflection padding keeps the borders free of the dark frame zero padding leaves."""
 
-    def forward(self, x):
-        return self.conv2d(self.reflection_pad(x))
-
-
-class ResidualBlock(torch.nn.Module):
-    def __init__(self, channels):
-        super().__init__()
-        self.conv1 = ConvLayer(channels, channels, kernel_size=3, stride=1)
-        self.in1 = torch.nn.InstanceNorm2d(channels, affine=True)
-        self.conv2 = ConvLayer(channels, channels, kernel_size=3, stride=1)
-        self.in2 = torch.nn.InstanceNorm2d(channels, affine=True)
-        self.relu = torch.nn.ReLU()
-
-    def forward(self, x):
-        residual = x
-        out = self.relu(self.in1(self.conv1(x)))
-        out = self.in2(self.conv2(out))
-        return out + residual
-
-
-class UpsampleConvLayer(torch.nn.Module):
-    """Nearest upsampling then a convolution: fewer checkerboard artifacts than ConvTranspose2d."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride, upsample=None):
+    def __init__(self, cin, cout, kernel, stride=1, upsample=None):
         super().__init__()
         self.upsample = upsample
-        self.reflection_pad = torch.nn.ReflectionPad2d(kernel_size // 2)
-        self.conv2d = torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+        self.pad = nn.ReflectionPad2d(kernel // 2)
+        self.conv = nn.Conv2d(cin, cout, kernel, stride)
 
     def forward(self, x):
         if self.upsample:
-            x = F.interpolate(x, mode='nearest', scale_factor=self.upsample)
-        return self.conv2d(self.reflection_pad(x))
+            x = F.interpolate(x, scale_factor=self.upsample, mode="nearest")
+        return self.conv(self.pad(x))
 
 
-class TransformerNet(torch.nn.Module):
-    def __init__(self):
+class ResBlock(nn.Module):
+    def __init__(self, ch):
         super().__init__()
-        self.conv1 = ConvLayer(3, 32, kernel_size=9, stride=1)
-        self.in1 = torch.nn.InstanceNorm2d(32, affine=True)
-        self.conv2 = ConvLayer(32, 64, kernel_size=3, stride=2)
-        self.in2 = torch.nn.InstanceNorm2d(64, affine=True)
-        self.conv3 = ConvLayer(64, 128, kernel_size=3, stride=2)
-        self.in3 = torch.nn.InstanceNorm2d(128, affine=True)
-        self.res1 = ResidualBlock(128)
-        self.res2 = ResidualBlock(128)
-        self.res3 = ResidualBlock(128)
-        self.res4 = ResidualBlock(128)
-        self.res5 = ResidualBlock(128)
-        self.deconv1 = UpsampleConvLayer(128, 64, kernel_size=3, stride=1, upsample=2)
-        self.in4 = torch.nn.InstanceNorm2d(64, affine=True)
-        self.deconv2 = UpsampleConvLayer(64, 32, kernel_size=3, stride=1, upsample=2)
-        self.in5 = torch.nn.InstanceNorm2d(32, affine=True)
-        self.deconv3 = ConvLayer(32, 3, kernel_size=9, stride=1)
-        self.relu = torch.nn.ReLU()
+        self.conv1 = PaddedConv(ch, ch, 3)
+        self.norm1 = nn.InstanceNorm2d(ch, affine=True)
+        self.conv2 = PaddedConv(ch, ch, 3)
+        self.norm2 = nn.InstanceNorm2d(ch, affine=True)
 
-    def forward(self, X):
-        y = self.relu(self.in1(self.conv1(X)))
-        y = self.relu(self.in2(self.conv2(y)))
-        y = self.relu(self.in3(self.conv3(y)))
-        for res in (self.res1, self.res2, self.res3, self.res4, self.res5):
-            y = res(y)
-        y = self.relu(self.in4(self.deconv1(y)))
-        y = self.relu(self.in5(self.deconv2(y)))
-        return self.deconv3(y)
+    def forward(self, x):
+        y = F.relu(self.norm1(self.conv1(x)))
+        return x + self.norm2(self.conv2(y))
+
+
+class TransformerNet(nn.Module):
+    def __init__(self, n_res=5):
+        super().__init__()
+        self.down = nn.ModuleList([PaddedConv(3, 32, 9), PaddedConv(32, 64, 3, stride=2),
+                                   PaddedConv(64, 128, 3, stride=2)])
+        self.down_norms = nn.ModuleList([nn.InstanceNorm2d(c, affine=True) for c in (32, 64, 128)])
+        self.res = nn.Sequential(*[ResBlock(128) for _ in range(n_res)])
+        self.up = nn.ModuleList([PaddedConv(128, 64, 3, upsample=2),
+                                 PaddedConv(64, 32, 3, upsample=2)])
+        self.up_norms = nn.ModuleList([nn.InstanceNorm2d(c, affine=True) for c in (64, 32)])
+        self.out = PaddedConv(32, 3, 9)
+
+    def forward(self, x):
+        for conv, norm in zip(self.down, self.down_norms):
+            x = F.relu(norm(conv(x)))
+        x = self.res(x)
+        for conv, norm in zip(self.up, self.up_norms):
+            x = F.relu(norm(conv(x)))
+        return self.out(x)

@@ -29,11 +29,11 @@ generator = keras.Sequential(
         keras.Input(shape=(latent_dim,)),
         layers.Dense(8 * 8 * 128),
         layers.Reshape((8, 8, 128)),
+        layers.Conv2DTranspose(64, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
         layers.Conv2DTranspose(128, kernel_size=4, strides=2, padding="same"),
         layers.LeakyReLU(negative_slope=0.2),
         layers.Conv2DTranspose(256, kernel_size=4, strides=2, padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),
-        layers.Conv2DTranspose(512, kernel_size=4, strides=2, padding="same"),
         layers.LeakyReLU(negative_slope=0.2),
         layers.Conv2D(3, kernel_size=5, padding="same", activation="sigmoid"),
     ],
@@ -42,29 +42,27 @@ generator = keras.Sequential(
 generator.summary()
 
 
-class GAN(keras.Model):
-    def __init__(self, discriminator, generator, latent_dim):
+class AdversarialPair(keras.Model):
+    """Trains both networks; only a wrapper, the two Sequentials above are the models."""
+
+    def __init__(self, critic, maker, z_dim):
         super().__init__()
-        self.discriminator = discriminator
-        self.generator = generator
-        self.latent_dim = latent_dim
-        self.seed_generator = keras.random.SeedGenerator(1337)
+        self.critic = critic
+        self.maker = maker
+        self.z_dim = z_dim
+        self.rng = keras.random.SeedGenerator(42)
 
-    def compile(self, d_optimizer, g_optimizer, loss_fn):
+    def compile(self, critic_opt, maker_opt, loss):
         super().compile()
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        self.loss_fn = loss_fn
+        self.critic_opt, self.maker_opt, self.loss = critic_opt, maker_opt, loss
 
-    def train_step(self, real_images):
-        batch_size = ops.shape(real_images)[0]
-        noise = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
-        return {"d_loss": 0.0, "g_loss": 0.0}
+    def train_step(self, batch):
+        n = ops.shape(batch)[0]
+        z = keras.random.normal((n, self.z_dim), seed=self.rng)
+        fakes = self.maker(z)
+        return {"critic_loss": 0.0, "maker_loss": 0.0}
 
 
-gan = GAN(discriminator=discriminator, generator=generator, latent_dim=latent_dim)
-gan.compile(
-    d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
-    g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
-    loss_fn=keras.losses.BinaryCrossentropy(),
-)
+pair = AdversarialPair(critic=discriminator, maker=generator, z_dim=latent_dim)
+pair.compile(critic_opt=keras.optimizers.Adam(1e-4), maker_opt=keras.optimizers.Adam(1e-4),
+             loss=keras.losses.BinaryCrossentropy())

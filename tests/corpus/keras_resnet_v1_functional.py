@@ -1,5 +1,5 @@
 # cnncalc:
-# style: old keras examples cifar10_resnet.py-like ResNet v1 (resnet_layer helper, depth = n * 6 + 2, layers.add, AveragePooling2D, functional Model)
+# style: old keras-examples-like CIFAR-10 ResNet v1 script (a conv-BN-activation helper with a kernel regularizer, depth = 6n + 2, projection shortcuts, keras.layers.add, AveragePooling2D)
 # truth: model=model
 import keras
 from keras.layers import (Dense, Conv2D, BatchNormalization, Activation, AveragePooling2D,
@@ -8,54 +8,48 @@ from keras.regularizers import l2
 from keras.models import Model
 
 n = 3
-depth = n * 6 + 2          # ResNet-20
+depth = n * 6 + 2          # 20 layers
 num_classes = 10
 input_shape = (32, 32, 3)
 
 
-def resnet_layer(inputs, num_filters=16, kernel_size=3, strides=1, activation='relu',
-                 batch_normalization=True):
-    conv = Conv2D(num_filters, kernel_size=kernel_size, strides=strides, padding='same',
-                  kernel_initializer='he_normal', kernel_regularizer=l2(1e-4))
-    x = conv(inputs)
-    if batch_normalization:
-        x = BatchNormalization()(x)
-    if activation is not None:
-        x = Activation(activation)(x)
-    return x
+def cbr(tensor, filters=16, kernel=3, stride=1, act='relu', bn=True):
+    """Conv (He init, L2 1e-4) -> optional BatchNorm -> optional activation."""
+    out = Conv2D(filters, kernel_size=kernel, strides=stride, padding='same',
+                 kernel_initializer='he_normal', kernel_regularizer=l2(1e-4))(tensor)
+    if bn:
+        out = BatchNormalization()(out)
+    if act:
+        out = Activation(act)(out)
+    return out
 
 
-def resnet_v1(input_shape, depth, num_classes=10):
-    if (depth - 2) % 6 != 0:
-        raise ValueError('depth should be 6n+2 (eg 20, 32, 44 in [a])')
-    num_filters = 16
-    num_res_blocks = int((depth - 2) / 6)
-
-    inputs = Input(shape=input_shape)
-    x = resnet_layer(inputs=inputs)
-    for stack in range(3):
-        for res_block in range(num_res_blocks):
-            strides = 1
-            if stack > 0 and res_block == 0:
-                strides = 2  # downsample
-            y = resnet_layer(inputs=x, num_filters=num_filters, strides=strides)
-            y = resnet_layer(inputs=y, num_filters=num_filters, activation=None)
-            if stack > 0 and res_block == 0:
-                # linear projection shortcut to match the changed dims
-                x = resnet_layer(inputs=x, num_filters=num_filters, kernel_size=1,
-                                 strides=strides, activation=None, batch_normalization=False)
-            x = keras.layers.add([x, y])
-            x = Activation('relu')(x)
-        num_filters *= 2
-
-    x = AveragePooling2D(pool_size=8)(x)
-    y = Flatten()(x)
-    outputs = Dense(num_classes, activation='softmax', kernel_initializer='he_normal')(y)
-    return Model(inputs=inputs, outputs=outputs)
+def build_resnet(shape, depth, classes=10):
+    if (depth - 2) % 6:
+        raise ValueError('depth must be 6n + 2')
+    blocks_per_stage = (depth - 2) // 6
+    image = Input(shape=shape)
+    h = cbr(image)
+    filters = 16
+    for stage in range(3):
+        for block in range(blocks_per_stage):
+            downsample = stage > 0 and block == 0
+            stride = 2 if downsample else 1
+            branch = cbr(h, filters, stride=stride)
+            branch = cbr(branch, filters, act=None)
+            if downsample:
+                h = cbr(h, filters, kernel=1, stride=stride, act=None, bn=False)
+            h = keras.layers.add([h, branch])
+            h = Activation('relu')(h)
+        filters *= 2
+    h = AveragePooling2D(pool_size=8)(h)
+    h = Flatten()(h)
+    probs = Dense(classes, activation='softmax', kernel_initializer='he_normal')(h)
+    return Model(inputs=image, outputs=probs)
 
 
-model = resnet_v1(input_shape=input_shape, depth=depth)
+model = build_resnet(input_shape, depth, num_classes)
 model.compile(loss='categorical_crossentropy', optimizer=keras.optimizers.Adam(1e-3),
               metrics=['accuracy'])
 model.summary()
-print('ResNet%dv1' % depth)
+print(f'ResNet{depth}v1')

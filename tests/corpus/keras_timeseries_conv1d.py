@@ -1,5 +1,5 @@
 # cnncalc:
-# style: keras.io-like time-series classification from scratch (Conv1D + BatchNormalization + ReLU blocks, GlobalAveragePooling1D, callbacks, plotted history)
+# style: keras.io-like time-series classification (a loop of Conv1D + BatchNormalization + ReLU, GlobalAveragePooling1D, callbacks, plotted history)
 # truth: model=model
 import numpy as np
 import keras
@@ -21,24 +21,16 @@ x_test = x_test.reshape((x_test.shape[0], x_test.shape[1], 1))
 num_classes = len(np.unique(y_train))
 
 
-def make_model(input_shape):
-    input_layer = keras.layers.Input(input_shape)
-
-    conv1 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(input_layer)
-    conv1 = keras.layers.BatchNormalization()(conv1)
-    conv1 = keras.layers.ReLU()(conv1)
-
-    conv2 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(conv1)
-    conv2 = keras.layers.BatchNormalization()(conv2)
-    conv2 = keras.layers.ReLU()(conv2)
-
-    conv3 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(conv2)
-    conv3 = keras.layers.BatchNormalization()(conv3)
-    conv3 = keras.layers.ReLU()(conv3)
-
-    gap = keras.layers.GlobalAveragePooling1D()(conv3)
-    output_layer = keras.layers.Dense(num_classes, activation="softmax")(gap)
-    return keras.models.Model(inputs=input_layer, outputs=output_layer)
+def make_model(input_shape, n_blocks=3, filters=64):
+    signal = keras.layers.Input(input_shape)
+    h = signal
+    for _ in range(n_blocks):
+        h = keras.layers.Conv1D(filters=filters, kernel_size=3, padding="same")(h)
+        h = keras.layers.BatchNormalization()(h)
+        h = keras.layers.ReLU()(h)
+    pooled = keras.layers.GlobalAveragePooling1D()(h)
+    probs = keras.layers.Dense(num_classes, activation="softmax")(pooled)
+    return keras.models.Model(inputs=signal, outputs=probs)
 
 
 model = make_model(input_shape=(500, 1))

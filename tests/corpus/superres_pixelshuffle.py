@@ -17,33 +17,31 @@ parser.add_argument('--seed', type=int, default=123, help='random seed to use. D
 opt = parser.parse_args()
 
 
-class SuperResolutionNet(nn.Module):
-    def __init__(self, upscale_factor):
-        super(SuperResolutionNet, self).__init__()
-        self.relu = nn.ReLU()
-        self.conv1 = nn.Conv2d(1, 64, (5, 5), (1, 1), (2, 2))
-        self.conv2 = nn.Conv2d(64, 64, (3, 3), (1, 1), (1, 1))
-        self.conv3 = nn.Conv2d(64, 32, (3, 3), (1, 1), (1, 1))
-        self.conv4 = nn.Conv2d(32, upscale_factor ** 2, (3, 3), (1, 1), (1, 1))
-        self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
-        self._initialize_weights()
+class SubPixelNet(nn.Module):
+    """Works at low resolution; the last conv makes r*r channels that PixelShuffle tiles into an r-times larger image."""
+
+    def __init__(self, upscale_factor, channels=1):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 64, kernel_size=5, padding=2), nn.ReLU(),
+            nn.Conv2d(64, 64, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 32, kernel_size=3, padding=1), nn.ReLU(),
+        )
+        self.to_subpixels = nn.Conv2d(32, channels * upscale_factor ** 2, kernel_size=3, padding=1)
+        self.shuffle = nn.PixelShuffle(upscale_factor)
+        for m in self.body:
+            if isinstance(m, nn.Conv2d):
+                init.orthogonal_(m.weight, init.calculate_gain('relu'))
+        init.orthogonal_(self.to_subpixels.weight)
 
     def forward(self, x):
-        x = self.relu(self.conv1(x))
-        x = self.relu(self.conv2(x))
-        x = self.relu(self.conv3(x))
-        return self.pixel_shuffle(self.conv4(x))
-
-    def _initialize_weights(self):
-        for conv in (self.conv1, self.conv2, self.conv3):
-            init.orthogonal_(conv.weight, init.calculate_gain('relu'))
-        init.orthogonal_(self.conv4.weight)
+        return self.shuffle(self.to_subpixels(self.body(x)))
 
 
 torch.manual_seed(opt.seed)
 device = torch.device("cuda" if opt.cuda else "cpu")
 print('===> Building model')
-model = SuperResolutionNet(upscale_factor=opt.upscale_factor).to(device)
+model = SubPixelNet(upscale_factor=opt.upscale_factor).to(device)
 criterion = nn.MSELoss()
 optimizer = optim.Adam(model.parameters(), lr=opt.lr)
 

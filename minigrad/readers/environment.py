@@ -5,6 +5,7 @@ the import table that turns `import torch.nn as nn` into symbolic framework obje
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -30,6 +31,8 @@ class Environment:
     trace: Trace | None = None
     trace_names: dict[int, str] = field(default_factory=dict)  # id(module) -> dotted name in the traced model
     scope: list[str] = field(default_factory=list)              # the modules being run, outermost first
+    nested: set[int] = field(default_factory=set)               # ids of models used as layers of another
+    root: Any = None                                            # the model being traced
     keras_trace: Trace | None = None          # the Keras functional graph being built as the code runs
     signals: list[Signal] = field(default_factory=list)
     built: list[tuple[Any, Where | None]] = field(default_factory=list)  # models constructed, in order
@@ -63,8 +66,23 @@ class Environment:
             return value
         return value if isinstance(value, Unknown) else Unknown(f"the result of {what}(...)", at)
 
+    @contextmanager
+    def scoped(self, name: str):
+        """Run a nested module or model: rows made inside are named under it."""
+        self.scope.append(name)
+        try:
+            yield
+        finally:
+            self.scope.pop()
+
+    def qualified(self, name: str) -> str:
+        """'encoder.conv2d' for a layer called inside the nested model 'encoder'."""
+        scope = ".".join(s for s in self.scope if s)
+        return f"{scope}.{name}" if scope else name
+
     def functional_name(self, function: str) -> str:
-        """A row name for a functional op: 'relu', or 'layer1.0.relu' inside a block."""
+        """A PyTorch functional op's row name: 'relu', or 'layer1.0.relu' inside a block (torch
+        scopes hold a module's full dotted name)."""
         scope = next((s for s in reversed(self.scope) if s), "")
         return self.trace.unique(f"{scope}.{function}" if scope else function)
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ..errors import SpecError, Where
 from ..layers.base import Layer
-from .arguments import Args, Signature, bind
+from .arguments import Args, Signature, bind, unknown_error
 from .environment import Environment, Function
 from .interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown
 from .trace import SymTensor, Trace
@@ -69,7 +69,9 @@ class KerasLayer(Foreign):
 
 
 def apply_layer(trace: Trace, layer: KerasLayer, tensors: list[SymTensor]) -> SymTensor:
-    return trace.apply(layer.layer(), tensors, layer.name, "keras", module=layer)
+    """One call of a Keras layer; inside a nested model or custom layer its row is named
+    'outer.inner', as Keras' expand_nested summary groups it."""
+    return trace.apply(layer.layer(), tensors, layer.env.qualified(layer.name), "keras", module=layer)
 
 
 class LayerClass(Foreign):
@@ -120,12 +122,13 @@ def _declared_input(kwargs: dict, at) -> tuple | None:
     return None
 
 
-def _shape(value: Any, what: str, at) -> tuple:
+def _shape(value: Any, what: str, at) -> tuple | Unknown:
+    """A declared input shape; an Unknown stays unknown (an error only if --input does not
+    replace it)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,)
     if isinstance(value, Unknown):
-        from .arguments import unknown_error
-        raise unknown_error(value, what, at)
+        return value
     if not isinstance(value, (tuple, list)) or not all(
             v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in value):
         raise SpecError(f"{what} must be a tuple of sizes, got {value!r}", at)
@@ -161,7 +164,11 @@ def keras_input(env: Environment, args: list, kwargs: dict, at) -> SymTensor:
         shape = tuple(bound.values["batch_shape"])[1:]
     shape = _shape(shape, "keras.Input shape", at)
     name = bound.values.get("name") or env.keras_name("input_layer")
-    if any(d is None for d in shape):
+    if isinstance(shape, Unknown):
+        if env.input_override is None:
+            raise unknown_error(shape, "keras.Input(shape=...)", at)
+        shape = env.input_override
+    elif any(d is None for d in shape):
         if env.input_override is None:
             raise SpecError(f"keras.Input(shape={shape}): sizes given as None are known only when "
                             "data arrives", at, hint="pass --input with the sizes, e.g. --input 224x224x3")
@@ -224,8 +231,15 @@ class KerasSequential(Foreign):
             if isinstance(tensor, SymTensor) and tensor.trace is None:
                 self.env.signal("called on a sample tensor", self, at, tensor.shape)
             return Unknown(f"the output of {self.name}", at)
-        for layer in self.layers:
-            tensor = interp.call(layer, [tensor], {}, at)
+        self.env.nested.add(id(self))
+        declared = self.input_shape
+        if isinstance(declared, tuple) and None not in declared and declared != tensor.shape \
+                and tensor.node is not None and tensor.trace.uses[tensor.node].node.layer.type != "input":
+            raise SpecError(f"{self.name} was built for inputs of shape {_text(declared)} but "
+                            f"receives {_text(tensor.shape)}", at)
+        with self.env.scoped("" if self is self.env.root else self.name):
+            for layer in self.layers:
+                tensor = interp.call(layer, [tensor], {}, at)
         return tensor
 
 
@@ -255,12 +269,15 @@ class KerasFunctional(Foreign):
         tensors = list(tensor) if isinstance(tensor, (list, tuple)) else [tensor]
         if not all(self.env.keras_traced(t) for t in tensors):
             return Unknown(f"the output of {self.name}", at)
-        outputs = replay(self.env.keras_trace, self.inputs, self.outputs, tensors, at)
+        self.env.nested.add(id(self))
+        with self.env.scoped(self.name):
+            outputs = replay(self.env.keras_trace, self.inputs, self.outputs, tensors, at,
+                             self.env.qualified)
         return outputs[0] if len(outputs) == 1 else outputs
 
 
 def replay(source: Trace, inputs: list[SymTensor], outputs: list[SymTensor], new_inputs: list[SymTensor],
-           at) -> list[SymTensor]:
+           at, rename=lambda name: name) -> list[SymTensor]:
     """Apply a recorded model's nodes again, to new inputs (a model used as a layer)."""
     if len(inputs) != len(new_inputs):
         raise SpecError(f"the model takes {len(inputs)} inputs, got {len(new_inputs)}", at)
@@ -273,7 +290,7 @@ def replay(source: Trace, inputs: list[SymTensor], outputs: list[SymTensor], new
         module = source.modules[index]
         tensors = [graph_nodes[i] for i in node.inputs]
         trace = new_inputs[0].trace
-        graph_nodes[index] = trace.apply(node.layer, tensors, node.name, "keras", module=module,
+        graph_nodes[index] = trace.apply(node.layer, tensors, rename(node.name), "keras", module=module,
                                          functional=node.functional)
     return [graph_nodes[t.node] for t in outputs]
 
@@ -382,7 +399,11 @@ class ModelClass(Foreign):
             raise SpecError(f"class {instance.cls.name} has no call(); cnncalc follows it to see how "
                             "the layers connect", instance.cls.where)
         kwargs = {k: v for k, v in kwargs.items() if k != "training"}
-        return interp.call(BoundMethod(call, instance), [tensor, *args[1:]], kwargs, at)
+        root = instance is self.env.root
+        if not root:
+            self.env.nested.add(id(instance))
+        with self.env.scoped("" if root else instance.extra.get("keras_name", "")):
+            return interp.call(BoundMethod(call, instance), [tensor, *args[1:]], kwargs, at)
 
 
 def is_keras_model(value: Any) -> bool:
@@ -420,7 +441,7 @@ class KerasTensorMethods:
                 raise SpecError(f"'{op}' between two tensors is not a layer cnncalc follows", at)
             left, right_tensor = (other, tensor) if right else (tensor, other)
             return tensor.trace.apply(K.Merge(op=merge, where=at), [left, right_tensor],
-                                      tensor.trace.unique(merge), "keras", functional=True)
+                                      tensor.trace.unique(self.env.qualified(merge)), "keras", functional=True)
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             return tensor
         return Unknown(f"a tensor {op} {type(other).__name__}", at)
@@ -430,6 +451,10 @@ class KerasTensorMethods:
 
     def get_item(self, interp, tensor, key, at):
         return Unknown("a slice of a tensor", at)
+
+
+def _text(shape: tuple) -> str:
+    return "×".join(str(d) for d in shape)
 
 
 def _what(value: Any) -> str:

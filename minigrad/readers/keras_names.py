@@ -18,6 +18,7 @@ from ..errors import SpecError, did_you_mean
 from .arguments import Args, Signature, bind
 from .environment import Environment, Function, Namespace
 from .interp.values import Foreign, Unknown
+from .data_arrays import DataArray, expand_dims
 from .keras_models import (
     InputLayer,
     KerasLayer,
@@ -76,7 +77,7 @@ class ActivationFunction(Foreign):
             return self.env.untraced(tensor, self.written, at)
         trace = tensor.trace
         return trace.apply(K.Activation(fn=self.fn, where=at), [tensor],
-                           trace.unique(self.fn), "keras", functional=True)
+                           trace.unique(self.env.qualified(self.fn)), "keras", functional=True)
 
 
 def _activation(a: Args, key: str = "activation") -> str | None:
@@ -213,8 +214,9 @@ def _permute(a: Args) -> K.Layer:
 
 
 def _merge(op: str):
-    return lambda a: K.Merge(op=op, axis=a.integer("axis", -1, least=-99) if op == "concat" else -1,
-                             where=a.at)
+    if op == "concat":
+        return lambda a: K.Merge(op=op, axis=_axes(a)[0], where=a.at)
+    return lambda a: K.Merge(op=op, where=a.at)
 
 
 _CONV = Signature(("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
@@ -257,8 +259,9 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
                            lambda a: K.BatchNorm(scale=a.flag("scale", True), center=a.flag("center", True),
                                                  where=a.at)),
     "LayerNormalization": (Signature(("axis", "epsilon", "center", "scale", "rms_scaling"), 0, _IGNORED),
-                           lambda a: K.LayerNorm(axes=_axes(a), scale=a.flag("scale", True),
-                                                 center=a.flag("center", True), where=a.at)),
+                           lambda a: K.LayerNorm(axes=_axes(a), bias=a.flag("center", True),
+                                                 elementwise_affine=a.flag("scale", True) or a.flag("center", True),
+                                                 where=a.at)),
     "GroupNormalization": (Signature(("groups", "axis", "epsilon", "center", "scale"), 0, _IGNORED),
                            lambda a: K.GroupNorm(groups=a.integer("groups", 32), affine=a.flag("scale", True),
                                                  where=a.at)),
@@ -316,16 +319,17 @@ ALIASES = {"MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D"
            "SeparableConvolution2D": "SeparableConv2D", "Conv2DTranspose": "Conv2DTranspose"}
 
 
-def _axes(a: Args) -> tuple[int, ...]:
-    axis = a.get("axis", -1)
-    return (axis,) if isinstance(axis, int) else tuple(axis)
+def _axes(a: Args, key: str = "axis", default=-1) -> tuple[int, ...]:
+    """Keras axes count the batch as axis 0; per sample, positive axes are one less."""
+    axis = a.get(key, default)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v != 0 for v in axes):
+        raise a.error(f"{key} must name axes other than the batch axis 0, got {axis!r}")
+    return tuple(v - 1 if v > 0 else v for v in axes)
 
 
-def _shared_axes(a: Args):
-    value = a.get("shared_axes")
-    if value is None:
-        return None
-    return tuple(v - 1 for v in ((value,) if isinstance(value, int) else value))
+def _shared_axes(a: Args) -> tuple[int, ...]:
+    return () if a.get("shared_axes") is None else _axes(a, "shared_axes")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,6 +352,8 @@ def _functional_merge(env: Environment, layer_classes: dict, name: str) -> Funct
 
 KERAS_DATASETS = {"mnist": (28, 28), "fashion_mnist": (28, 28), "cifar10": (32, 32, 3),
                   "cifar100": (32, 32, 3)}
+KERAS_DATASET_SIZES = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000),
+                       "cifar10": (50000, 10000), "cifar100": (50000, 10000)}
 
 
 def keras_modules(env: Environment) -> dict[str, Any]:
@@ -386,7 +392,7 @@ def keras_modules(env: Environment) -> dict[str, Any]:
         "utils": Namespace(env, "keras.utils", {})})
     nn = Namespace(env, "tf.nn", {name: ActivationFunction(env, fn, f"tf.nn.{name}")
                                   for name, fn in ACTIVATIONS.items()})
-    tf = Namespace(env, "tensorflow", {"keras": keras, "nn": nn})
+    tf = Namespace(env, "tensorflow", {"keras": keras, "nn": nn, "expand_dims": expand_dims})
     modules = {"keras": keras, "keras.layers": layers, "keras.models": models,
                "keras.activations": activation_module, "keras.datasets": datasets,
                "keras.backend": keras.get_attr(None, "backend", None), "tensorflow": tf}
@@ -398,7 +404,8 @@ def keras_modules(env: Environment) -> dict[str, Any]:
 
 
 class _KerasDataset(Foreign):
-    """keras.datasets.mnist: its load_data() is data (unknown), but the name hints the input."""
+    """keras.datasets.mnist: load_data() gives arrays whose values are unknown but whose shapes
+    are the dataset's, so `input_shape=x_train.shape[1:]` reads as it runs."""
 
     def __init__(self, env: Environment, name: str):
         self.env = env
@@ -406,7 +413,16 @@ class _KerasDataset(Foreign):
 
     def get_attr(self, interp, name, at):
         self.env.datasets.append(f"keras:{self.name}")
-        return Unknown(f"keras.datasets.{self.name}.{name}", at)
+        if name != "load_data":
+            return Unknown(f"keras.datasets.{self.name}.{name}", at)
+        image = KERAS_DATASETS[self.name]
+        train, test = KERAS_DATASET_SIZES[self.name]
+        labels = (1,) if len(image) == 3 else ()   # CIFAR's labels come as N×1
+
+        def load(interp, args, kwargs, at):
+            return ((DataArray((train, *image)), DataArray((train, *labels))),
+                    (DataArray((test, *image)), DataArray((test, *labels))))
+        return Function(f"{self.name}.load_data", load)
 
 
 class _UnknownLayers(dict):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SpecError, Where, did_you_mean
+from .arguments import unknown_error
 from ..layers.graph import LayerGraph
 from .environment import Environment
 from .interp.values import Instance, Unknown, UserClass, UserFunction
@@ -47,9 +48,12 @@ def choose(env: Environment, interp, tree: ast.Module, model_name: str | None) -
     if model_name:
         return _by_name(env, interp, tree, model_name, names)
     signalled: list[Any] = []
-    for signal in env.signals:
-        if framework_of(signal.model) and all(signal.model is not m for m in signalled):
+    for signal in sorted(env.signals, key=_strength):  # training it says most, a summary less
+        if framework_of(signal.model) and id(signal.model) not in env.nested \
+                and all(signal.model is not m for m in signalled):
             signalled.append(signal.model)
+    roots = {id(m) for m in _roots(env)}
+    signalled = [m for m in signalled if id(m) in roots] or signalled
     candidates = signalled or _roots(env)
     why = "the model the code uses" if signalled else "the last model the code builds"
     if not candidates:
@@ -114,6 +118,16 @@ def _required(function: UserFunction) -> int:
         1 for arg in node.args.kwonlyargs if arg.arg not in function.kw_defaults)
 
 
+def _strength(signal) -> int:
+    """How surely a use marks the model the script is about (lower is surer)."""
+    what = signal.what
+    if what.startswith(("fit", "compile", "train_on_batch", "fit_generator", ".parameters", ".named_parameters")):
+        return 0
+    if "summary" in what or what.startswith(("evaluate", "predict", "save")):
+        return 1
+    return 2
+
+
 def framework_of_class(cls: UserClass) -> str:
     return "keras" if isinstance(cls.foreign_base(), ModelClass) else "torch"
 
@@ -170,7 +184,7 @@ def _roots(env: Environment) -> list[Any]:
             inside |= {id(layer) for layer in model.layers}
         elif isinstance(model, Instance):
             inside |= {id(v) for v in model.attrs.values()}
-    return [m for m in built if id(m) not in inside]
+    return [m for m in built if id(m) not in inside and id(m) not in env.nested]
 
 
 def _top_classes(interp, tree: ast.Module) -> list[UserClass]:
@@ -212,6 +226,7 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
         x = trace.input(env.input_override, env.keras_trace.uses[start.node].node.name, "keras")
         return trace.graph(replay(env.keras_trace, [start], model.outputs, [x], at))
     framework = chosen.framework
+    env.root = model
     _check_layers(model)
     shape = _input_shape(env, chosen)
     trace = Trace("chw" if framework == "torch" else "hwc", framework, env.tensor_methods)
@@ -262,6 +277,8 @@ def _input_shape(env: Environment, chosen: Chosen) -> tuple[int, ...]:
     if env.input_override is not None:
         return env.input_override
     model = chosen.model
+    if isinstance(model, KerasSequential) and isinstance(model.input_shape, Unknown):
+        raise unknown_error(model.input_shape, f"{chosen.name}: its input_shape", model.where)
     if isinstance(model, KerasSequential) and model.input_shape is not None:
         if any(d is None for d in model.input_shape):
             raise SpecError(f"{chosen.name}: input shape {model.input_shape} has sizes known only "

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from ..errors import SpecError
+from .data_arrays import expand_dims
 from .environment import Environment, Function, Namespace
 from .interp.values import Foreign, Unknown
 
@@ -155,7 +156,8 @@ def stdlib_modules(env: Environment, overrides: dict[str, Any]) -> dict[str, Any
     argparse = Namespace(env, "argparse", {
         "ArgumentParser": Function("argparse.ArgumentParser",
                                    lambda interp, args, kwargs, at: ArgumentParser(env, overrides))})
-    numpy = Namespace(env, "numpy", lambda: {**_math_members("np"), "product": _prod("np.prod")})
+    numpy = Namespace(env, "numpy", lambda: {**_math_members("np"), "product": _prod("np.prod"),
+                                             "expand_dims": expand_dims, "newaxis": None})
     return {
         "argparse": argparse,
         "collections": Namespace(env, "collections", {"OrderedDict": Function("OrderedDict", _ordered_dict)}),

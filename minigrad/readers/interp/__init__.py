@@ -17,6 +17,7 @@ See limits.py for the bounds and values.py for the value model.
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import Any
 
 from ...errors import SpecError, Where
@@ -40,7 +41,9 @@ def parse_source(text: str, limits: Limits = Limits()) -> ast.Module:
         raise LimitError(f"the pasted code has {len(text):,} characters, more than "
                          f"{limits.source_chars:,} (the source size limit)")
     try:
-        tree = ast.parse(text, filename="<pasted code>")
+        with warnings.catch_warnings():  # SyntaxWarnings of pasted code are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename="<pasted code>")
     except SyntaxError as e:
         line = e.lineno or 1
         col = e.offset if e.offset and e.offset > 0 else 1

@@ -52,9 +52,12 @@ def choose(env: Environment, interp, tree: ast.Module, model_name: str | None) -
         if framework_of(signal.model) and id(signal.model) not in env.nested \
                 and all(signal.model is not m for m in signalled):
             signalled.append(signal.model)
-    roots = {id(m) for m in _roots(env)}
-    signalled = [m for m in signalled if id(m) in roots] or signalled
-    candidates = signalled or _roots(env)
+    roots = _roots(env)
+    signalled = [m for m in signalled if any(m is r for r in roots)] or signalled
+    # "the last model built at top level": one a module-level name holds, else a model class's
+    # instance (made in main()), before containers left over inside other modules' __init__
+    candidates = signalled or [m for m in roots if id(m) in names] or \
+        [m for m in roots if isinstance(m, Instance)] or roots
     why = "the model the code uses" if signalled else "the last model the code builds"
     if not candidates:
         return _unbuilt(env, interp, tree)
@@ -170,7 +173,7 @@ def _name(model: Any, names: dict[int, list[str]]) -> str:
 def _class_name(model: Any) -> str:
     if isinstance(model, Instance):
         return model.cls.name
-    return type(model).__name__
+    return model.describe() if hasattr(model, "describe") else type(model).__name__
 
 
 def _roots(env: Environment) -> list[Any]:

@@ -442,3 +442,25 @@ def test_import_forms_and_the_public_entry_points():
     assert interp.call(interp.get_attr(net, "items", None), [], {}, None) == [5, 5, 5]
     assert interp.truth([], None) is False and interp.iterate((1, 2), None) == [1, 2]
     assert isinstance(interp.iterate(g["os"], None), Unknown)
+
+
+def test_skipped_blocks_make_their_names_unknown_but_not_attribute_owners():
+    g = run("""
+correct = 0
+total = 0
+cache = {}
+class Net:
+    def __init__(self, flag):
+        self.k = 1
+        if flag:
+            self.k = 2
+            cache['k'] = 2
+        self.after = self.k + 1
+for x, y in loader:
+    correct += 1
+    total, (a, *rest) = 1, (2, 3)
+net = Net(unknown_flag)
+""")
+    for name in ("correct", "total", "x", "y", "a", "rest"):
+        assert isinstance(g[name], Unknown) and "depends on" in g[name].reason, name
+    assert g["net"].attrs["after"] == 2 and g["cache"] == {}

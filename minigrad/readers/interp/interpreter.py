@@ -59,6 +59,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         self._where_cache: dict = {}
         self._func_cache: dict = {}
         self._mro_cache: dict = {}
+        self._skipped_names: dict = {}
         self._depth = 0
         self._active = False
         self._frame_cap = 0
@@ -296,7 +297,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         truth = self.truth(self.eval(node.test), self.where(node.test))
         if isinstance(truth, Unknown):
             # neither branch: the code depends on what cannot be known
-            self._skip_blocks(node.body + node.orelse, truth)
+            self._skip_blocks(node, node.body + node.orelse, truth)
             return
         self.exec_block(node.body if truth else node.orelse)
 
@@ -304,7 +305,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         at = self.where(node)
         items = self.loop_items(self.eval(node.iter), self.where(node.iter))
         if isinstance(items, Unknown):
-            self._skip_blocks([node] , items)
+            self._skip_blocks(node, [node], items)
             return
         limit, count, budget = self.limits.loop_iterations, 0, self.budget
         for item in items:
@@ -328,7 +329,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         while True:
             truth = self.truth(self.eval(node.test), self.where(node.test))
             if isinstance(truth, Unknown):
-                self._skip_blocks(node.body + node.orelse, truth)
+                self._skip_blocks(node, node.body + node.orelse, truth)
                 return
             if not truth:
                 break
@@ -344,34 +345,21 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
                 pass
         self.exec_block(node.orelse)
 
-    def _skip_blocks(self, body: list, cause: Unknown) -> None:
+    def _skip_blocks(self, owner: Any, body: list, cause: Unknown) -> None:
         """Statements skipped because they depend on an unknown: every name they would assign
         is unknown afterwards, so a count kept in a loop over data is not taken as its start
-        value (`correct = 0; for x, y in loader: correct += …`)."""
-        stack = list(body)
+        value (`correct = 0; for x, y in loader: correct += …`). The names are found once per
+        statement (`owner`), since a loop may skip the same block many times."""
+        found = self._skipped_names.get(owner)
+        if found is None:
+            found = self._skipped_names[owner] = _assigned_names(body)
         budget = self.budget
-        while stack:
-            node = stack.pop()
-            budget.steps += 1  # (this walk is work too: a loop may skip the same block often)
-            if budget.steps >= budget.next_check:
-                budget.check(self.where(node))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-                                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-                continue
-            targets = []
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
-                targets = [node.target]
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                targets = [node.optional_vars]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        self.store_name(name.id, Unknown(
-                            f"{name.id}, set in code that depends on {cause.reason}",
-                            self.where(node), name.id), node)
-            stack.extend(ast.iter_child_nodes(node))
+        budget.steps += 1 + len(found)
+        if budget.steps >= budget.next_check:
+            budget.check(self.where(owner))
+        for name, node in found:
+            self.store_name(name, Unknown(f"{name}, set in code that depends on {cause.reason}",
+                                          self.where(node), name), node)
 
     def _exec_Break(self, node) -> None:
         raise _BREAK
@@ -523,3 +511,33 @@ def _stack_depth() -> int:
     while frame is not None:
         frame, n = frame.f_back, n + 1
     return n
+
+
+def _assigned_names(body: list) -> list:
+    """(name, statement) for each name the statements would bind, not looking into nested
+    functions, classes and comprehensions (their names are their own). Only names themselves
+    count: `self.fc = …` or `d[k] = …` in a skipped block leave `self` and `d` as they are."""
+    found = []
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                             ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        targets: list = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+            targets = [node.target]
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets = [node.optional_vars]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, ast.Name):
+                found.append((target.id, node))
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                targets.extend(target.elts)
+            elif isinstance(target, ast.Starred):
+                targets.append(target.value)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return found

@@ -182,3 +182,57 @@ def test_format_specs_match_python(value, spec):
         raise AssertionError(f"format({value!r}, {spec!r}) should fail")
     interp.run()
     assert interp.globals["r"] == expected
+
+
+@st.composite
+def class_programs(draw):
+    """Two classes (one derived, with super() in either form), closures and defaults."""
+    names = ("x", "self.v", "self.k", "a")
+    k1, k2 = draw(SMALL), draw(SMALL)
+    init = draw(expressions(1, ("v", "self.k", "a")))
+    method = draw(expressions(1, names))
+    extra = draw(expressions(1, names))
+    sup = draw(st.sampled_from(["super().__init__(v * 2)", "super(B, self).__init__(v - 1)"]))
+    override = draw(st.booleans())
+    calls = [draw(SMALL) for _ in range(4)]
+    src = PRELUDE + f"""
+class A:
+    k = {k1}
+    def __init__(self, v={draw(SMALL)}):
+        self.v = {init}
+    def m(self, x):
+        return {method}
+    @property
+    def both(self):
+        return (self.v, self.k)
+class B(A):
+    k = {k2}
+    def __init__(self, v):
+        {sup}
+"""
+    if override:
+        src += f"    def m(self, x):\n        return super().m(x) + ({extra})\n"
+    src += (f"o1 = A()\no2 = B({calls[0]})\nr1 = o1.m({calls[1]})\nr2 = o2.m({calls[2]})\n"
+            f"r3 = o2.both\nadd = mk({calls[3]})\nr4 = [add(o.v) for o in (o1, o2)]\n"
+            f"r5 = (isinstance(o2, A), isinstance(o1, B), type(o2).__name__)\n")
+    return src
+
+
+@given(class_programs())
+def test_random_classes_match_python(src):
+    try:
+        expected = python_namespace(src)
+        python_error = None
+    except (ArithmeticError, ValueError, TypeError) as e:
+        python_error = e
+    interp = Interpreter(parse_source(src), src, importer=lambda n, at: Unknown(n, at))
+    try:
+        interp.run()
+    except LimitError:
+        reject()
+    except SpecError as e:
+        assert python_error is not None, f"interpreter raised {e} where Python did not\n{src}"
+        return
+    assert python_error is None, f"Python raised {python_error!r}, the interpreter did not\n{src}"
+    got = {k: interp.globals[k] for k in ("r1", "r2", "r3", "r4", "r5")}
+    assert got == {k: expected[k] for k in got}, src

@@ -391,13 +391,13 @@ def oracle(network: Network) -> list[Expect]:
                 rows.append(Expect(show(c, h, w), params, params, macs, ops))
         elif isinstance(layer, BatchNorm):
             # γ, β trainable; running mean and variance: Keras counts them as non-trainable
-            # parameters, PyTorch keeps them (and num_batches_tracked) as buffers
+            # parameters, PyTorch keeps them as buffers
             channels = c if spatial else n
             if network.rules == "keras":
                 rows.append(Expect(rows[-1].shape, 4 * channels, 2 * channels, 0, ops))
             else:
                 rows.append(Expect(rows[-1].shape, 2 * channels, 2 * channels, 0, ops,
-                                   buffers=2 * channels + 1))
+                                   buffers=2 * channels))
         else:                          # activation, dropout
             rows.append(Expect(rows[-1].shape, ops=ops))
     return rows
@@ -949,12 +949,12 @@ COMPARED = ("index", "type", "output_shape", "params", "trainable_params", "macs
 def comparable(summary):
     """The compared fields of every row. Batch norm's running mean and variance are counted
     where each framework counts them (Keras: 2C non-trainable parameters; PyTorch: buffers, with
-    num_batches_tracked as one more), so its params are compared as (trainable, running stats)."""
+    so its params are compared as (trainable, running stats)."""
     rows = []
     for row in summary.in_layout("hwc").rows:
         values = [getattr(row, f) for f in COMPARED]
         if row.type == "batchnorm":
-            stats = row.non_trainable_params if summary.rules == "keras" else row.buffers - 1
+            stats = row.non_trainable_params if summary.rules == "keras" else row.buffers
             values[COMPARED.index("params")] = (row.trainable_params, stats)
         rows.append(tuple(values))
     return rows

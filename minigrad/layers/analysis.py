@@ -51,7 +51,7 @@ def analyze_graph(graph: LayerGraph) -> Summary:
             trainable, buffers = outcome.trainable, 0
         else:
             params = outcome.trainable + outcome.frozen
-            trainable, buffers = outcome.trainable, outcome.stats + outcome.torch_buffers
+            trainable, buffers = outcome.trainable, outcome.stats
         axes = flow.axes if not flow.rf_unknown else None
         rows.append(Row(
             index=index, name=name, type=layer.row_type(), description=outcome.description,

@@ -100,16 +100,15 @@ class Outcome:
     not train (rare: a layer built with trainable=False). stats: running statistics (batch
     norm's mean and variance, Normalization's mean, variance and count): Keras counts them as
     non-trainable parameters, PyTorch keeps them as buffers outside model.parameters(); the
-    analysis decides by the rules. torch_buffers: buffers only PyTorch keeps and neither framework
-    counts as parameters (BatchNorm's num_batches_tracked). macs: multiply-accumulates per
-    sample, bias excluded.
+    analysis decides by the rules (PyTorch's integer num_batches_tracked counter is not counted:
+    buffers are the floating-point running statistics). macs: multiply-accumulates per sample,
+    bias excluded.
     """
 
     flow: Flow
     trainable: int = 0
     frozen: int = 0
     stats: int = 0
-    torch_buffers: int = 0
     macs: int = 0
     description: str = ""
     explain: tuple[str, ...] = ()

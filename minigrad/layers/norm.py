@@ -4,8 +4,8 @@
     InstanceNorm  PyTorch: γ, β only with affine; running stats only with track_running_stats
     LayerNorm     γ, β over the normalised axes (PyTorch: normalized_shape; Keras: axis)
     GroupNorm     γ, β per channel; the channels must split into the groups
-Stats are non-trainable parameters under Keras' rules and buffers under PyTorch's, which also
-keeps a num_batches_tracked counter wherever it tracks running statistics.
+Stats are non-trainable parameters under Keras' rules and buffers under PyTorch's (its integer
+num_batches_tracked counter is left out, as a count of values rather than of statistics).
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class BatchNorm(Layer):
         trainable = affine * c
         tracked = self.track_running_stats or ctx.rules == "keras"
         stats = 2 * c if tracked else 0
-        counter = 1 if tracked and ctx.rules == "torch" else 0
         words = _affine_words(self.scale, self.center)
         if ctx.rules == "keras" and affine == 2:
             explain = [f"params = 4·{c} = {number(4 * c)}: γ, β trainable "
@@ -72,10 +71,9 @@ class BatchNorm(Layer):
             explain = [f"params = {affine}·{c} = {number(trainable)}"
                        + (f" ({words})" if affine else " (affine=False)")]
             if tracked:
-                explain.append(f"buffers = 2·{c} + 1 = {number(stats + 1)}: running mean, "
-                               "variance and num_batches_tracked (not parameters in PyTorch)")
-        return Outcome(flow, trainable=trainable, stats=stats, torch_buffers=counter,
-                       explain=tuple(explain))
+                explain.append(f"buffers = 2·{c} = {number(stats)}: running mean and variance "
+                               "(not parameters in PyTorch)")
+        return Outcome(flow, trainable=trainable, stats=stats, explain=tuple(explain))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,10 +98,8 @@ class InstanceNorm(Layer):
         stats = 2 * c if self.track_running_stats else 0
         explain = [f"params = {'2·' + str(c) + ' = ' + number(trainable) + ' (γ, β)' if self.affine else '0 (affine=False)'}"]
         if stats:
-            explain.append(f"buffers = 2·{c} + 1 = {number(stats + 1)}: running mean, variance "
-                           "and num_batches_tracked")
+            explain.append(f"buffers = 2·{c} = {number(stats)}: running mean and variance")
         return Outcome(flow, trainable=trainable, stats=stats,
-                       torch_buffers=1 if stats and ctx.rules == "torch" else 0,
                        description="affine" if self.affine else "",
                        explain=tuple(explain))
 

@@ -11,7 +11,9 @@ layer, or for functional ops and merges a lambda over the input tensors), and th
 shapes. The script runs a real batch of 2 through the framework and records:
 - output: the output shape without the batch axis;
 - params (model.parameters() / model.count_params()), trainable, non_trainable (Keras'
-  non-trainable weights), buffers (PyTorch's, every element);
+  non-trainable weights), buffers (PyTorch's floating-point buffers: BatchNorm's running mean and
+  variance; the integer num_batches_tracked is left out, as cnncalc leaves it out), and
+  counters (the elements of PyTorch's integer buffers, for the record);
 - macs: multiply-accumulates of the run as torch.utils.flop_counter counts them (FLOPs / 2 per
   sample): convolutions and matrix products, bias excluded;
 - error: the framework's message when it refuses the configuration.
@@ -240,7 +242,8 @@ def run_torch(case):
     if module is not None:
         result["params"] = sum(p.numel() for p in module.parameters())
         result["trainable"] = sum(p.numel() for p in module.parameters() if p.requires_grad)
-        result["buffers"] = sum(b.numel() for b in module.buffers())
+        result["buffers"] = sum(b.numel() for b in module.buffers() if b.is_floating_point())
+        result["counters"] = sum(b.numel() for b in module.buffers() if not b.is_floating_point())
     else:
         result.update(params=0, trainable=0, buffers=0)
     return result

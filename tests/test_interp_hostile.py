@@ -287,8 +287,7 @@ def test_the_package_never_calls_exec_eval_compile_or_literal_eval():
 def test_the_largest_accepted_source_parses_in_time():
     """Python's own parser is the slowest part for big inputs: the size limit keeps it fast."""
     from minigrad.readers.interp import Limits
-    corpus = Path(__file__).parent / "interp_data" / "resnet152_script.py"
-    text = corpus.read_text(encoding="utf-8")
+    from test_interp_scale import SCRIPT as text
     big = (text + "\n") * (Limits().source_chars // (len(text) + 1))
     start = time.perf_counter()
     parse_source(big)

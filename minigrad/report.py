@@ -97,20 +97,23 @@ def summary_table(summary: Summary, title: str) -> Table:
     graph = not summary.is_chain
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("layer (type)", footer="total", min_width=24)
-    if graph:
-        table.add_column("from")
+    if graph:  # only where a row is not fed by the row above it: the branches and merges
+        table.add_column("from", max_width=28)
     table.add_column("output\nshape", no_wrap=True)
     table.add_column("params", f"{summary.total_params:,}", justify="right", no_wrap=True)
     table.add_column("receptive\nfield / jump", justify="right", no_wrap=True)
     table.add_column("MACs", f"{summary.total_macs:,}", justify="right", no_wrap=True)
+    previous: tuple[str, ...] = ()
     for row in summary.rows:
         layer = Text()  # spans, not a base style, so the description is dim and not bold
         layer.append(row.name, style="bold")
         if layer_kind(row) != row.name:
             layer.append("\n" + layer_kind(row), style="dim")
-        cells = [str(row.index), layer] + ([from_text(row)] if graph else [])
+        source = "" if row.inputs == previous else from_text(row)
+        cells = [str(row.index), layer] + ([source] if graph else [])
         table.add_row(*cells, shape_text(row.output_shape), _count(row.params),
                       field_text(row), _count(row.macs))
+        previous = (row.name,)
     return table
 
 

@@ -51,6 +51,11 @@ def read_code(text: str, *, input_shape: tuple[int, ...] | None = None, model_na
     except SpecError as error:
         error.source = source
         raise
+    except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as error:
+        # a case the framework tables do not handle yet: still one line and exit 2, but named
+        # as ours, so a test (and a user's report) can tell it from a problem in the code
+        raise SpecError(f"cnncalc could not follow this code (internal error {type(error).__name__}: "
+                        f"{str(error)[:120]}); please report it") from error
 
 
 def _read(source: str, input_shape, model_name, overrides, fallback_input_chw) -> CodeModel:

@@ -54,6 +54,8 @@ class ArgumentParser(Foreign):
             dest = long.lstrip("-").replace("-", "_")
         if "default" in kwargs:
             default = kwargs["default"]
+            if isinstance(default, str) and kwargs.get("type") is not None:
+                default = interp.call(kwargs["type"], [default], {}, at)  # argparse converts it
         elif kwargs.get("action") == "store_true":
             default = False
         elif kwargs.get("action") == "store_false":

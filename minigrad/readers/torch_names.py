@@ -385,8 +385,9 @@ def _binary_fn(env: Environment, name: str, op: str):
 def _sample(env: Environment, name: str):
     def make(interp, args, kwargs, at):
         dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
-        if name == "randint":
-            dims = list(kwargs.get("size", args[2] if len(args) > 2 else ()))
+        if name == "randint":  # randint(low, high, size) or randint(high, size)
+            size = kwargs.get("size", args[-1] if len(args) in (2, 3) else None)
+            dims = list(size) if isinstance(size, (tuple, list)) else []
         if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
             return Unknown(f"torch.{name}(...)", at)
         batch, *shape = dims

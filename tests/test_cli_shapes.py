@@ -278,7 +278,13 @@ ERRORS = [
     ("input 8x8x1; maxpoll 2", "did you mean 'maxpool'?", "maxpoll"),
     ("", "empty model", None),
     ("model.py", "no such file: model.py", None),
-    ("model = Sequential()\nmodel.add(Conv2D(32, foo()))", "not a call to foo", "foo()"),
+    # a name the code never defines is known only when it runs: named, with the way out
+    ("model = Sequential()\nmodel.add(Conv2D(32, foo()))", "kernel_size needs 'foo'",
+     "Conv2D(32, foo())"),
+    ("model = Sequential()\nmodel.add(Conv2D(32, foo()))", "pass --set foo=VALUE",
+     "Conv2D(32, foo())"),
+    ("model = nn.Sequential(nn.Conv2d(3, 8, k))", "kernel_size needs 'k'", "nn.Conv2d(3, 8, k)"),
+    ("import torch\n", "no model found", None),
 ]
 
 
@@ -297,6 +303,17 @@ def test_errors_exit_2_with_message_and_caret(spec, message, marked):
     start = carets.index("^")
     assert set(carets.strip()) == {"^"}
     assert source[start:].startswith(marked)
+
+
+def test_syntax_error_in_pasted_code_has_a_caret_where_the_colon_is_missing():
+    result = run("shapes", "class Net(nn.Module):\n    def forward(self, x)\n        return x\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: line 2, col 25:") and "not valid Python" in lines[0]
+    source, carets = lines[1], lines[2]
+    assert source.endswith("def forward(self, x)")
+    assert carets.index("^") == len(source)   # just after ')', where ':' belongs
 
 
 def test_caret_points_into_a_multi_line_spec():

@@ -20,7 +20,9 @@ from minigrad.data import DataError
 from minigrad.errors import SpecError
 from minigrad.modelfile import ModelFileError
 from minigrad.shapes import solve_padding
-from minigrad.spec import load_spec, parse_spec, preset_list
+from minigrad.layers.depth import fold
+from minigrad.readers.interp import parse_override
+from minigrad.spec import ReadOptions, decode_source, load_spec, parse_spec, preset_list
 
 from . import render
 from . import train as training
@@ -44,6 +46,7 @@ app = typer.Typer(
 
 class SourceFormat(str, Enum):
     dsl = "dsl"
+    code = "code"
     keras = "keras"
     pytorch = "pytorch"
 
@@ -84,7 +87,29 @@ def parse_shape(text: str) -> tuple[int, ...]:
     if not _SHAPE.fullmatch(compact):
         raise typer.BadParameter(f"expected whole numbers separated by x or commas, such as "
                                  f"28x28x1 or 3,32,32; got {text!r}", param_hint="'--input'")
-    return tuple(int(v) for v in re.split(r"[x×X,]", compact))
+    values = re.split(r"[x×X,]", compact)
+    if any(len(v) > 12 for v in values):
+        raise typer.BadParameter(f"sizes of more than 12 digits are not image sizes; got {text[:40]!r}",
+                                 param_hint="'--input'")
+    return tuple(int(v) for v in values)
+
+
+MODEL_HELP = ("Which model of the code to show, by variable or class name (when a script builds "
+              "several, e.g. a generator and a discriminator).")
+SET_HELP = ("Give a module-level name of the code a value, NAME=VALUE (repeatable), for values the "
+            "code reads from data or the command line: --set num_classes=5.")
+
+
+def read_options(model: str | None, settings: list[str] | None) -> ReadOptions:
+    """--model and --set as the code reader takes them; a bad --set is a usage error."""
+    overrides = {}
+    for text in settings or []:
+        try:
+            name, value = parse_override(text)
+        except SpecError as error:
+            raise typer.BadParameter(error.message, param_hint="'--set'") from None
+        overrides[name] = value
+    return ReadOptions(model, overrides)
 
 
 @app.command(no_args_is_help=True)
@@ -110,6 +135,14 @@ def shapes(
     layout: Annotated[Layout | None, typer.Option(
         help="Show 3-D shapes as H x W x C (hwc) or C x H x W (chw); by default in the "
              "model's own layout.", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", metavar="NAME", help=MODEL_HELP,
+                                              show_default=False)] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help=SET_HELP,
+                                                       show_default=False)] = None,
+    depth: Annotated[int | None, typer.Option(
+        "--depth", min=1, metavar="N", help="Fold blocks nested deeper than N levels "
+        "(layer1.0.conv1 is level 3) into one row each, as torchinfo's depth does.",
+        show_default=False)] = None,
     list_presets: Annotated[bool, typer.Option(
         "--list", help="List the preset models and exit.")] = False,
 ) -> None:
@@ -119,6 +152,8 @@ def shapes(
 
     * `cnncalc shapes mnist-cnn --explain`
     * `cnncalc shapes model.py --input 3x32x32`
+    * `cnncalc shapes dcgan.py --model netD --set nc=1`
+    * `cnncalc shapes resnet.py --input 3x32x32 --depth 2`
     * `cnncalc shapes 'input 28x28x1; conv 8 3x3; flatten; dense 10' -f json`
     """
     console = render.make_console()
@@ -134,13 +169,24 @@ def shapes(
     shape = parse_shape(input_shape) if input_shape is not None else None
     fmt = source_format.value if source_format else None
 
+    options = read_options(model, settings)
     try:
-        loaded = parse_spec(sys.stdin.read(), fmt, shape) if spec == "-" else load_spec(spec, fmt, shape)
+        if spec == "-":
+            loaded = parse_spec(decode_source(sys.stdin.buffer.read(), "standard input"), fmt, shape, options)
+        else:
+            loaded = load_spec(spec, fmt, shape, options)
         summary = loaded.analyze()
     except SpecError as error:
         fail(error)
     title = "stdin" if spec == "-" else loaded.name
+    if loaded.model_name:
+        title += f" · {loaded.model_name}"
+    if depth is not None:
+        summary = fold(summary, depth)
     summary = summary.in_layout(layout.value if layout else summary.layout)
+    notes = render.make_console(stderr=True)
+    for note in loaded.notes:
+        notes.print(f"note: {note}", markup=False, highlight=False)
 
     if output_format is OutputFormat.table and style is Style.table:
         report.print_summary(console, summary, title, explain)

@@ -24,7 +24,7 @@ from minigrad.datasets import load_dataset, rich_progress
 from minigrad.modelfile import ModelFile, ModelFileError, load_model, save_model
 from minigrad.optim import make_optimizer
 from minigrad.shapes import convert_shape
-from minigrad.spec import Spec, load_spec
+from minigrad.spec import ReadOptions, Spec, load_spec
 from minigrad.train import Trainer, TrainingState, evaluate
 
 from . import plots, render
@@ -113,14 +113,13 @@ def resolve_spec(spec_arg: str | None, data: ArrayDataset, dataset: str) -> Spec
         text = DEFAULT_SPEC.format(classes=data.num_classes)
         spec = dataclasses.replace(load_spec(text), origin="default model")
     else:
-        spec = load_spec(spec_arg)
-    network = spec.network
-    wanted = convert_shape(data.sample_shape, "chw", network.layout)
-    if network.input_shape is None:
-        return dataclasses.replace(spec, network=dataclasses.replace(network, input_shape=wanted))
-    if tuple(network.input_shape) != wanted:
-        label = report.LAYOUT_LABELS[network.layout]
-        raise TrainError(f"the model's input shape is {report.shape_text(network.input_shape)} "
+        spec = load_spec(spec_arg, options=ReadOptions(fallback_input_chw=tuple(data.sample_shape)))
+    wanted = convert_shape(data.sample_shape, "chw", spec.layout)
+    if spec.input_shape is None:
+        return spec.with_input(wanted)
+    if tuple(spec.input_shape) != wanted:
+        label = report.LAYOUT_LABELS[spec.layout]
+        raise TrainError(f"the model's input shape is {report.shape_text(spec.input_shape)} "
                          f"but {dataset} images are {report.shape_text(wanted)} ({label}); "
                          "change the model's input or leave it out to take the data's")
     return spec

@@ -30,7 +30,7 @@ import numpy as np
 from .build import build_model
 from .errors import SpecError
 from .shapes import convert_shape
-from .spec import FORMATS, Spec, parse_spec
+from .spec import FORMATS, ReadOptions, Spec, parse_spec
 from .train import TrainingState
 
 FILE_FORMAT = "cnncalc-model"
@@ -65,7 +65,7 @@ class ModelFile:
     @property
     def input_chw(self) -> tuple[int, ...]:
         """The input shape of one sample as the model takes it: (C, H, W)."""
-        return convert_shape(tuple(self.meta["input_shape"]), self.spec.network.layout, "chw")
+        return convert_shape(tuple(self.meta["input_shape"]), self.spec.layout, "chw")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,19 +77,20 @@ def save_model(path, model, spec: Spec, meta: dict | None = None,
                training_state: TrainingState | None = None) -> None:
     """Write `model` (its state_dict), `spec` and `meta` to `path`, atomically.
 
-    spec must carry the input shape (spec.network.input_shape); meta is the caller's metadata
+    spec must carry the input shape (spec.input_shape); meta is the caller's metadata
     (dataset, classes, ...), to which the file format, the spec's format and its input shape are
     added. The file is written to a temporary name in the same directory and then renamed over
     `path`, so a crash or Ctrl-C while saving never leaves a half-written model behind.
     """
     path = Path(path)
-    if spec.network.input_shape is None:
+    if spec.input_shape is None:
         raise ValueError("the spec has no input shape: fill it in before saving")
-    input_shape = list(spec.network.input_shape)
+    input_shape = list(spec.input_shape)
     meta = {**(meta or {}), "format": FILE_FORMAT, "version": VERSION,
             "spec_format": spec.format, "spec_origin": spec.origin,
-            "input_shape": input_shape, "layout": spec.network.layout,
-            "input_chw": list(convert_shape(tuple(input_shape), spec.network.layout, "chw"))}
+            "spec_options": {"model": spec.options.model, "set": dict(spec.options.overrides)},
+            "input_shape": input_shape, "layout": spec.layout,
+            "input_chw": list(convert_shape(tuple(input_shape), spec.layout, "chw"))}
     meta.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     arrays = {"meta": np.array(json.dumps(meta)), "spec": np.array(spec.source)}
@@ -122,6 +123,18 @@ def _umask() -> int:
 # Loading, with every check.
 # ---------------------------------------------------------------------------------------------
 
+def _valid_options(options) -> bool:
+    return (isinstance(options, dict) and isinstance(options.get("model"), (str, type(None)))
+            and isinstance(options.get("set", {}), dict)
+            and all(isinstance(k, str) and k.isidentifier() for k in options.get("set", {})))
+
+
+def _read_options(meta: dict, fail) -> ReadOptions:
+    """--model and --set as they were when the model was trained (older files have none)."""
+    options = meta.get("spec_options") or {}
+    return ReadOptions(options.get("model"), dict(options.get("set", {})))
+
+
 def load_model(path) -> ModelFile:
     """Read a model file written by save_model; ModelFileError for anything wrong with it."""
     path = Path(path)
@@ -136,7 +149,8 @@ def load_model(path) -> ModelFile:
     spec_text = _text(arrays["spec"], "spec", fail)
 
     try:
-        spec = parse_spec(spec_text, meta["spec_format"], tuple(meta["input_shape"]))
+        spec = parse_spec(spec_text, meta["spec_format"], tuple(meta["input_shape"]),
+                          _read_options(meta, fail))
         model = build_model(spec.network)
         output_shape = spec.analyze().rows[-1].output_shape
     except SpecError as error:
@@ -216,6 +230,9 @@ def _read_meta(arrays: dict[str, np.ndarray], fail) -> dict:
         fail(f"not a cnncalc model file (metadata format {meta.get('format')!r})")
     if meta.get("version") != VERSION:
         fail(f"model file version {meta.get('version')!r}; this cnncalc reads version {VERSION}")
+    if "spec_options" in meta and not _valid_options(meta["spec_options"]):
+        fail(f"metadata 'spec_options' should be {{'model': name or null, 'set': {{name: value}}}}, "
+             f"got {str(meta['spec_options'])[:80]}")
     if meta.get("spec_format") not in FORMATS:
         fail(f"metadata 'spec_format' is {meta.get('spec_format')!r}; "
              f"expected one of {', '.join(FORMATS)}")

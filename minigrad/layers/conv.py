@@ -9,6 +9,7 @@ split (left = total // 2, the odd pixel at the end) is the same.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -80,9 +81,9 @@ class Conv(Layer):
         window = slide(ctx, self, "conv", flow, kernel, stride, self.padding, dilation, False)
         k_text = "·".join(map(str, kernel))
         c_text = str(c) if g == 1 else f"({c}/{g})"
-        weights = _prod(kernel) * (c // g) * f
+        weights = math.prod(kernel) * (c // g) * f
         params = weights + (f if self.bias else 0)
-        positions = _prod(window.sizes)
+        positions = math.prod(window.sizes)
         macs = weights * positions
         explain = window.explain + [
             f"params = {k_text}·{c_text}·{f}"
@@ -100,10 +101,3 @@ class Conv(Layer):
         return Outcome(Flow(ctx.shape(f, window.sizes), window.axes), trainable=params, macs=macs,
                        description=", ".join(parts), explain=tuple(explain),
                        notes=tuple(window.notes))
-
-
-def _prod(values) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out

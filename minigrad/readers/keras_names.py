@@ -375,9 +375,13 @@ def keras_modules(env: Environment) -> dict[str, Any]:
         members.update({"Input": input_function, "InputLayer": InputLayer.factory(env),
                         "Layer": ModelClass(env, "Layer")})
         members.update({name: _functional_merge(env, layer_classes, name) for name in _FUNCTIONAL_MERGES})
+        members["experimental"] = experimental
         return _UnknownLayers(members, env)
 
     layers = Namespace(env, "keras.layers", layer_members)
+    # TF 2.x's old home of the preprocessing layers: layers.experimental.preprocessing.Rescaling
+    preprocessing = Namespace(env, "keras.layers.experimental.preprocessing", layer_members)
+    experimental = Namespace(env, "keras.layers.experimental", {"preprocessing": preprocessing})
     models = Namespace(env, "keras.models", {"Sequential": sequential, "Model": model_class})
     activation_module = Namespace(env, "keras.activations", activations)
     datasets = Namespace(env, "keras.datasets", lambda: {
@@ -394,6 +398,8 @@ def keras_modules(env: Environment) -> dict[str, Any]:
                                   for name, fn in ACTIVATIONS.items()})
     tf = Namespace(env, "tensorflow", {"keras": keras, "nn": nn, "expand_dims": expand_dims})
     modules = {"keras": keras, "keras.layers": layers, "keras.models": models,
+               "keras.layers.experimental": experimental,
+               "keras.layers.experimental.preprocessing": preprocessing,
                "keras.activations": activation_module, "keras.datasets": datasets,
                "keras.backend": keras.get_attr(None, "backend", None), "tensorflow": tf}
     for name in list(modules):

@@ -18,7 +18,7 @@ import pytest
 import minigrad.layers as K
 from minigrad.errors import SpecError
 from minigrad.layers import Conv, Input, LayerGraph, Merge, Node, analyze_graph
-from minigrad.report import field_text, keras_summary, note_lines
+from minigrad.report import csv_text, field_text, json_text, keras_summary, markdown_text, note_lines
 
 GOLDENS = json.loads((Path(__file__).parent / "layer_goldens" / "layers.json").read_text())
 CASES = GOLDENS["cases"]
@@ -159,3 +159,26 @@ def test_keras_style_prints_a_functional_model_with_connected_to():
             + "[]").ljust(98) in lines
     assert "['conv2d_1[0][0]'," in text and "'conv2d_2[0][0]']" in text
     assert "Total params: " + f"{112 + 148 + 16:,}" in text
+
+
+def test_machine_formats_of_a_graph_name_each_rows_inputs():
+    summary = analyze_graph(residual(shortcut_stride=2))
+    data = json.loads(json_text(summary))
+    assert [layer["inputs"] for layer in data["layers"]] == [
+        [], ["input"], ["conv2d"], ["input"], ["conv2d_1", "conv2d_2"]]
+    assert data["buffers"] == 0 and data["rules"] == "keras"
+    assert all(layer["buffers"] == 0 and layer["rf_unknown"] is None for layer in data["layers"])
+    header, *rows = csv_text(summary).splitlines()
+    assert header.endswith(",from") and rows[-1].endswith(",conv2d_1 conv2d_2")
+    table = markdown_text(summary, "block")
+    assert "| # | layer (type) | from | output shape |" in table
+    assert "| 4 | add | conv2d_1, conv2d_2 | 4×4×4 | 0 | 7 / 2 | 0 |" in table
+
+
+def test_pytorch_batch_norm_keeps_its_running_statistics_as_buffers():
+    graph = LayerGraph((Node(None, Input(shape=(6, 4, 4))),
+                        Node("bn", K.BatchNorm(num_features=6), (0,))), "chw", "torch")
+    summary = analyze_graph(graph)
+    assert (summary.total_params, summary.buffers) == (12, 12)
+    assert '"buffers": 12' in json_text(summary)
+    assert csv_text(summary).splitlines()[0].endswith(",macs,buffers")

@@ -88,3 +88,16 @@ def test_broadcasting_one_local_unit_over_a_map_has_no_single_field():
     # unit 5 reads row 5 and rows 0…2 (6 wide): no single field
     assert scaled.output_shape == (6, 6, 2)
     assert scaled.rf_unknown == "a branch of size 1 is broadcast along H"
+
+
+def test_one_number_per_sample_keeps_the_field_of_what_it_read():
+    from minigrad.layers import Squeeze
+    rows = chain((3, 4, 4), Conv(filters=1, kernel=(4, 4)), Squeeze(), layout="chw",
+                 rules="torch")
+    # a GAN critic's last conv covers the 4×4 input; squeezing 1×1×1 to () changes nothing
+    assert rows[2].output_shape == () and rows[2].receptive_field == (4, 4)
+    rows = chain((3, 4, 4), Conv(filters=2, kernel=(3, 3)), Flatten(),
+                 Reduce(op="mean", axes=(0,)), layout="chw", rules="torch")
+    # the mean of all 2·2·2 values reads rows 0…3: the whole input, no jump
+    assert rows[3].output_shape == () and rows[3].receptive_field == (4, 4)
+    assert rows[3].jump == (None, None)

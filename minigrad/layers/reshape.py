@@ -13,7 +13,17 @@ import math
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
-from .base import Axis, Context, Flow, Layer, Outcome, number, one_input, per_sample_axis, shape_text
+from .base import (
+    Axis,
+    Context,
+    Flow,
+    Layer,
+    Outcome,
+    number,
+    one_input,
+    per_sample_axis,
+    shape_text,
+)
 
 
 def _spatial_positions(layout: str, rank: int) -> list[int]:
@@ -32,7 +42,7 @@ def regrid(ctx: Context, flow: Flow, shape: tuple[int, ...], source: list[int | 
     output axis p comes from (None for a new size-1 axis), or None when it is not known."""
     if flow.rf_unknown:
         return Flow(shape, None, flow.rf_unknown)
-    if len(shape) == 1:   # a vector: keep the map's axes, as a flatten does
+    if len(shape) <= 1:   # a vector (or one number): keep the map's axes, as a flatten does
         return Flow(shape, flow.axes, None,
                     flow.shape if len(flow.shape) > 1 else flow.flattened_from)
     if flow.axes is None:
@@ -180,7 +190,7 @@ class Squeeze(Layer):
         else:
             axis = per_sample_axis(ctx, self, self.axis, len(shape))
             keep = [i for i in range(len(shape)) if i != axis or shape[i] != 1]
-        out = tuple(shape[i] for i in keep)  # may be (): one number per sample, as a GAN critic gives
+        out = tuple(shape[i] for i in keep)  # may be (): one number per sample (a GAN critic)
         return Outcome(regrid(ctx, flow, out, keep, "squeeze"),
                        description="" if self.axis is None else f"axis {self.axis}",
                        explain=(f"{shape_text(shape)} → {shape_text(out)}",))
@@ -233,16 +243,15 @@ class Reduce(Layer):
         grid = flow.axes
         if grid is not None and len(shape) > 1:  # reduced grid axes: every unit sees all of them
             grid = tuple(a.collapse(1) if p in axes else a for p, a in zip(positions, grid))
+        elif grid is not None:   # a flattened map: every value mixes all of it
+            grid = tuple(a.collapse() for a in grid)
         collapsed = replace(flow, axes=grid)
         if self.keepdims:
             out = tuple(1 if i in axes else n for i, n in enumerate(shape))
             source: list[int | None] = list(range(len(shape)))
         else:
             source = [i for i in range(len(shape)) if i not in axes]
-            out = tuple(shape[i] for i in source)
-            if not out:
-                raise ctx.error(f"reducing every axis of {shape_text(shape)} leaves a scalar per "
-                                "sample", self)
+            out = tuple(shape[i] for i in source)   # may be (): one number per sample
         result = regrid(ctx, collapsed, out, source, f"{self.op} over the channels")
         over = "·".join(str(shape[a]) for a in axes)
         return Outcome(result, description=f"{self.op} over axes {', '.join(map(str, axes))}",

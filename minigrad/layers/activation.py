@@ -72,7 +72,8 @@ class PReLU(Layer):
                 raise ctx.error(f"num_parameters={self.num_parameters} must be 1 or the "
                                 f"{channels} input channels", self)
             params = self.num_parameters
-            explain = [f"params = {params} (one slope {'shared by every value' if params == 1 else 'per channel'})"]
+            share = "shared by every value" if params == 1 else "per channel"
+            explain = [f"params = {params} (one slope {share})"]
         else:
             shared = {per_sample_axis(ctx, self, a, len(shape), "shared axis")
                       for a in self.shared_axes}

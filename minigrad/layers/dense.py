@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .activation import check_activation
-from .base import Axis, Context, Flow, Layer, Outcome, check_positive, dims_text, number, one_input, shape_text
+from .base import (
+    Axis,
+    Context,
+    Flow,
+    Layer,
+    Outcome,
+    check_positive,
+    dims_text,
+    number,
+    one_input,
+    shape_text,
+)
 from .window import collapse_all
 
 

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
 
-from .base import Axis, Context, Flow, Layer, Outcome, dims_text, number, per_sample_axis, shape_text
+from .base import (
+    Axis,
+    Context,
+    Flow,
+    Layer,
+    Outcome,
+    dims_text,
+    number,
+    per_sample_axis,
+    shape_text,
+)
 from .window import labels
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concat")

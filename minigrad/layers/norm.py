@@ -14,7 +14,17 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Context, Flow, Layer, Outcome, check_positive, number, one_input, per_sample_axis, shape_text
+from .base import (
+    Context,
+    Flow,
+    Layer,
+    Outcome,
+    check_positive,
+    number,
+    one_input,
+    per_sample_axis,
+    shape_text,
+)
 
 
 def _channels(ctx: Context, shape: tuple[int, ...]) -> int:
@@ -26,6 +36,10 @@ def _check_declared(ctx: Context, layer: Layer, declared: int | None, channels: 
     if declared is not None and declared != channels:
         raise ctx.error(f"expects {declared} channels but receives {channels} "
                         f"(input {shape_text(shape)})", layer)
+
+
+def _affine_params(c: int, affine: bool) -> str:
+    return f"params = 2·{c} = {number(2 * c)} (γ, β)" if affine else "params = 0 (affine=False)"
 
 
 def _affine_words(gamma: bool, beta: bool) -> str:
@@ -96,7 +110,7 @@ class InstanceNorm(Layer):
         _check_declared(ctx, self, self.num_features, c, flow.shape)
         trainable = 2 * c if self.affine else 0
         stats = 2 * c if self.track_running_stats else 0
-        explain = [f"params = {'2·' + str(c) + ' = ' + number(trainable) + ' (γ, β)' if self.affine else '0 (affine=False)'}"]
+        explain = [_affine_params(c, self.affine)]
         if stats:
             explain.append(f"buffers = 2·{c} = {number(stats)}: running mean and variance")
         return Outcome(flow, trainable=trainable, stats=stats,
@@ -135,7 +149,8 @@ class LayerNorm(Layer):
         count = math.prod(dims)
         trainable = (int(gamma) + int(beta)) * count
         explain = (f"params = {int(gamma) + int(beta)}·{'·'.join(map(str, dims))} = "
-                   f"{number(trainable)}" + (f" ({_affine_words(gamma, beta)})" if trainable else ""),
+                   f"{number(trainable)}"
+                   + (f" ({_affine_words(gamma, beta)})" if trainable else ""),
                    f"normalised over {shape_text(dims)} values of each sample")
         return Outcome(flow, trainable=trainable, explain=explain,
                        description=f"over {shape_text(dims)}")
@@ -160,7 +175,7 @@ class GroupNorm(Layer):
         if c % self.groups:
             raise ctx.error(f"{c} channels do not split into {self.groups} groups", self)
         trainable = 2 * c if self.affine else 0
-        explain = (f"params = {'2·' + str(c) + ' = ' + number(trainable) + ' (γ, β)' if self.affine else '0 (affine=False)'}",
+        explain = (_affine_params(c, self.affine),
                    f"{self.groups} groups of {c // self.groups} channels")
         return Outcome(flow, trainable=trainable, description=f"{self.groups} groups",
                        explain=explain)

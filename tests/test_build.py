@@ -356,3 +356,15 @@ model = nn.Sequential(
     assert model.output_activation == "log_softmax"
     rng = np.random.default_rng(3)
     check_model_gradients(model, rng.standard_normal((3, 2, 6, 6)), rng.integers(0, 4, 3))
+
+
+@pytest.mark.parametrize("layer, shape, message", [
+    (kinds.Conv(filters=2, kernel=(3,)), (8, 1), "1-D convolution"),
+    (kinds.Conv(filters=2, kernel=(3, 3), groups=2), (4, 4, 2), "grouped convolution"),
+    (kinds.GlobalPool(mode="max"), (4, 4, 2), "global max pooling"),
+    (kinds.Activation(fn="gelu"), (4, 4, 2), "activation 'gelu'"),
+    (kinds.AdaptivePool(mode="avg", output=(3, 3)), (4, 4, 2), "divide evenly"),
+])
+def test_kinds_the_engine_cannot_compute_are_refused_by_name(layer, shape, message):
+    with pytest.raises(SpecError, match=message):
+        build_model(kinds.Network(shape, (layer,)))

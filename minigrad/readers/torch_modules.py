@@ -338,6 +338,8 @@ def call_module(env: Environment, interp, module: Any, args: list, kwargs: dict,
     if isinstance(module, TorchContainer):
         if module.kind != "Sequential":
             raise SpecError(f"nn.{module.kind} cannot be called; loop over its modules", at)
+        if not module.children:  # nn.Sequential() as an identity shortcut: a leaf to PyTorch
+            return _identity(env, module, args, at)
         return run_sequential(interp, module.children, args, kwargs, at)
     forward = module.cls.lookup("forward")
     if forward is MISSING:
@@ -355,10 +357,21 @@ def call_module(env: Environment, interp, module: Any, args: list, kwargs: dict,
         env.scope.pop()
     # A pasted module without children (a custom Flatten, say) is a leaf to PyTorch: its output
     # row carries its name, as named_modules() and torchinfo show it.
-    if name and not children_of(module) and isinstance(output, SymTensor) \
-            and output.trace is env.trace and output.node >= before:
-        env.trace.rename(output.node, name)
+    if name and not children_of(module) and isinstance(output, SymTensor) and output.trace is env.trace:
+        if output.node >= before:
+            env.trace.rename(output.node, name)
+        elif output is args[0]:  # a leaf that returns its input: still a row, as its hook shows
+            return _identity(env, module, args, at)
     return output
+
+
+def _identity(env: Environment, module: Any, args: list, at) -> Any:
+    from ..layers import Identity
+    tensor = args[0] if len(args) == 1 else None
+    if not isinstance(tensor, SymTensor):
+        raise SpecError(f"{class_name(module)} takes one tensor", at)
+    name = env.trace_names.get(id(module)) or env.trace.unique(class_name(module).lower())
+    return env.trace.apply(Identity(where=at), [tensor], name, "torch", module=module)
 
 
 def run_sequential(interp, children: dict, args: list, kwargs: dict, at) -> Any:

@@ -114,7 +114,7 @@ def _declared_input(kwargs: dict, at) -> tuple | None:
     if "input_shape" in kwargs:
         return _shape(kwargs["input_shape"], "input_shape", at)
     if "batch_input_shape" in kwargs:
-        return _shape(kwargs["batch_input_shape"], "batch_input_shape", at)[1:]
+        return _batch_shape(kwargs["batch_input_shape"], "batch_input_shape", at)
     if "input_dim" in kwargs and "output_dim" not in kwargs:  # Embedding's input_dim is its vocabulary
         return _shape((kwargs["input_dim"],), "input_dim", at)
     if "input_length" in kwargs:
@@ -135,6 +135,16 @@ def _shape(value: Any, what: str, at) -> tuple | Unknown:
     return tuple(value)
 
 
+def _batch_shape(value: Any, what: str, at) -> tuple | Unknown:
+    """(None, 28, 28, 1) → (28, 28, 1)."""
+    shape = _shape(value, what, at)
+    if isinstance(shape, Unknown):
+        return shape
+    if not shape:
+        raise SpecError(f"{what} must start with the batch size, got ()", at)
+    return shape[1:]
+
+
 class InputLayer(Foreign):
     """InputLayer(input_shape=…) inside a Sequential list: it only states the input shape."""
 
@@ -146,10 +156,9 @@ class InputLayer(Foreign):
     def factory(env: Environment) -> Function:
         def make(interp, args, kwargs, at):
             shape = kwargs.get("shape", kwargs.get("input_shape", args[0] if args else None))
-            if shape is None and "batch_shape" in kwargs:
-                shape = tuple(kwargs["batch_shape"])[1:]
-            if shape is None and "batch_input_shape" in kwargs:
-                shape = tuple(kwargs["batch_input_shape"])[1:]
+            for key in ("batch_shape", "batch_input_shape"):
+                if shape is None and key in kwargs:
+                    shape = _batch_shape(kwargs[key], key, at)
             name = kwargs.get("name") or env.keras_name("input_layer")
             return InputLayer(_shape(shape, "InputLayer shape", at), name)
         return Function("InputLayer", make)
@@ -161,7 +170,7 @@ def keras_input(env: Environment, args: list, kwargs: dict, at) -> SymTensor:
                             "optional"), 0, frozenset({"ragged"})), "keras.Input", args, kwargs, at)
     shape = bound.values.get("shape")
     if shape is None and bound.values.get("batch_shape") is not None:
-        shape = tuple(bound.values["batch_shape"])[1:]
+        shape = _batch_shape(bound.values["batch_shape"], "batch_shape", at)
     shape = _shape(shape, "keras.Input shape", at)
     name = bound.values.get("name") or env.keras_name("input_layer")
     if isinstance(shape, Unknown):
@@ -215,7 +224,7 @@ class KerasSequential(Foreign):
         if name == "build":
             def build(interp, args, kwargs, at):
                 shape = args[0] if args else kwargs.get("input_shape")
-                self.input_shape = _shape(shape, "build(input_shape)", at)[1:]
+                self.input_shape = _batch_shape(shape, "build(input_shape)", at)
             return Function("build", build)
         if name == "layers":
             return list(self.layers)
@@ -324,6 +333,8 @@ class SequentialClass(Foreign):
         items = args[0] if args else kwargs.get("layers")
         if isinstance(items, Unknown):
             raise SpecError("Sequential(...): its list of layers is known only when the code runs", at)
+        if items is not None and not isinstance(items, (list, tuple)):
+            raise SpecError(f"Sequential takes a list of layers, not {_what(items)}", at)
         for layer in items or []:
             model.add(layer, at)
         self.env.built.append((model, at))
@@ -376,7 +387,7 @@ class ModelClass(Foreign):
         if name == "build":
             def build(interp, args, kwargs, at):
                 shape = args[0] if args else kwargs.get("input_shape")
-                instance.extra["input_shape"] = _shape(shape, "build(input_shape)", at)[1:]
+                instance.extra["input_shape"] = _batch_shape(shape, "build(input_shape)", at)
             return Function("build", build)
         if name == "name":
             return instance.extra.get("keras_name")

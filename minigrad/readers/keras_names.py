@@ -171,11 +171,15 @@ def _global(mode: str):
 def _pairs(a: Args, key: str, rank: int, default) -> tuple[tuple[int, int], ...]:
     """Keras padding/cropping: n, (a, b) per axis, or ((top, bottom), (left, right))."""
     value = a.get(key, default)
+    if not isinstance(value, (int, tuple, list)) or isinstance(value, bool):
+        raise a.error(f"{key} must be a number or pairs of numbers, got {value!r}")
     items = (value,) * rank if isinstance(value, int) else tuple(value)
     if rank == 1 and len(items) == 2 and all(isinstance(v, int) for v in items):
         return (tuple(items),)
     if len(items) != rank:
         raise a.error(f"{key} must give {rank} axes, got {value!r}")
+    if not all(isinstance(v, (int, tuple, list)) for v in items):
+        raise a.error(f"{key} must be non-negative integers, got {value!r}")
     pairs = tuple((v, v) if isinstance(v, int) else tuple(v) for v in items)
     if not all(len(p) == 2 and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in p)
                for p in pairs):
@@ -207,7 +211,10 @@ def _reshape(a: Args) -> K.Layer:
 
 
 def _permute(a: Args) -> K.Layer:
-    dims = tuple(a.get("dims"))
+    dims = a.get("dims")
+    if not isinstance(dims, (tuple, list)) or not all(isinstance(d, int) for d in dims):
+        raise a.error(f"dims must be a tuple of axes, got {dims!r}")
+    dims = tuple(dims)
     if sorted(dims) != list(range(1, len(dims) + 1)):
         raise a.error(f"dims must be a permutation of 1…{len(dims)}, got {dims!r}")
     return K.Permute(dims=tuple(d - 1 for d in dims), where=a.at)

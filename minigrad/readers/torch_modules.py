@@ -214,8 +214,16 @@ def container_children(kind: str, args: list, kwargs: dict, at: Where | None) ->
         items = [(str(i), m) for i, m in enumerate(args[0])]
     else:
         source = args[0]
-        items = list(source.items()) if isinstance(source, dict) else list(source)
+        if isinstance(source, dict):
+            items = list(source.items())
+        elif isinstance(source, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2
+                                                      for p in source):
+            items = [tuple(p) for p in source]
+        else:
+            raise SpecError(f"nn.ModuleDict takes a dict of modules, got {_what(source)}", at)
     for name, module in items:
+        if not isinstance(name, str):
+            raise SpecError(f"nn.{kind}: module names must be strings, got {name!r}", at)
         if not is_module(module):
             raise SpecError(f"nn.{kind}: {_what(module)} is not a module (child '{name}')", at)
     return dict(items)

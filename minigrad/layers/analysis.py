@@ -45,7 +45,8 @@ def analyze_graph(graph: LayerGraph) -> Summary:
         notes = list(outcome.notes)
         if node.shares is not None:
             params = trainable = buffers = 0
-            notes.append(f"shares the parameters of {names[node.shares]}")
+            if outcome.trainable + outcome.frozen + outcome.stats:  # a pool used twice shares nothing
+                notes.append(f"shares the parameters of {names[node.shares]}")
         elif graph.rules == "keras":
             params = outcome.trainable + outcome.frozen + outcome.stats
             trainable, buffers = outcome.trainable, 0

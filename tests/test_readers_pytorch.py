@@ -716,7 +716,8 @@ def test_batchnorm_channel_mismatch():
 
 def test_adaptive_pool_with_none_keeps_that_size():
     # output_size (None, 7): H stays 32, W becomes 7
-    assert summary("model = nn.Sequential(nn.AdaptiveAvgPool2d((None, 7)))").layers[0].output_shape == (3, 32, 7)
+    result = summary("model = nn.Sequential(nn.AdaptiveAvgPool2d((None, 7)))")
+    assert result.layers[0].output_shape == (3, 32, 7)
 
 
 @pytest.mark.parametrize("body, message", [
@@ -737,7 +738,8 @@ def test_forward_errors(body, message):
 
 
 def test_code_after_return_is_not_run():
-    result = summary(with_forward("return x\n        x = self.conv(x)", init="self.conv = nn.Conv2d(3, 3, 3)"))
+    result = summary(with_forward("return x\n        x = self.conv(x)",
+                                  init="self.conv = nn.Conv2d(3, 3, 3)"))
     assert result.layers == ()
 
 

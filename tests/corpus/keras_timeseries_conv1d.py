@@ -1,4 +1,4 @@
-# cnncalc:
+# cnncalc: --set num_classes=2
 # style: keras.io-like time-series classification (a loop of Conv1D + BatchNormalization + ReLU, GlobalAveragePooling1D, callbacks, plotted history)
 # truth: model=model
 import numpy as np

@@ -46,7 +46,9 @@ non_trainable_params (keras: count_params() - trainable), output_shape (batch dr
 (torch: every leaf module's output in call order via forward hooks, dotted names from
 named_modules(), a module used twice appears twice; keras Sequential/functional: model.layers
 without InputLayers, nested models recursed with dotted names `outer.inner`, a shared layer once
-per call; keras subclassed: []), inputs (keras: the InputLayers' names and shapes, for reference
+per call, a custom Layer that holds layers replaced by the leaf layers it calls (`outer.inner`,
+found by calling it on zeros), as the PyTorch goldens list leaf modules; keras subclassed: []),
+inputs (keras: the InputLayers' names and shapes, for reference
 only), error, note.
 """
 
@@ -399,6 +401,47 @@ class BatchMismatch(Exception):
     pass
 
 
+def sublayers(layer) -> list:
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
+
+def custom_layer_rows(layer, node, prefix: str) -> list[dict]:
+    """Call a custom layer eagerly on zeros shaped like this node's inputs (batch 1) and record
+    every leaf layer it calls, named outer.inner."""
+    import keras
+    import numpy as np
+    from keras.src.layers.layer import Layer
+
+    def zeros(t):
+        if isinstance(t, keras.KerasTensor):
+            return np.zeros((1,) + tuple(t.shape[1:]), dtype=t.dtype)
+        return t
+
+    args = keras.tree.map_structure(zeros, node.arguments.args)
+    kwargs = keras.tree.map_structure(zeros, node.arguments.kwargs)
+    rows: list[dict] = []
+    stack: list[str] = []
+    original = Layer.__call__
+
+    def recording(self, *a, **k):
+        stack.append(self.name)
+        try:
+            out = original(self, *a, **k)
+        finally:
+            stack.pop()
+        if not sublayers(self) and hasattr(out, "shape"):
+            rows.append({"name": prefix + ".".join([layer.name, *stack[1:], self.name]),
+                         "output_shape": list(out.shape[1:])})
+        return out
+
+    Layer.__call__ = recording
+    try:
+        layer(*args, **kwargs)
+    finally:
+        Layer.__call__ = original
+    return rows
+
+
 def keras_truth(model, shape, dtype) -> dict:
     import keras
     import numpy as np
@@ -437,10 +480,16 @@ def keras_truth(model, shape, dtype) -> dict:
                     walk(layer, prefix + layer.name + ".")
                     continue
                 for node in layer._inbound_nodes:
-                    if id(node) in mine:
-                        for t in node.output_tensors:
-                            records.append({"name": prefix + layer.name,
-                                            "output_shape": list(t.shape[1:])})
+                    if id(node) not in mine:
+                        continue
+                    if sublayers(layer):
+                        # a custom Layer holding layers: its leaves, as PyTorch goldens list
+                        # leaf modules (outer.inner names, in call order)
+                        records.extend(custom_layer_rows(layer, node, prefix))
+                        continue
+                    for t in node.output_tensors:
+                        records.append({"name": prefix + layer.name,
+                                        "output_shape": list(t.shape[1:])})
         walk(model, "")
         if isinstance(model, keras.Sequential) and not inputs:
             inputs.append({"name": None, "shape": list(model.inputs[0].shape[1:])})

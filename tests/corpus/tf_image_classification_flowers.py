@@ -1,4 +1,4 @@
-# cnncalc:
+# cnncalc: --set num_classes=5
 # style: TensorFlow-docs-like image classification tutorial (image_dataset_from_directory, AUTOTUNE, a data_augmentation Sequential nested in the model, Rescaling)
 # truth: model=model
 import pathlib

@@ -402,3 +402,16 @@ def test_pasted_code_is_never_executed(tmp_path):
             "model = nn.Sequential(nn.Linear(2, 2))\n")
     spec, result = summary(code, (2,))
     assert result.total_params == 6 and not canary.exists()
+
+
+def test_layers_in_a_plain_list_are_not_counted_as_pytorch_does_not():
+    code = ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.blocks = [nn.Linear(8, 8) for _ in range(2)]\n        self.head = nn.Linear(8, 2)\n"
+            "    def forward(self, x):\n        for block in self.blocks:\n            x = block(x)\n"
+            "        return self.head(x)\n")
+    spec, result = summary(code, (8,))
+    # sum(p.numel() for p in Net().parameters()) is the head's 8·2 + 2 = 18: a list registers nothing
+    assert result.total_params == 18
+    assert all("nn.ModuleList" in row.notes[0] for row in result.rows[1:3])
+    fixed = code.replace("[nn.Linear(8, 8) for _ in range(2)]", "nn.ModuleList([nn.Linear(8, 8) for _ in range(2)])")
+    assert summary(fixed, (8,))[1].total_params == 18 + 2 * 72

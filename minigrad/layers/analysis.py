@@ -47,6 +47,13 @@ def analyze_graph(graph: LayerGraph) -> Summary:
             params = trainable = buffers = 0
             if outcome.trainable + outcome.frozen + outcome.stats:  # a pool used twice shares nothing
                 notes.append(f"shares the parameters of {names[node.shares]}")
+        elif not node.counted:
+            params = trainable = buffers = 0
+            if outcome.trainable + outcome.frozen + outcome.stats:
+                notes.append(f"not registered with the model (kept in a plain Python list, or made "
+                             f"in forward()): PyTorch's model.parameters() misses its "
+                             f"{outcome.trainable + outcome.frozen:,} parameters; use nn.ModuleList "
+                             "or assign it to self in __init__")
         elif graph.rules == "keras":
             params = outcome.trainable + outcome.frozen + outcome.stats
             trainable, buffers = outcome.trainable, 0

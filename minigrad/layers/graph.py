@@ -32,7 +32,9 @@ class Node:
     name or a Keras-style default. inputs: indices of earlier nodes (none for an Input).
     shares: index of an earlier node whose layer object this use reuses (its parameters are
     counted once, as the frameworks count them). functional: a functional op (F.relu,
-    torch.cat, x.view) rather than a module or Keras layer.
+    torch.cat, x.view) rather than a module or Keras layer. counted: False for a PyTorch
+    module the model does not register (kept in a plain Python list, or made in forward()):
+    model.parameters() does not hold its parameters, so neither do the totals.
     """
 
     name: str | None
@@ -40,6 +42,7 @@ class Node:
     inputs: tuple[int, ...] = ()
     shares: int | None = None
     functional: bool = False
+    counted: bool = True
 
 
 @dataclass(frozen=True)

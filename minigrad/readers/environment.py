@@ -86,6 +86,11 @@ class Environment:
         scope = next((s for s in reversed(self.scope) if s), "")
         return self.trace.unique(f"{scope}.{function}" if scope else function)
 
+    def qualified_module(self, name: str) -> str:
+        """A name for a PyTorch module the model does not register: under the block using it."""
+        scope = next((s for s in reversed(self.scope) if s), "")
+        return f"{scope}.{name}" if scope else name
+
     def keras_name(self, base: str) -> str:
         """Keras' automatic names: conv2d, conv2d_1, … counted per name over the whole script."""
         count = self.keras_name_counts.get(base, 0)

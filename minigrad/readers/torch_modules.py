@@ -341,8 +341,10 @@ def call_module(env: Environment, interp, module: Any, args: list, kwargs: dict,
             raise SpecError(f"{module.describe()} takes one tensor, got "
                             f"{', '.join(_what(a) for a in args) or 'nothing'}", at)
         layer = module.layer()
-        name = env.trace_names.get(id(module)) or env.trace.unique(module.class_name.lower())
-        return env.trace.apply(layer, [first], name, "torch", module=module)
+        registered = id(module) in env.trace_names
+        name = env.trace_names.get(id(module)) or env.trace.unique(
+            env.qualified_module(module.class_name.lower()))
+        return env.trace.apply(layer, [first], name, "torch", module=module, counted=registered)
     if isinstance(module, TorchContainer):
         if module.kind != "Sequential":
             raise SpecError(f"nn.{module.kind} cannot be called; loop over its modules", at)

@@ -2,7 +2,7 @@
 give an answer (exit 0) or a clean refusal (exit 2), never a traceback or an exception.
 
 The default profile (tests/conftest.py) tries a few dozen mutants so the file stays well under a
-minute; `HYPOTHESIS_PROFILE=thorough` tries at least 10,000.
+minute; `HYPOTHESIS_PROFILE=thorough` tries 10,000 (`CORPUS_FUZZ_EXAMPLES=N` sets any budget).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ FILES = sorted(p for p in CORPUS.iterdir()
                if p.suffix in (".py", ".ipynb") and p.name != "make_goldens.py")
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
-EXAMPLES = {"thorough": 10_000}.get(PROFILE, 40)
+# CORPUS_FUZZ_EXAMPLES=N overrides the profile's budget for a one-off hunt
+EXAMPLES = int(os.environ.get("CORPUS_FUZZ_EXAMPLES",
+                              {"thorough": 10_000}.get(PROFILE, settings.default.max_examples)))
 
 runner = CliRunner()
 

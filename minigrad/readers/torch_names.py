@@ -121,6 +121,16 @@ def _flatten_module(a: Args) -> K.Layer:
     return K.Flatten(start_dim=start - 1 if start > 0 else start, where=a.at)
 
 
+def _unflatten(a: Args) -> K.Layer:
+    """nn.Unflatten(1, (32, 7, 7)): the features of each sample become a map again."""
+    dim, size = a.integer("dim", least=-99), a.get("unflattened_size")
+    if dim != 1 and dim != -1:
+        raise a.error(f"only dim=1 (the features after the batch axis) is supported, got {dim}")
+    if not isinstance(size, (tuple, list)) or not all(isinstance(d, int) and d > 0 for d in size):
+        raise a.error(f"unflattened_size must be a tuple of sizes, got {size!r}")
+    return K.Reshape(target=tuple(size), where=a.at)
+
+
 def _upsample(a: Args) -> K.Layer:
     size, scale = a.get("size"), a.get("scale_factor")
     if (size is None) == (scale is None):
@@ -202,6 +212,8 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
     "PReLU": (Signature(("num_parameters", "init"), 0, _DEVICE),
               lambda a: K.PReLU(num_parameters=a.integer("num_parameters", 1), where=a.at)),
     "Identity": (Signature((), 0, frozenset()), lambda a: K.Identity(where=a.at)),
+    "Unflatten": (Signature(("dim", "unflattened_size"), 2), _unflatten),
+    "Mish": (_NONE, _activation("mish")), "Softsign": (Signature(()), _activation("softsign")),
     "Upsample": (Signature(("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")),
                  _upsample),
     "UpsamplingNearest2d": (Signature(("size", "scale_factor")), _upsample),
@@ -382,6 +394,15 @@ def _binary_fn(env: Environment, name: str, op: str):
 # Sample tensors, summary functions, datasets and the namespaces themselves.
 # ---------------------------------------------------------------------------------------------
 
+def _as_method(name: str) -> Function:
+    def run(interp, args, kwargs, at):
+        if not args:
+            raise SpecError(f"torch.{name} needs a tensor", at)
+        method = interp.get_attr(args[0], name, at)
+        return interp.call(method, list(args[1:]), kwargs, at)
+    return Function(f"torch.{name}", run)
+
+
 def _sample(env: Environment, name: str):
     def make(interp, args, kwargs, at):
         dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
@@ -450,7 +471,11 @@ def torch_modules(env: Environment) -> dict[str, Any]:
                                    "utils": Namespace(env, "torch.utils", {}),
                                    "cuda": Namespace(env, "torch.cuda", {}),
                                    "cat": _cat(env), "concat": _cat(env),
-                                   "add": _binary_fn(env, "add", "+"), "mul": _binary_fn(env, "mul", "*")}
+                                   "add": _binary_fn(env, "add", "+"), "mul": _binary_fn(env, "mul", "*"),
+                                   "sub": _binary_fn(env, "sub", "-")}
+        # torch.reshape(x, shape), torch.transpose(x, 1, 2)…: the tensor methods called as functions
+        members.update({name: _as_method(name) for name in ("reshape", "permute", "transpose",
+                                                              "squeeze", "unsqueeze")})
         members.update({name: functional(env, name, "torch.") for name in _TORCH_FUNCTIONS})
         members.update({name: _sample(env, name) for name in ("randn", "rand", "zeros", "ones", "empty", "randint")})
         return members

@@ -18,7 +18,14 @@ import pytest
 import minigrad.layers as K
 from minigrad.errors import SpecError
 from minigrad.layers import Conv, Input, LayerGraph, Merge, Node, analyze_graph
-from minigrad.report import csv_text, field_text, json_text, keras_summary, markdown_text, note_lines
+from minigrad.report import (
+    csv_text,
+    field_text,
+    json_text,
+    keras_summary,
+    markdown_text,
+    note_lines,
+)
 
 GOLDENS = json.loads((Path(__file__).parent / "layer_goldens" / "layers.json").read_text())
 CASES = GOLDENS["cases"]

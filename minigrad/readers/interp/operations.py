@@ -95,7 +95,8 @@ class Operations:
         elif op == "<<" and ints and b > 0 and a:
             budget.check_bits(a.bit_length() + b if b < 1 << 40 else 1 << 40, at)
         elif op == "+" and ta is tb and ta in SEQUENCES:
-            budget.check_length(len(a) + len(b), at, f"a {ta.__name__}")
+            budget.check_length(len(a) + len(b), at, "a string" if ta in (str, bytes) else
+                                f"a {ta.__name__}")
             budget.charge(len(a) + len(b), at)
         elif op == "%" and ta is str:
             return self._percent_format(a, b, at)

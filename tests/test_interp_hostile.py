@@ -292,3 +292,16 @@ def test_the_largest_accepted_source_parses_in_time():
     start = time.perf_counter()
     parse_source(big)
     assert time.perf_counter() - start < 2 * FAST  # generous: CI machines are shared
+
+
+def test_a_long_non_ascii_line_with_many_nodes_is_fast():
+    src = "def f(v):\n    return v\nx = ['é', " + ", ".join(["f(1)"] * 20000) + "]\ny = 1 / 0\n"
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        run(src)
+    assert time.perf_counter() - start < FAST
+    assert info.value.where.line == 4
+    src = "s = 'éé'; t = 'ü' + 1\n"
+    with pytest.raises(SpecError) as info:
+        run(src)
+    assert src[info.value.where.col - 1:].startswith("'ü' + 1")

@@ -57,6 +57,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         self.star_modules: list = []
         self._lines = source_lines(source)
         self._where_cache: dict = {}
+        self._col_tables: dict = {}
         self._func_cache: dict = {}
         self._mro_cache: dict = {}
         self._skipped_names: dict = {}
@@ -119,10 +120,19 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         return found
 
     def _char_col(self, line: int, byte_offset: int) -> int:
-        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
-        if text.isascii():
+        table = self._col_tables.get(line, MISSING)
+        if table is MISSING:
+            # once per line: None when the line is ASCII, else the character index of each
+            # UTF-8 byte offset (a long line holds many nodes; do not re-encode it for each)
+            text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+            table = None
+            if not text.isascii():
+                table = [i for i, ch in enumerate(text) for _ in range(len(ch.encode("utf-8")))]
+                table.append(len(text))
+            self._col_tables[line] = table
+        if table is None:
             return byte_offset + 1
-        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+        return table[min(byte_offset, len(table) - 1)] + 1
 
     # -- names ------------------------------------------------------------------------------------
     def new_scope(self, kind: str, parent: Scope | None) -> Scope:

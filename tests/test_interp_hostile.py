@@ -305,3 +305,15 @@ def test_a_long_non_ascii_line_with_many_nodes_is_fast():
     with pytest.raises(SpecError) as info:
         run(src)
     assert src[info.value.where.col - 1:].startswith("'ü' + 1")
+
+
+def test_a_long_chain_of_subclasses_is_refused_fast():
+    src = "class C0:\n    pass\n" + "".join(f"class C{i}(C{i - 1}):\n    pass\n"
+                                             for i in range(1, 3000)) + "x = C2999()\n"
+    start = time.perf_counter()
+    with pytest.raises(LimitError, match="more than 500 base classes"):
+        run(src)
+    assert time.perf_counter() - start < FAST
+    g = run("class A:\n    k = 1\n" + "".join(f"class A{i}(A if {i} == 0 else A{i - 1}):\n    pass\n"
+                                             for i in range(300)) + "x = A299().k\n")
+    assert g["x"] == 1

@@ -487,7 +487,8 @@ def _callable(interp, args, kwargs, at):
     if isinstance(x, (Unknown, Foreign)):
         return Unknown(f"callable({_short(x)})", at)
     if isinstance(x, Instance):
-        return x.cls.lookup("__call__") is not MISSING or x.cls.foreign_base() is not None
+        return interp.class_lookup(x.cls, "__call__") is not MISSING or \
+            interp.foreign_base(x.cls) is not None
     return isinstance(x, (UserFunction, UserClass, Builtin, ExcClass)) or type(x).__name__ in (
         "BoundMethod", "PlainMethod")
 

@@ -93,7 +93,7 @@ class Calls:
             base.init_instance(self, inst, args, kwargs, at)
         elif any(type(c) is ExcClass for c in self.mro(cls)):
             inst.attrs["args"] = tuple(args)
-        elif cls.lookup("__dataclass_fields__") is not MISSING:
+        elif self.class_lookup(cls, "__dataclass_fields__") is not MISSING:
             self._dataclass_init(cls, inst, args, kwargs, at)
         elif args or kwargs:
             raise CodeError(f"{cls.name}() takes no arguments", at, "TypeError")
@@ -116,7 +116,7 @@ class Calls:
             values[name] = value
         for name in fields:
             if name not in values:
-                default = cls.lookup(name)
+                default = self.class_lookup(cls, name)
                 if default is MISSING:
                     raise CodeError(f"{cls.name}() missing a required argument: '{name}'", at,
                                     "TypeError")
@@ -255,6 +255,7 @@ class Calls:
                 s.target.id for s in node.body
                 if type(s) is ast.AnnAssign and type(s.target) is ast.Name)
         cls = UserClass(node.name, tuple(bases), scope.vars, at)
+        self.mro(cls)  # made now, while every base's MRO is cached
         for fn in scope.created + [v for v in scope.vars.values() if type(v) is UserFunction]:
             if fn.owner is None:  # methods know their class, for zero-argument super()
                 fn.owner = cls

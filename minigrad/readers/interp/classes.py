@@ -13,7 +13,9 @@ from typing import Any
 
 from ...errors import SpecError, Where
 from .builtins import EXCEPTIONS, Builtin, ExcClass, ExcInstance, SuperProxy
-from .limits import CodeError
+from .limits import CodeError, LimitError
+
+MAX_CLASSES = 500  # classes in one MRO
 from .plain import PLAIN_TYPES, describe
 from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
@@ -63,10 +65,28 @@ class ClassOps:
         return MISSING
 
     def mro(self, cls: UserClass) -> list:
+        """UserClass.mro(), built from the bases' cached MROs (each class's is made when it is
+        defined, so a long chain of subclasses costs neither deep recursion nor quadratic time)."""
         found = self._mro_cache.get(cls)
         if found is None:
-            found = self._mro_cache[cls] = cls.mro()
+            found, seen = [cls], {id(cls)}
+            for base in cls.bases:
+                for c in self.mro(base) if type(base) is UserClass else (base,):
+                    if id(c) not in seen:
+                        seen.add(id(c))
+                        found.append(c)
+            if len(found) > MAX_CLASSES:
+                raise LimitError(f"the class {cls.name} has more than {MAX_CLASSES} base classes "
+                                 "(the nesting limit)", cls.where)
+            self._mro_cache[cls] = found
         return found
+
+    def class_lookup(self, cls: UserClass, name: str) -> Any:
+        """UserClass.lookup through the cached MRO: the raw value in the first pasted class."""
+        for c in self.mro(cls):
+            if type(c) is UserClass and name in c.namespace:
+                return c.namespace[name]
+        return MISSING
 
     def foreign_base(self, cls: UserClass) -> Foreign | None:
         return next((c for c in self.mro(cls) if isinstance(c, Foreign)), None)

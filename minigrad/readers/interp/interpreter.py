@@ -157,6 +157,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         if name in self.globals:
             return self.globals[name]
         at = self.where(node)
+        self.budget.steps += len(self.star_modules)  # each star-imported module is asked
         for module in self.star_modules:
             value = self.get_attr(module, name, at)
             if not isinstance(value, Unknown):
@@ -508,7 +509,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         module = self.importer(node.module, at)
         for alias in node.names:
             if alias.name == "*":
-                self.star_modules.append(module)
+                if not isinstance(module, Unknown) and all(m is not module for m in self.star_modules):
+                    self.star_modules.append(module)
             else:
                 self.store_name(alias.asname or alias.name, self.get_attr(module, alias.name, at), node)
 

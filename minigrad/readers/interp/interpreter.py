@@ -510,6 +510,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         for alias in node.names:
             if alias.name == "*":
                 if not isinstance(module, Unknown) and all(m is not module for m in self.star_modules):
+                    if len(self.star_modules) >= 50:
+                        raise LimitError("the code star-imports more than 50 modules", at)
                     self.star_modules.append(module)
             else:
                 self.store_name(alias.asname or alias.name, self.get_attr(module, alias.name, at), node)

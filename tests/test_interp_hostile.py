@@ -64,7 +64,7 @@ BOUNDS = {
     "format width": ("x = f'{1:>1000000000}'", "container length limit"),
     "format method width": ("x = '{:>{w}}'.format(1, w=10**9)", "container length limit"),
     "percent width": ("x = '%1000000000d' % 1", "container length limit"),
-    "str of a shared matrix": ("a = [[0] * 1000] * 1000\nb = str(a)", "container length limit"),
+    "str of a shared matrix": ("a = [[0] * 1000] * 1000\nb = str(a)", "step limit"),
     "many big lists": ("x = [[0] * 10**6 for i in range(10**5)]", "step limit"),
     "append forever": ("x = []\nwhile True: x.append(1)", "limit"),
     "deep list shown": ("x = []\nfor i in range(100000): x = [x]\ny = str(x)", "nesting limit"),
@@ -317,3 +317,10 @@ def test_a_long_chain_of_subclasses_is_refused_fast():
     g = run("class A:\n    k = 1\n" + "".join(f"class A{i}(A if {i} == 0 else A{i - 1}):\n    pass\n"
                                              for i in range(300)) + "x = A299().k\n")
     assert g["x"] == 1
+
+
+def test_showing_big_lists_again_and_again_costs_steps():
+    start = time.perf_counter()
+    with pytest.raises(LimitError, match="step limit"):
+        run("x = list(range(10**5))\nfor i in range(1000):\n    s = str(x)\n")
+    assert time.perf_counter() - start < FAST

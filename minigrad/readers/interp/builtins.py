@@ -142,7 +142,7 @@ def _convert(pytype: type):
         if pytype is bool:
             return interp.truth(x, at)
         if pytype is str:
-            return display(x, interp.limits.container_length, False, at)
+            return display(x, interp.limits.container_length, False, at, interp.budget)
         if type(x) not in PLAIN_TYPES:
             return Unknown(f"{name}({_short(x)})", at)
         if type(x) is str and len(x) > 5000:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import SpecError, Where
+from ...errors import SpecError, Where, did_you_mean
 from .builtins import EXCEPTIONS, Builtin, ExcClass, ExcInstance, SuperProxy
 from .limits import CodeError, LimitError
 
@@ -40,7 +40,9 @@ class ClassOps:
             found = base.instance_attr(self, inst, name, at)
             if found is not MISSING:
                 return found
-        raise CodeError(f"'{inst.cls.name}' object has no attribute '{name}'", at, "AttributeError")
+        known = list(inst.attrs) + [n for c in inst.cls.mro() if isinstance(c, UserClass) for n in c.namespace]
+        raise CodeError(f"'{inst.cls.name}' object has no attribute '{name}'", at, "AttributeError",
+                        hint=did_you_mean(name, [n for n in known if not n.startswith("__")]))
 
     def class_attr(self, cls: UserClass, name: str, receiver: Any, properties: bool = True,
                    start_after: Any = None) -> Any:

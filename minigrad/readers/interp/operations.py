@@ -123,7 +123,7 @@ class Operations:
         def show(v):
             if isinstance(v, Unknown):
                 raise _Unknown(v)
-            return v if type(v) in ATOMS else display(v, limit, False, at)
+            return v if type(v) in ATOMS else display(v, limit, False, at, self.budget)
         try:
             if type(args) is tuple:
                 args = tuple(show(v) for v in args)

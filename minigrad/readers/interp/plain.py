@@ -233,7 +233,8 @@ def describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def display(value, limit: int, use_repr: bool = False, at: Where | None = None) -> str:
+def display(value, limit: int, use_repr: bool = False, at: Where | None = None,
+            budget=None) -> str:
     """`str(value)` (or `repr`) for the pasted code: our own walk, at most `limit` characters
     and 100 levels deep, so `str()` of a huge or deep list is an error, not a hang."""
     out: list[str] = []
@@ -292,6 +293,8 @@ def display(value, limit: int, use_repr: bool = False, at: Where | None = None) 
             else:
                 piece = f"<{describe(v)}>"
         size += len(piece)
+        if budget is not None and len(out) % 1024 == 1023:
+            budget.charge(1024 * 8, at)  # one step per piece: showing a big list is work
         if size > limit:
             raise LimitError(f"the code builds a string of more than {limit:,} characters "
                              f"(the container length limit)", at)
@@ -310,12 +313,12 @@ def format_value(interp, value, spec: str, conversion: str, at: Where) -> Any:
         return value
     limit = interp.limits.container_length
     if conversion in ("r", "a") or (not spec and type(value) is not str):
-        text = display(value, limit, conversion in ("r", "a"), at)
+        text = display(value, limit, conversion in ("r", "a"), at, interp.budget)
         value = ascii(text)[1:-1] if conversion == "a" else text
     elif conversion == "s" or type(value) not in ATOMS:
-        value = display(value, limit, False, at)
+        value = display(value, limit, False, at, interp.budget)
     if not spec:
-        return value if type(value) is str else display(value, limit, False, at)
+        return value if type(value) is str else display(value, limit, False, at, interp.budget)
     m = _SPEC.match(spec)
     if m is None:
         raise CodeError(f"invalid format specifier '{spec}'", at, "ValueError")

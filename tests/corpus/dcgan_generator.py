@@ -1,4 +1,4 @@
-# cnncalc: --model netG --input 100x1x1
+# cnncalc: --model netG
 # style: pytorch/examples-like DCGAN script (argparse, Generator and Discriminator in one file, weights init)
 # truth: model=netG input=1x100x1x1
 import argparse

@@ -1,4 +1,4 @@
-# cnncalc: --input 32x32x3
+# cnncalc:
 # style: old keras examples cifar10_cnn.py-like script (model.add with input_shape=x_train.shape[1:], Activation layers, RMSprop, ImageDataGenerator flag)
 # truth: model=model
 from __future__ import print_function

@@ -147,7 +147,8 @@ _BUILDERS = {
 _UNSUPPORTED = {
     layers.Conv: lambda c: ("a 1-D convolution" if len(c.kernel) != 2 else
                             f"a grouped convolution (groups={c.groups})" if c.groups != 1
-                            else None),
+                            else f"a convolution with padding_mode='{c.padding_mode}'"
+                            if c.padding_mode != "zeros" else None),
     layers.Pool: lambda p: "1-D pooling" if len(p.kernel) != 2 else None,
     layers.AdaptivePool: lambda p: ("adaptive max pooling" if p.mode != "avg" else
                                     "1-D pooling" if len(p.output) != 2 else None),

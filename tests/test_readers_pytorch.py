@@ -263,9 +263,6 @@ def test_format_is_detected():
     assert parse_spec(STUDY_NOTES, input_shape=(3, 32, 32)).network.input_shape == (3, 32, 32)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Spec.network refuses the CIFAR tutorial ('has branches or "
-                   "shared layers') because self.pool is used twice, though a reused MaxPool2d has no "
-                   "weights to share; the most pasted PyTorch model cannot be trained (cnncalc train)")
 def test_a_parameterless_module_used_twice_still_builds_a_chain():
     network = parse_spec(CIFAR_TUTORIAL, input_shape=(3, 32, 32)).network
     assert network.input_shape == (3, 32, 32)
@@ -328,10 +325,6 @@ def test_padding_mode_reads_with_the_same_shapes():
     assert result.layers[0].output_shape == (2, 8, 8)
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: padding_mode='reflect' is dropped silently; the "
-                   "Conv kind has no padding mode, so a model built from the spec (cnncalc train) "
-                   "pads with zeros, unlike the pasted code, and nothing tells the user "
-                   "(AvgPool2d's count_include_pad=False is refused for the same reason)")
 def test_padding_mode_is_not_dropped_silently():
     text = "model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode='reflect'))"
     try:
@@ -658,10 +651,6 @@ def test_unknown_keyword_with_hint():
     assert e.where == where_of(text, "nn.Conv2d(6, 16, 5, stide=2)")
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: in a class built with its defaults (no `net = Net()`) "
-                   "the typo's hint is replaced by 'build it in the code (model = Net(...)) or pass "
-                   "--model', and the message blames the defaults ('class Net cannot be built with its "
-                   "defaults: ...'), though Net() takes no arguments")
 def test_unknown_keyword_in_a_class_built_with_its_defaults_keeps_its_hint():
     text = STUDY_NOTES.replace("nn.Conv2d(64, 128, 5)", "nn.Conv2d(64, 128, 5, stide=2)")
     e = error(text)
@@ -691,9 +680,6 @@ def test_bad_layer_arguments(layer, message):
 
 
 @pytest.mark.parametrize("layer", ["nn.Conv2d(*args)", "nn.Conv2d(3, 8, **kw)", "conv"])
-@pytest.mark.xfail(strict=True, reason="reader bug: an undefined name inside nn.Sequential(...) gives "
-                   "\"nn.Sequential: Unknown is not a module (child '0')\" at the nn.Sequential call "
-                   "(an internal class name, the wrong line), not the name and its line with --set")
 def test_undefined_name_in_a_sequential_is_named(layer):
     e = error(f"model = nn.Sequential(\n    {layer},\n)\n")
     name = {"nn.Conv2d(*args)": "args", "nn.Conv2d(3, 8, **kw)": "kw", "conv": "conv"}[layer]
@@ -750,8 +736,6 @@ def test_unknown_attribute_names_it():
     assert e.where == where_of(text, "self.cnv")
 
 
-@pytest.mark.xfail(strict=True, reason="reader: a misspelt attribute (self.cnv) gets no "
-                   "\"did you mean 'conv'?\" hint, though unknown arguments and layers get one")
 def test_unknown_attribute_hint():
     e = error(with_forward("return self.cnv(x)", init="self.conv = nn.Conv2d(3, 3, 3)"))
     assert e.hint == "did you mean 'conv'?"
@@ -764,8 +748,6 @@ def test_unknown_batch_size_in_view_is_taken_as_the_batch():
     assert result.layers[0].output_shape == (192,)
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: x.view(-1, -1) is read as a flatten to 192 "
-                   "features; PyTorch raises 'only one dimension can be inferred'")
 def test_view_with_two_inferred_sizes_is_an_error():
     text = with_forward("return x.view(-1, -1)", init="self.conv = nn.Conv2d(3, 3, 3)")
     e = error(text, (3, 8, 8))
@@ -773,8 +755,6 @@ def test_view_with_two_inferred_sizes_is_an_error():
     assert e.where == where_of(text, "x.view(-1, -1)")
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: a module created in __init__ but never called "
-                   "is left out of the total, but model.parameters() counts it: 84 + 3·3 + 3 = 96")
 def test_unused_layer_with_parameters_counts_as_pytorch_counts_it():
     text = with_forward("return self.conv(x)", init="self.conv = nn.Conv2d(3, 3, 3)\n"
                                                    "        self.fc = nn.Linear(3, 3)")
@@ -849,10 +829,6 @@ def test_deep_nesting_is_an_error_not_a_crash():
     "model = nn.Sequential(nn.Dropout2d(None))",
     "class Net(nn.Module):\n    def forward(self, x):\n        return torch.flatten(x, None)\n",
 ])
-@pytest.mark.xfail(strict=True, reason="reader bug: a None where a number belongs crashes with a "
-                   "TypeError traceback (readers/arguments.py rate(): '<=' between int and None; "
-                   "torch_names.py flatten: '>' between None and int) instead of a SpecError; found "
-                   "by the edited-pastes test below in the thorough profile")
 def test_none_as_a_number_is_a_spec_error(text):
     e = error(text, (3, 8, 8))
     assert "internal error" not in e.message
@@ -861,8 +837,6 @@ def test_none_as_a_number_is_a_spec_error(text):
 
 # Not strict: whether 50 random edits hit one of the crashes pinned (strictly) by
 # test_none_as_a_number_is_a_spec_error depends on the draw. Remove the mark once they are fixed.
-@pytest.mark.xfail(strict=False, reason="reader bug: a None where a number belongs (nn.Dropout2d(None), "
-                   "torch.flatten(x, None)) crashes with a TypeError")
 @given(st.sampled_from([STUDY_NOTES, CIFAR_TUTORIAL, MNIST_EXAMPLE, OLD_MNIST_EXAMPLE]), st.data())
 def test_edited_pastes_fail_only_with_spec_errors(text, data):
     """Whatever a learner's edit breaks, the answer is a SpecError (with a place, unless it is

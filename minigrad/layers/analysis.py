@@ -60,6 +60,8 @@ def analyze_graph(graph: LayerGraph) -> Summary:
         else:
             params = outcome.trainable + outcome.frozen
             trainable, buffers = outcome.trainable, outcome.stats
+        if not node.trainable:
+            trainable = 0
         axes = flow.axes if not flow.rf_unknown else None
         rows.append(Row(
             index=index, name=name, type=layer.row_type(), description=outcome.description,

@@ -38,6 +38,7 @@ class Conv(Layer):
     bias: bool = True
     activation: str | None = None
     in_channels: int | None = None
+    padding_mode: str = "zeros"   # PyTorch's: what the padding pixels hold (reflect, replicate, circular)
 
     type: ClassVar[str] = "conv"
     default_name: ClassVar[str] = "conv2d"
@@ -94,6 +95,8 @@ class Conv(Layer):
         parts = [f"{f} filters {kernel_words}"] + window_words(stride, self.padding, dilation)
         if g != 1:
             parts.append(f"groups {g}")
+        if self.padding_mode != "zeros" and self.padding not in ("valid", (0,) * len(kernel)):
+            parts.append(f"{self.padding_mode} padding")
         if not self.bias:
             parts.append("no bias")
         if self.activation and self.activation != "linear":

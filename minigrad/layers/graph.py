@@ -34,7 +34,8 @@ class Node:
     counted once, as the frameworks count them). functional: a functional op (F.relu,
     torch.cat, x.view) rather than a module or Keras layer. counted: False for a PyTorch
     module the model does not register (kept in a plain Python list, or made in forward()):
-    model.parameters() does not hold its parameters, so neither do the totals.
+    model.parameters() does not hold its parameters, so neither do the totals. trainable:
+    False for a Keras layer built with trainable=False (its weights count as non-trainable).
     """
 
     name: str | None
@@ -43,6 +44,7 @@ class Node:
     shares: int | None = None
     functional: bool = False
     counted: bool = True
+    trainable: bool = True
 
 
 @dataclass(frozen=True)

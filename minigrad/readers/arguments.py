@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError, Where, did_you_mean
-from .interp.values import Foreign, Unknown
+from .interp.values import Foreign, Instance, Unknown, UserClass, UserFunction
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class Args:
 
     def integer(self, key: str, default: Any = None, least: int = 1) -> int | None:
         value = self.get(key, default)
+        if value is None and default is not None:
+            raise self.error(f"{key} must be an integer, got None")
         if value is None:
             return None
         if not _is_int(value) or value < least:
@@ -91,6 +93,8 @@ class Args:
 
     def number(self, key: str, default: Any = None) -> float | None:
         value = self.get(key, default)
+        if value is None and default is not None:
+            raise self.error(f"{key} must be a number, got None")
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -138,6 +142,12 @@ def _is_int(value: Any) -> bool:
 def _show(value: Any) -> str:
     if isinstance(value, Foreign):
         return value.describe()
+    if isinstance(value, UserFunction):
+        return "a lambda" if value.name == "<lambda>" else f"the function {value.name}"
+    if isinstance(value, UserClass):
+        return f"the class {value.name}"
+    if isinstance(value, Instance):
+        return f"a {value.cls.name} object"
     if isinstance(value, int) and abs(value) > 10**15:
         return f"a {len(str(abs(value)))}-digit number" if value.bit_length() < 13000 else "a huge number"
     text = repr(value)

@@ -90,6 +90,7 @@ def _fallback_names(modules: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, Any] = {name: layers.get_attr(None, name, None) for name in layers.members}
     names.update({"keras": keras, "tf": modules["tensorflow"], "layers": layers,
                   "Sequential": keras.members["Sequential"], "Model": keras.members["Model"],
+                  "models": keras.members["models"],
                   "Input": keras.members["Input"], "torch": torch, "nn": modules["torch.nn"],
                   "F": modules["torch.nn.functional"]})
     return names

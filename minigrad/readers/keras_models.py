@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import SpecError, Where
+from ..errors import SpecError, Where, did_you_mean
 from ..layers.base import Layer
 from .arguments import Args, Signature, bind, unknown_error
 from .environment import Environment, Function
@@ -40,9 +40,14 @@ class KerasLayer(Foreign):
         self.where = where
         self._make = make
         self._layer: Layer | None = None
+        self.trainable = True    # trainable=False, or layer.trainable = False: frozen weights
 
     def describe(self) -> str:
         return f"{self.class_name}(...)"
+
+    def set_attr(self, interp, name, value, at):
+        if name == "trainable" and isinstance(value, bool):
+            self.trainable = value
 
     def layer(self) -> Layer:
         if self._layer is None:
@@ -71,7 +76,8 @@ class KerasLayer(Foreign):
 def apply_layer(trace: Trace, layer: KerasLayer, tensors: list[SymTensor]) -> SymTensor:
     """One call of a Keras layer; inside a nested model or custom layer its row is named
     'outer.inner', as Keras' expand_nested summary groups it."""
-    return trace.apply(layer.layer(), tensors, layer.env.qualified(layer.name), "keras", module=layer)
+    return trace.apply(layer.layer(), tensors, layer.env.qualified(layer.name), "keras", module=layer,
+                       trainable=layer.trainable)
 
 
 class LayerClass(Foreign):
@@ -96,7 +102,9 @@ class LayerClass(Foreign):
 
     def call(self, interp, args, kwargs, at):
         name = kwargs.get("name")
-        name = name if isinstance(name, str) else self.env.keras_name(self.base_name)
+        if name is not None and not isinstance(name, str):
+            raise SpecError(f"{self.name}: name must be a string, got {name!r}", at)
+        name = name or self.env.keras_name(self.base_name)
         input_shape = _declared_input(kwargs, at)
         if self.table is None:
             def make(a: Args, cls=self.name, hint=self.hint) -> Layer:
@@ -106,7 +114,10 @@ class LayerClass(Foreign):
         else:
             signature, make = self.table
             bound = bind(signature, self.name, args, kwargs, at)
-        return KerasLayer(self.env, self.name, bound, make, name, input_shape, at)
+        layer = KerasLayer(self.env, self.name, bound, make, name, input_shape, at)
+        if kwargs.get("trainable") is False:
+            layer.trainable = False
+        return layer
 
 
 def _declared_input(kwargs: dict, at) -> tuple | None:
@@ -148,9 +159,10 @@ def _batch_shape(value: Any, what: str, at) -> tuple | Unknown:
 class InputLayer(Foreign):
     """InputLayer(input_shape=…) inside a Sequential list: it only states the input shape."""
 
-    def __init__(self, shape: tuple, name: str):
+    def __init__(self, shape: tuple, name: str, where=None):
         self.shape = shape
         self.name = name
+        self.where = where
 
     @staticmethod
     def factory(env: Environment) -> Function:
@@ -160,7 +172,7 @@ class InputLayer(Foreign):
                 if shape is None and key in kwargs:
                     shape = _batch_shape(kwargs[key], key, at)
             name = kwargs.get("name") or env.keras_name("input_layer")
-            return InputLayer(_shape(shape, "InputLayer shape", at), name)
+            return InputLayer(_shape(shape, "InputLayer shape", at), name, at)
         return Function("InputLayer", make)
 
 
@@ -197,19 +209,25 @@ class KerasSequential(Foreign):
         self.layers: list[Any] = []
         self.input_shape: tuple | None = None
         self.input_name = "input"
+        self.input_where: Where | None = None
 
     def describe(self) -> str:
         return f"the Sequential model {self.name}"
 
     def add(self, layer: Any, at) -> None:
         if isinstance(layer, InputLayer):
-            self.input_shape, self.input_name = layer.shape, layer.name
+            self.input_shape, self.input_name, self.input_where = layer.shape, layer.name, layer.where
             return
         if isinstance(layer, SymTensor) and layer.trace is not None and not self.layers:
             self.input_shape = layer.shape  # keras.Input(...) as the first entry
             return
-        if not (isinstance(layer, (KerasLayer, KerasSequential, KerasFunctional)) or is_keras_model(layer)
-                or isinstance(layer, Unknown)):
+        if isinstance(layer, Unknown):
+            missing = layer.reason.removesuffix(" is not defined") if layer.reason.endswith(" is not defined") else None
+            from .keras_names import LAYERS
+            raise SpecError(f"{self.name}: a layer is {layer.reason}" if missing is None else
+                            f"{self.name}: '{missing}' is not defined", layer.where or at,
+                            hint=(did_you_mean(missing, LAYERS) or "is it imported?") if missing else None)
+        if not (isinstance(layer, (KerasLayer, KerasSequential, KerasFunctional)) or is_keras_model(layer)):
             raise SpecError(f"{self.name}: {_what(layer)} is not a Keras layer", at)
         if not self.layers and self.input_shape is None and isinstance(layer, KerasLayer) and layer.input_shape:
             self.input_shape = layer.input_shape
@@ -218,7 +236,10 @@ class KerasSequential(Foreign):
     def get_attr(self, interp, name, at):
         env = self.env
         if name == "add":
-            return Function("add", lambda interp, args, kwargs, at: self.add(args[0], at))
+            def add(interp, args, kwargs, at):
+                bound = bind(Signature(("layer", "rebuild"), 1), f"{self.name}.add", args, kwargs, at)
+                self.add(bound.values["layer"], at)
+            return Function("add", add)
         if name == "pop":
             return Function("pop", lambda interp, args, kwargs, at: self.layers.pop() if self.layers else None)
         if name == "build":

@@ -101,7 +101,8 @@ def _padding(a: Args) -> str:
     value = a.text("padding", "valid").lower()
     if value not in ("valid", "same"):
         raise a.error(f"padding must be 'valid' or 'same', got {a.get('padding')!r}"
-                      + (" ('causal' is not supported)" if value == "causal" else ""))
+                      + (" ('causal' is not supported)" if value == "causal" else ""),
+                      hint=did_you_mean(value, ("valid", "same")))
     return value
 
 
@@ -254,7 +255,8 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
     "Flatten": (Signature(("data_format",), 0, _IGNORED), lambda a: K.Flatten(where=a.at)),
     "Reshape": (Signature(("target_shape",), 1, _IGNORED), _reshape),
     "Permute": (Signature(("dims",), 1, _IGNORED), _permute),
-    "Dropout": (Signature(("rate",), 1, _IGNORED), lambda a: K.Dropout(rate=a.rate("rate", 0.5), where=a.at)),
+    "Dropout": (Signature(("rate", "noise_shape", "seed"), 1, _IGNORED - {"noise_shape", "seed"}),
+                lambda a: K.Dropout(rate=a.rate("rate", 0.5), where=a.at)),
     "SpatialDropout1D": (Signature(("rate",), 1, _IGNORED),
                          lambda a: K.Dropout(rate=a.rate("rate", 0.5), variant="spatial_dropout", where=a.at)),
     "SpatialDropout2D": (Signature(("rate", "data_format"), 1, _IGNORED),
@@ -264,7 +266,7 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
     "AlphaDropout": (Signature(("rate",), 1, _IGNORED), lambda a: K.Dropout(rate=a.rate("rate", 0.5), where=a.at)),
     "BatchNormalization": (Signature(("axis", "momentum", "epsilon", "center", "scale"), 0, _IGNORED),
                            lambda a: K.BatchNorm(scale=a.flag("scale", True), center=a.flag("center", True),
-                                                 where=a.at)),
+                                                 axis=_norm_axis(a), where=a.at)),
     "LayerNormalization": (Signature(("axis", "epsilon", "center", "scale", "rms_scaling"), 0, _IGNORED),
                            lambda a: K.LayerNorm(axes=_axes(a), bias=a.flag("center", True),
                                                  elementwise_affine=a.flag("scale", True) or a.flag("center", True),
@@ -333,6 +335,14 @@ def _axes(a: Args, key: str = "axis", default=-1) -> tuple[int, ...]:
     if not all(isinstance(v, int) and not isinstance(v, bool) and v != 0 for v in axes):
         raise a.error(f"{key} must name axes other than the batch axis 0, got {axis!r}")
     return tuple(v - 1 if v > 0 else v for v in axes)
+
+
+def _norm_axis(a: Args) -> int | None:
+    """BatchNormalization's axis, per sample (None: the channels, Keras' default -1)."""
+    axes = _axes(a)
+    if len(axes) != 1:
+        raise a.error(f"normalizing over several axes ({a.get('axis')!r}) is not supported")
+    return None if axes[0] == -1 else axes[0]
 
 
 def _shared_axes(a: Args) -> tuple[int, ...]:

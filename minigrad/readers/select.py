@@ -209,8 +209,8 @@ def _instantiate(interp, cls: UserClass) -> Any:
         return interp.call(cls, [], {}, cls.where)
     except SpecError as error:
         raise SpecError(f"class {cls.name} cannot be built with its defaults: {error.message}",
-                        error.where or cls.where, hint="build it in the code (model = "
-                        f"{cls.name}(...)) or pass --model") from None
+                        error.where or cls.where, hint=error.hint or "build it in the code "
+                        f"(model = {cls.name}(...)) or pass --model") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,11 +237,16 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
         env.trace, env.trace_names = trace, module_names(model)
         env.trace_names.pop(id(model), None)
     name = model.input_name if isinstance(model, KerasSequential) else "input"
-    x = trace.input(shape, name, framework)
+    where = getattr(model, "input_where", None) if env.input_override is None else None
+    if where is None and isinstance(model, KerasSequential) and env.input_override is None and model.layers:
+        where = getattr(model.layers[0], "where", None)   # input_shape= on the first layer
+    x = trace.input(shape, name, framework, where)
     try:
         output = interp.call(model, [x], {}, at)
     finally:
         env.trace = None
+    if framework == "torch":
+        _note_unused(env, trace, model)
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     if not outputs or not all(isinstance(o, SymTensor) and o.trace is trace for o in outputs):
         bad = next((o for o in outputs if not (isinstance(o, SymTensor) and o.trace is trace)), None)
@@ -249,6 +254,21 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
         raise SpecError(f"{chosen.name}: its forward pass returns {what}, not a tensor of the model "
                         "(does forward() return its result?)", at)
     return trace.graph(outputs)
+
+
+def _note_unused(env: Environment, trace: Trace, model: Any) -> None:
+    """Modules __init__ makes that forward() never calls: model.parameters() still holds them."""
+    used = {id(m) for m in trace.modules if m is not None}
+    for module, name in ((m, env.trace_names.get(id(m))) for m in _modules(model)):
+        if isinstance(module, TorchLayer) and name and id(module) not in used \
+                and any(key in module.args.values for key in _WEIGHTED):
+            env.note(f"{name} ({module.describe()}) is made in __init__ but never called in "
+                     "forward(): PyTorch's model.parameters() counts its parameters, these totals "
+                     "do not")
+
+
+_WEIGHTED = ("in_channels", "in_features", "num_features", "num_embeddings", "num_channels",
+             "normalized_shape", "num_parameters")
 
 
 def _check_layers(model: Any) -> None:

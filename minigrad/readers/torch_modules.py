@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..errors import SpecError, Where, did_you_mean
 from ..layers.base import Layer
-from .arguments import Args
+from .arguments import Args, unknown_error
 from .environment import Environment, Function
 from .interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass
 from .trace import SymTensor
@@ -222,6 +222,8 @@ def container_children(kind: str, args: list, kwargs: dict, at: Where | None) ->
         else:
             raise SpecError(f"nn.ModuleDict takes a dict of modules, got {_what(source)}", at)
     for name, module in items:
+        if isinstance(module, Unknown):
+            raise unknown_error(module, f"nn.{kind} (child '{name}')", module.where or at)
         if not isinstance(name, str):
             raise SpecError(f"nn.{kind}: module names must be strings, got {name!r}", at)
         if not is_module(module):

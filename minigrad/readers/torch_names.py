@@ -34,10 +34,15 @@ def _padding(a: Args, rank: int, key: str = "padding"):
 
 def _conv(rank: int) -> Callable[[Args], K.Layer]:
     def make(a: Args) -> K.Layer:
+        mode = a.text("padding_mode", "zeros")
+        if mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise a.error(f"padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got {mode!r}",
+                          hint=did_you_mean(mode, ("zeros", "reflect", "replicate", "circular")))
         return K.Conv(in_channels=a.integer("in_channels"), filters=a.integer("out_channels"),
                       kernel=a.ints("kernel_size", rank), stride=a.ints("stride", rank, 1),
                       padding=_padding(a, rank), dilation=a.ints("dilation", rank, 1),
-                      groups=a.integer("groups", 1), bias=a.flag("bias", True), where=a.at)
+                      groups=a.integer("groups", 1), bias=a.flag("bias", True), padding_mode=mode,
+                      where=a.at)
     return make
 
 
@@ -256,6 +261,11 @@ class LayerClass(Foreign):
         if self.name in LAYERS:
             signature, make = LAYERS[self.name]
             bound = bind(signature, f"nn.{self.name}", args, kwargs, at)
+            mode = bound.values.get("padding_mode", "zeros")
+            if mode != "zeros" and isinstance(mode, str):
+                self.env.note(f"line {at.line if at else '?'}: nn.{self.name}(padding_mode='{mode}') pads "
+                              f"with {mode}ed pixels instead of zeros: shapes and counts are as shown, "
+                              "but minigrad cannot build it for cnncalc train")
         else:
             bound = Args(f"nn.{self.name}", dict(kwargs), at)
             hint = did_you_mean(self.name, LAYERS)

@@ -120,7 +120,7 @@ class TorchTensorMethods:
                 raise unknown_error(value, what, at)
             if not isinstance(value, int) or isinstance(value, bool) or value == 0 or value < -1:
                 raise SpecError(f"{what}: sizes must be positive integers or -1, got {_dim_text(value)}", at)
-        if rest.count(-1) > 1:
+        if dims.count(-1) > 1:
             raise SpecError(f"{what}: only one size can be -1", at)
         if dims[0] == -1 and -1 not in rest:
             wanted = math.prod(rest)

@@ -71,7 +71,8 @@ class Trace:
         return self.apply(layer, [], name, framework)
 
     def apply(self, layer: Layer, inputs: list[SymTensor], name: str, framework: str, *,
-              module: Any = None, functional: bool = False, counted: bool = True) -> SymTensor:
+              module: Any = None, functional: bool = False, counted: bool = True,
+              trainable: bool = True) -> SymTensor:
         """Record one use of `layer` on `inputs` and return its output."""
         for tensor in inputs:
             if tensor.trace is not self:
@@ -83,7 +84,7 @@ class Trace:
         flows = tuple(self.uses[t.node].flow for t in inputs)
         outcome = layer.infer(Context(self.layout, self.rules, name), flows)
         node = Node(name=name, layer=layer, inputs=tuple(t.node for t in inputs), shares=shares,
-                    functional=functional, counted=counted)
+                    functional=functional, counted=counted, trainable=trainable)
         self.uses.append(_Use(node, outcome.flow))
         self.modules.append(module)
         index = len(self.uses) - 1

@@ -67,8 +67,10 @@ class Spec:
         """The model as a chain of layers, which the model builder takes; a SpecError for a
         graph with branches."""
         graph = self.graph
-        if not graph.is_chain() or any(node.shares is not None for node in graph.nodes):
-            raise SpecError(f"{self.name} has branches or shared layers; minigrad builds chains of "
+        # a layer used twice is built twice: right for a pool, wrong for weights shared on purpose
+        shared = [node for node in graph.nodes if node.shares is not None]
+        if not graph.is_chain() or (shared and any(self.analyze().rows[n.shares].params for n in shared)):
+            raise SpecError(f"{self.name} has branches or shared weights; minigrad builds chains of "
                             "layers only so far")
         return Network(self.input_shape, tuple(node.layer for node in graph.nodes[1:]),
                        graph.layout, graph.rules, graph.nodes[0].layer.where)

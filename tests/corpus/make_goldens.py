@@ -575,6 +575,67 @@ def _split_args(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# The corpus README: its file table follows the goldens.
+# ---------------------------------------------------------------------------------------------
+
+README_HEAD = """# The model corpus (issue 10)
+
+Model files written the way tutorials and repositories write them: whole scripts with argparse,
+data loading and training loops, notebooks, helper- and loop-built nets, residual and U-Net graphs,
+Keras in all its styles, 1-D and text models, and the shape bugs learners make. We wrote every
+file ourselves in the style named on its `# style:` line; no one's code is copied.
+
+Each file starts with
+
+    # cnncalc: ARGS    what a user has to give `cnncalc shapes` because the file does not say it
+    # style: ...       the kind of source imitated
+    # truth: ...       read only by make_goldens.py: the real model and its input
+
+`goldens/NAME.json` holds what PyTorch 2.13 and Keras 3 (torch backend) say about each file:
+total and trainable parameters, buffers (PyTorch), non-trainable parameters (Keras), the output
+shape, and every leaf layer's output shape by name. `tests/test_corpus.py` compares
+`cnncalc shapes FILE -f json ARGS` with them, with no framework installed;
+`tests/test_corpus_fuzz.py` mutates these files and demands exit 0 or 2 and never a traceback.
+
+Regenerate the goldens (by hand, never in the default test run; this table is rewritten too):
+
+    pip install torch==2.13.0      # the CPU build from a local file; never another version, never torchvision
+    pip install keras
+    KERAS_BACKEND=torch python tests/corpus/make_goldens.py            # all files
+    KERAS_BACKEND=torch python tests/corpus/make_goldens.py FILE ...   # some
+    KERAS_BACKEND=torch python tests/corpus/make_goldens.py --check    # compare only
+"""
+
+
+def write_readme() -> None:
+    def category(d):
+        name = d["file"]
+        if name.startswith("notes_"):
+            return 0, "The study notes' own code"
+        if name.startswith("bug_"):
+            return 4, "Shape bugs learners make (each golden is an error)"
+        if name.endswith(".ipynb"):
+            return 3, "Notebooks"
+        return (1, "PyTorch files") if d["framework"] == "torch" else (2, "Keras / tf.keras files")
+
+    groups: dict = {}
+    for path in sorted(GOLDENS.glob("*.json")):
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if d["error"]:
+            truth = "error: must mention " + ", ".join(d["error"]["expect"])
+        else:
+            truth = f"{d['total_params']:,} params, output {d['output_shape']}"
+        args = " ".join(d["args"]) or "(nothing)"
+        groups.setdefault(category(d), []).append(
+            f"| `{d['file']}` | {d['framework']} | `{args}` | {truth} | {d['style']} |")
+    parts = [README_HEAD]
+    for (_, title), rows in sorted(groups.items()):
+        parts.append(f"## {title} ({len(rows)})\n\n| file | framework | args | truth | style |\n"
+                     "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
 # The parent: one process per file, goldens written in a fixed key order.
 # ---------------------------------------------------------------------------------------------
 
@@ -649,6 +710,8 @@ def main() -> int:
             what = (f"{golden['framework']:5} total={golden['total_params']:,} "
                     f"out={golden['output_shape']} rows={len(golden['layers'])}")
         print(f"{status:5} {path.name:42} {what}  ({time.time() - start:.1f} s)")
+    if not opts.check:
+        write_readme()
     return 1 if bad else 0
 
 

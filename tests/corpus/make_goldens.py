@@ -599,7 +599,7 @@ shape, and every leaf layer's output shape by name. `tests/test_corpus.py` compa
 
 Regenerate the goldens (by hand, never in the default test run; this table is rewritten too):
 
-    pip install torch==2.13.0      # the CPU build from a local file; never another version, never torchvision
+    pip install torch==2.13.0   # CPU build from a local file; no other version, no torchvision
     pip install keras
     KERAS_BACKEND=torch python tests/corpus/make_goldens.py            # all files
     KERAS_BACKEND=torch python tests/corpus/make_goldens.py FILE ...   # some

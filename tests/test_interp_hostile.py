@@ -65,6 +65,13 @@ BOUNDS = {
     "format method width": ("x = '{:>{w}}'.format(1, w=10**9)", "container length limit"),
     "percent width": ("x = '%1000000000d' % 1", "container length limit"),
     "str of a shared matrix": ("a = [[0] * 1000] * 1000\nb = str(a)", "step limit"),
+    "scanning a big list": ("x = list(range(10**6))\nwhile True:\n    y = -1 in x", "limit"),
+    "counting in a big list": ("x = [0] * 10**6\nwhile True:\n    y = x.count(1)", "limit"),
+    "comparing big lists": ("x = [0] * 10**6\ny = [0] * 10**6\nwhile x == y:\n    pass",
+                            "limit"),
+    "comparing big nested lists": ("x = [[0]] * 10**6\ny = [[0]] * 10**6\nwhile x == y:\n"
+                                   "    pass", "limit"),
+    "searching a big string": ("s = 'a' * 10**6\nwhile True:\n    y = s.find('b')", "limit"),
     "many big lists": ("x = [[0] * 10**6 for i in range(10**5)]", "step limit"),
     "append forever": ("x = []\nwhile True: x.append(1)", "limit"),
     "deep list shown": ("x = []\nfor i in range(100000): x = [x]\ny = str(x)", "nesting limit"),

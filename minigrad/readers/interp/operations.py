@@ -171,8 +171,10 @@ class Operations:
         ta, tb = type(a), type(b)
         if ta in PLAIN_TYPES and tb in PLAIN_TYPES:
             if ta in _NESTED and tb in _NESTED:
-                check_data(a, at)
-                check_data(b, at)
+                check_data(a, at, self.budget)
+                check_data(b, at, self.budget)
+            if ta in SEQUENCES and tb in SEQUENCES:
+                self.budget.charge(min(len(a), len(b)), at)
             try:
                 return COMPARE[op](a, b)
             except TypeError as e:
@@ -214,8 +216,10 @@ class Operations:
             if t in (dict, set, frozenset):
                 check_key(item, at)
             elif type(item) in _NESTED and t in (list, tuple):
-                check_data(item, at)
-                check_data(container, at)
+                check_data(item, at, self.budget)
+                check_data(container, at, self.budget)
+            if t in SEQUENCES:
+                self.budget.charge(len(container), at)  # `in` scans: a step per 8 items
             try:
                 return item in container
             except TypeError as e:
@@ -442,7 +446,7 @@ class Operations:
             if type(k) not in PLAIN_TYPES:
                 return Unknown(f"the order of {describe(k)}", at)
         if any(type(k) in _NESTED for k in keys):
-            check_data(keys, at)
+            check_data(keys, at, self.budget)
         try:
             order = sorted(range(len(items)), key=keys.__getitem__, reverse=reverse)
         except TypeError as e:

@@ -57,6 +57,11 @@ _STORES = {(list, "append"), (list, "insert"), (list, "index"), (list, "count"),
 _VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
+# methods that do not scan their whole value (the others cost a step per 8 items)
+_CHEAP = frozenset("append add pop get setdefault startswith endswith bit_length conjugate "
+                   "is_integer as_integer_ratio discard clear insert popitem".split())
+
+
 class PlainMethod:
     """`value.name` for an allow-listed method of a plain value, ready to be called."""
 
@@ -86,18 +91,18 @@ _NESTED = (tuple, list, dict, set, frozenset)
 DATA_SIZE = 4_000_000  # items of nested data that one comparison or hash may visit
 
 
-def check_key(key, at: Where) -> None:
+def check_key(key, at: Where, budget=None) -> None:
     """Hashing a deeply nested tuple recurses in C without a guard, and a tuple that holds
     the same tuple twice, 60 times over, hashes 2**60 items: refuse such keys first."""
     if type(key) in (tuple, frozenset):
-        check_data(key, at)
+        check_data(key, at, budget)
 
 
 def _children(value):
     return (*value.keys(), *value.values()) if type(value) is dict else value
 
 
-def check_data(value, at: Where) -> None:
+def check_data(value, at: Where, budget=None) -> None:
     """Refuses nested data that Python would walk too deeply (a C stack overflow when hashing)
     or too long (shared sublists: `a = [a, a]` sixty times is tiny in memory but 2**60 items to
     compare). Walks each distinct container once, without recursion."""
@@ -106,6 +111,7 @@ def check_data(value, at: Where) -> None:
     sizes: dict = {}      # id -> items below a finished container, counted with repeats
     active: set = set()   # ids being walked (seeing one again is a cycle)
     stack = [(value, 0, False)]
+    walked = 0
     while stack:
         item, depth, done = stack.pop()
         key = id(item)
@@ -128,6 +134,10 @@ def check_data(value, at: Where) -> None:
             raise LimitError("the code uses data nested more than 100 levels deep (the nesting "
                              "limit)", at)
         active.add(key)
+        walked += len(item)
+        if budget is not None and walked > 4096:
+            budget.charge(walked // 2, at)  # a step per 16 items walked
+            walked = 0
         stack.append((item, depth, True))
         for x in _children(item):
             if type(x) in _NESTED and id(x) not in sizes:
@@ -151,6 +161,8 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
             budget.check_length(len(obj) + 1, at)
         obj.append(args[0])
         return None
+    if name not in _CHEAP and t in (str, bytes, list, tuple, dict, set, frozenset):
+        budget.charge(len(obj), at)  # most methods scan the whole value: a step per 8 items
     values = [*args, *kwargs.values()] if kwargs else args
     if (t, name) not in _STORES and name != "extend":
         for v in values:
@@ -167,9 +179,9 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
         for v in values:
             check_key(v, at)
         if name in ("index", "count", "remove") and any(type(v) in _NESTED for v in values):
-            check_data(obj, at)
+            check_data(obj, at, budget)
             for v in values:
-                check_data(v, at)
+                check_data(v, at, budget)
     _precheck(budget, obj, name, args, kwargs, at)
     try:
         result = getattr(obj, name)(*args, **kwargs)

@@ -92,16 +92,8 @@ def test_corpus_file(golden_path: Path):
     by_name: dict[str, list[list[int]]] = defaultdict(list)
     for row in rows:
         by_name[row["name"]].append(list(row["output_shape"]))
-    # A Keras custom layer is one layer to Keras but a block of rows to cnncalc ('res_block_0.add',
-    # …): its output is the block's last row.
-    blocks: dict[str, list[int]] = {}
-    for row in rows:
-        parts = row["name"].split(".")
-        for depth in range(1, len(parts)):
-            blocks[".".join(parts[:depth])] = list(row["output_shape"])
-    for name, shape in blocks.items():
-        if name not in by_name:
-            by_name[name].append(shape)
+    # Goldens name leaves only (PyTorch leaf modules; the leaf layers a Keras custom layer calls,
+    # as 'res_block_0.add'), so every golden name must be a row of its own.
     seen: dict[str, int] = defaultdict(int)
     missing, wrong = [], []
     for layer in golden["layers"]:

@@ -178,6 +178,7 @@ def _container(pytype: type):
                     items = interp.iterate(src, at)
                     if isinstance(items, Unknown):
                         return items
+                    _work(interp, len(items), at)
                     for pair in items:
                         pair = interp.iterate(pair, at)
                         if isinstance(pair, Unknown):
@@ -194,6 +195,7 @@ def _container(pytype: type):
         if isinstance(items, Unknown):
             return items
         if pytype in (set, frozenset):
+            _work(interp, len(items), at)
             for x in items:
                 check_key(x, at)
         return _plain_call(pytype, [items], at, f"{pytype.__name__}()")

@@ -151,6 +151,7 @@ class Expressions:
             if k.arg is not None:
                 kwargs[k.arg] = value
             elif type(value) is dict:
+                self.budget.charge(len(value) * 8, self.where(k))  # a step per keyword
                 for name, v in value.items():
                     if type(name) is not str:
                         raise CodeError("keywords must be strings", self.where(k), "TypeError")

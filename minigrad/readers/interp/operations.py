@@ -124,6 +124,8 @@ class Operations:
             if isinstance(v, Unknown):
                 raise _Unknown(v)
             return v if type(v) in ATOMS else display(v, limit, False, at, self.budget)
+        if type(args) in (tuple, dict):
+            self.budget.charge(len(args) * 8, at)  # a step per argument
         try:
             if type(args) is tuple:
                 args = tuple(show(v) for v in args)

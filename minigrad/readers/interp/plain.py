@@ -354,6 +354,7 @@ def format_string(interp, fmt: str, args: list, kwargs: dict, at: Where) -> Any:
         fields = list(string.Formatter().parse(fmt))
     except ValueError as e:
         raise CodeError(f"ValueError: {e}", at, "ValueError") from None
+    interp.budget.charge(len(fields) * 8, at)  # a step per field
     for literal, field, spec, conversion in fields:
         out.append(literal)
         if field is None:

@@ -350,6 +350,99 @@ def _shared_axes(a: Args) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
+# TensorFlow and keras.ops functions on symbolic tensors: tf.concat, tf.reshape, ops.mean…
+# Their axes count the batch as axis 0, as Keras layers' do.
+# ---------------------------------------------------------------------------------------------
+
+def _tensor_op(env: Environment, written: str, sig: Signature, make: Callable[[Args, list], K.Layer],
+               many: bool = False) -> Function:
+    """A function of one tensor (or, with `many`, a list of tensors) that becomes one node."""
+    def run(interp, args, kwargs, at):
+        bound = bind(sig, written, args, kwargs, at)
+        first = bound.values[sig.names[0]]
+        tensors = list(first) if many and isinstance(first, (list, tuple)) else [first]
+        if not tensors or not all(env.keras_traced(t) for t in tensors):
+            sample = next((t for t in tensors if isinstance(t, DataArray)), None)
+            if sample is not None and written.endswith("expand_dims"):
+                return expand_dims.call(interp, args, kwargs, at)
+            unknown = next((t for t in tensors if isinstance(t, Unknown)), None)
+            return unknown or Unknown(f"the result of {written}(...)", at)
+        trace = tensors[0].trace
+        short = written.rsplit(".", 1)[-1]
+        return trace.apply(make(bound, tensors), tensors, trace.unique(env.qualified(short)), "keras",
+                           functional=True)
+    return Function(written, run)
+
+
+def _per_sample(a: Args, key: str, default=None):
+    value = a.get(key, default)
+    if value is None:
+        return None
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v != 0 for v in values):
+        raise a.error(f"{key} must name axes other than the batch axis 0, got {value!r}")
+    return tuple(v - 1 if v > 0 else v for v in values)
+
+
+def _tf_reshape(a: Args, tensors) -> K.Layer:
+    shape = a.get("shape")
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise a.error(f"shape must be a tuple that starts with the batch size, got {shape!r}")
+    return K.Reshape(target=tuple(-1 if d is None else d for d in shape[1:]), where=a.at)
+
+
+def tensor_ops(env: Environment, prefix: str) -> dict[str, Function]:
+    """tf.* (prefix 'tf') or keras.ops.* (prefix 'ops') functions on tensors."""
+    def op(name, sig, make, many=False):
+        return _tensor_op(env, f"{prefix}.{name}", sig, make, many)
+
+    def merge(kind):
+        return lambda a, t: K.Merge(op=kind, where=a.at)
+    concat_axis = "axis"
+    table = {
+        "concat" if prefix == "tf" else "concatenate": op(
+            "concat" if prefix == "tf" else "concatenate", Signature(("values", concat_axis), 1, frozenset({"name"})),
+            lambda a, t: K.Merge(op="concat", axis=_per_sample(a, concat_axis, -1)[0], where=a.at), many=True),
+        "add": op("add", Signature(("x", "y"), 2, frozenset({"name"})), merge("add")),
+        "subtract": op("subtract", Signature(("x", "y"), 2, frozenset({"name"})), merge("subtract")),
+        "multiply": op("multiply", Signature(("x", "y"), 2, frozenset({"name"})), merge("multiply")),
+        "reshape": op("reshape", Signature(("tensor" if prefix == "tf" else "x", "shape"), 2, frozenset({"name"})),
+                      _tf_reshape),
+        "squeeze": op("squeeze", Signature(("input" if prefix == "tf" else "x", "axis"), 1, frozenset({"name"})),
+                      lambda a, t: K.Squeeze(axis=(_per_sample(a, "axis") or (None,))[0], where=a.at)),
+        "expand_dims": op("expand_dims", Signature(("input" if prefix == "tf" else "x", "axis"), 2,
+                                                  frozenset({"name"})),
+                          lambda a, t: K.Unsqueeze(axis=_per_sample(a, "axis")[0], where=a.at)),
+        "transpose": op("transpose", Signature(("a" if prefix == "tf" else "x", "perm" if prefix == "tf" else "axes"), 2,
+                                              frozenset({"name", "conjugate"})),
+                        lambda a, t: _transpose(a, "perm" if prefix == "tf" else "axes")),
+    }
+    for name, tf_name in (("mean", "reduce_mean"), ("sum", "reduce_sum"), ("max", "reduce_max")):
+        written = tf_name if prefix == "tf" else name
+        table[written] = op(written, Signature(("input_tensor" if prefix == "tf" else "x", "axis", "keepdims"), 1,
+                                               frozenset({"name"})),
+                            lambda a, t, name=name: _reduce(a, name))
+    for name, fn in ACTIVATIONS.items():
+        if prefix == "ops" or name in ("sigmoid", "tanh"):
+            table.setdefault(name, ActivationFunction(env, fn, f"{prefix}.{name}"))
+    return table
+
+
+def _transpose(a: Args, key: str) -> K.Layer:
+    perm = a.get(key)
+    if not isinstance(perm, (tuple, list)) or not perm or perm[0] != 0:
+        raise a.error(f"{key} must keep the batch axis first, got {perm!r}")
+    return K.Permute(dims=tuple(d - 1 for d in perm[1:]), where=a.at)
+
+
+def _reduce(a: Args, op: str) -> K.Layer:
+    axes = _per_sample(a, "axis")
+    if axes is None:
+        raise a.error("reducing over every axis mixes the samples of a batch; give axis")
+    return K.Reduce(op=op, axes=axes, keepdims=a.flag("keepdims", False), where=a.at)
+
+
+# ---------------------------------------------------------------------------------------------
 # The namespaces: keras, keras.layers, keras.models, tf, tf.keras…
 # ---------------------------------------------------------------------------------------------
 
@@ -410,15 +503,17 @@ def keras_modules(env: Environment) -> dict[str, Any]:
             "image_data_format", lambda *a: "channels_last")}),
         "optimizers": Namespace(env, "keras.optimizers", {}),
         "losses": Namespace(env, "keras.losses", {}), "callbacks": Namespace(env, "keras.callbacks", {}),
-        "utils": Namespace(env, "keras.utils", {})})
+        "utils": Namespace(env, "keras.utils", {}),
+        "ops": Namespace(env, "keras.ops", lambda: tensor_ops(env, "ops"))})
     nn = Namespace(env, "tf.nn", {name: ActivationFunction(env, fn, f"tf.nn.{name}")
                                   for name, fn in ACTIVATIONS.items()})
-    tf = Namespace(env, "tensorflow", {"keras": keras, "nn": nn, "expand_dims": expand_dims})
+    tf = Namespace(env, "tensorflow", lambda: {"keras": keras, "nn": nn, **tensor_ops(env, "tf")})
     modules = {"keras": keras, "keras.layers": layers, "keras.models": models,
                "keras.layers.experimental": experimental,
                "keras.layers.experimental.preprocessing": preprocessing,
                "keras.activations": activation_module, "keras.datasets": datasets,
-               "keras.backend": keras.get_attr(None, "backend", None), "tensorflow": tf}
+               "keras.backend": keras.get_attr(None, "backend", None), "tensorflow": tf,
+               "keras.ops": keras.get_attr(None, "ops", None)}
     for name in list(modules):
         if name.startswith("keras"):
             modules[f"tensorflow.{name}"] = modules[name]

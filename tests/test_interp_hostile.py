@@ -72,6 +72,10 @@ BOUNDS = {
     "comparing big nested lists": ("x = [[0]] * 10**6\ny = [[0]] * 10**6\nwhile x == y:\n"
                                    "    pass", "limit"),
     "searching a big string": ("s = 'a' * 10**6\nwhile True:\n    y = s.find('b')", "limit"),
+    "copying a big dict": ("d = {i: i for i in range(10000)}\nwhile True:\n    e = {**d}",
+                           "limit"),
+    "inserting at the front": ("x = [0] * 10**5\nwhile True:\n    x.insert(0, 1)\n    x.pop()",
+                               "limit"),
     "many big lists": ("x = [[0] * 10**6 for i in range(10**5)]", "step limit"),
     "append forever": ("x = []\nwhile True: x.append(1)", "limit"),
     "deep list shown": ("x = []\nfor i in range(100000): x = [x]\ny = str(x)", "nesting limit"),

@@ -173,6 +173,7 @@ def _container(pytype: type):
                 if isinstance(src, Unknown):
                     return src
                 if type(src) is dict:
+                    _work(interp, len(src), at)
                     result.update(src)
                 else:
                     items = interp.iterate(src, at)

@@ -211,6 +211,7 @@ class Expressions:
                 if type(other) is not dict:
                     raise CodeError("a ** item in a dict display must be a dict", self.where(v),
                                     "TypeError")
+                self.budget.charge(len(other) * 8, self.where(v))  # a step per item copied
                 out.update(other)
             else:
                 key = self.eval(k)

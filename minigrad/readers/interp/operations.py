@@ -355,6 +355,7 @@ class Operations:
                 if isinstance(value, Unknown):
                     return
                 self.budget.check_length(len(obj) + len(value), at)
+                self.budget.charge(len(obj), at)  # the rest of the list moves
             try:
                 obj[key] = value
             except (LookupError, TypeError, ValueError) as e:
@@ -373,6 +374,8 @@ class Operations:
         raise CodeError(f"{describe(obj)} does not support item assignment", at, "TypeError")
 
     def del_item(self, obj: Any, key: Any, at: Where) -> None:
+        if type(obj) is list:
+            self.budget.charge(len(obj), at)  # the rest of the list moves
         if type(obj) in (list, dict) and not isinstance(key, Unknown):
             if type(obj) is dict:
                 check_key(key, at)

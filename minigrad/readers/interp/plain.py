@@ -58,8 +58,8 @@ _VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
 # methods that do not scan their whole value (the others cost a step per 8 items)
-_CHEAP = frozenset("append add pop get setdefault startswith endswith bit_length conjugate "
-                   "is_integer as_integer_ratio discard clear insert popitem".split())
+_CHEAP = frozenset("append add get setdefault startswith endswith bit_length conjugate "
+                   "is_integer as_integer_ratio discard clear popitem".split())
 
 
 class PlainMethod:
@@ -161,7 +161,8 @@ def call_plain_method(interp, method: PlainMethod, args: list, kwargs: dict, at:
             budget.check_length(len(obj) + 1, at)
         obj.append(args[0])
         return None
-    if name not in _CHEAP and t in (str, bytes, list, tuple, dict, set, frozenset):
+    if name not in _CHEAP and t in (str, bytes, list, tuple, dict, set, frozenset) and not (
+            name == "pop" and not args):
         budget.charge(len(obj), at)  # most methods scan the whole value: a step per 8 items
     values = [*args, *kwargs.values()] if kwargs else args
     if (t, name) not in _STORES and name != "extend":

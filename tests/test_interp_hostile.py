@@ -22,7 +22,8 @@ def unknown_importer(name, at):
 
 
 def run(src: str, **kw) -> dict:
-    interp = Interpreter(parse_source(src), src, importer=kw.pop("importer", unknown_importer), **kw)
+    importer = kw.pop("importer", unknown_importer)
+    interp = Interpreter(parse_source(src), src, importer=importer, **kw)
     interp.run()
     return interp.globals
 
@@ -228,7 +229,8 @@ TRICKS = [
     "import sys\nsys.modules['os'].system('touch ' + P)",
     "@__import__('os').system\ndef f(): pass",
     "@open\ndef f(): pass",
-    "class M(type):\n    def __new__(m, *a):\n        open(P, 'w')\nclass A(metaclass=M):\n    pass",
+    "class M(type):\n    def __new__(m, *a):\n        open(P, 'w')\n"
+    "class A(metaclass=M):\n    pass",
     "class B:\n    def __init_subclass__(cls):\n        open(P, 'w')\nclass C(B):\n    pass",
     "class D:\n    def __del__(self):\n        open(P, 'w')\nd = D()\ndel d",
     "''.join.__self__",
@@ -325,8 +327,8 @@ def test_a_long_chain_of_subclasses_is_refused_fast():
     with pytest.raises(LimitError, match="more than 500 base classes"):
         run(src)
     assert time.perf_counter() - start < FAST
-    g = run("class A:\n    k = 1\n" + "".join(f"class A{i}(A if {i} == 0 else A{i - 1}):\n    pass\n"
-                                             for i in range(300)) + "x = A299().k\n")
+    chain = "".join(f"class A{i}(A if {i} == 0 else A{i - 1}):\n    pass\n" for i in range(300))
+    g = run("class A:\n    k = 1\n" + chain + "x = A299().k\n")
     assert g["x"] == 1
 
 
@@ -335,3 +337,36 @@ def test_showing_big_lists_again_and_again_costs_steps():
     with pytest.raises(LimitError, match="step limit"):
         run("x = list(range(10**5))\nfor i in range(1000):\n    s = str(x)\n")
     assert time.perf_counter() - start < FAST
+
+
+# `while True:` around each of these: every one must trip a bound in time (the thorough
+# profile runs them all; the default profile a sample)
+STRESS_SETUP = ("x = list(range(10**5))\ns = 'ab ' * 30000\nt = 'ab ' * 30000\n"
+                "d = {i: i for i in range(10000)}\nn = 0\n")
+STRESS = [
+    'y = sorted(x)', 'y = x[::-1]', 'y = x[:]', 'y = list(x)', 'y = tuple(x)', 'y = set(x)',
+    'y = str(x)', 'y = x + [1]', 'y = x * 1', 'y = sum(x)', 'y = max(x)', 'y = [i for i in x]',
+    'y = x.copy()', 'y = x.index(5)', 'y = s.split()', 'y = s.upper()', "y = s.replace('a', 'b')",
+    'y = s[::-1]', 'y = s == t', 'y = s.encode()', 'x.reverse()', 'x.sort()', "y = f'{x}'",
+    'y = repr(x)', 'y = list(enumerate(x))', 'y = list(zip(x, x))', 'y = list(reversed(x))',
+    'y = any(x)', 'y = all(x)', 'y = x.count(0)', 'y = 5 in x', 'y = d.keys()',
+    'y = list(d.items())', 'y = d.copy()', 'y = {**d}', 'y = [*x]', 'y = (*x,)', 'a, *b = x',
+    'y = x[1:]', 'del x[0]', 'x.insert(0, 1)', 'x.pop(0)', 'x[0:0] = [1]', 'y = len(x)',
+    "y = s.count('a')", "y = 'zz' in s", "y = s.find('zz')", 'y = s.strip()', 'y = s.title()',
+    'y = s.splitlines()', "y = s.partition('zz')", "y = s.startswith('ab')", 'y = s * 1',
+    'y = s[1:]', "y = s + 'a'", 'y = str(d)', 'y = {k: v for k, v in d.items()}', 'y = dict(d)',
+    'y = set(d)', 'y = frozenset(x)', 'y = min(s)', 'y = sorted(s)', "y = ' '.join(s.split())",
+    'y = x == x[:]', 'y = (x < x)', 'y = divmod(n, 7)', "y = '%s' % (x,)", "y = '{}'.format(x)",
+    'y = list(map(abs, x[:1000]))', 'y = dict(zip(x[:5000], x[:5000]))', 'y = d.get(5)',
+    'y = 5 in d', 'n += 1'
+]
+
+
+@pytest.mark.parametrize("op", STRESS if os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+                         else STRESS[::10])
+def test_loops_over_big_data_trip_in_time(op):
+    src = STRESS_SETUP + "while True:\n    " + op + "\n"
+    start = time.perf_counter()
+    with pytest.raises(LimitError):
+        run(src)
+    assert time.perf_counter() - start < FAST, op

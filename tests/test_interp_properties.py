@@ -153,8 +153,8 @@ def check_against_python(src: str, names) -> None:
     except (ArithmeticError, ValueError, TypeError, IndexError) as e:
         python_error = e
     if our_error is not None or python_error is not None:
-        assert our_error is not None, f"Python raised {python_error!r}, the interpreter did not\n{src}"
-        assert python_error is not None, f"interpreter raised {our_error} where Python did not\n{src}"
+        assert our_error is not None, f"Python raised {python_error!r}, we did not\n{src}"
+        assert python_error is not None, f"we raised {our_error}, Python did not\n{src}"
         return
     got, want = comparable(interp.globals), comparable(expected)
     if names is not None:

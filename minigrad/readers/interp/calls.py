@@ -237,7 +237,8 @@ class Calls:
         bases = []
         for b in node.bases:
             value = self.eval(b)
-            if type(value) in (UserClass, ExcClass) or (isinstance(value, Foreign) and value.is_class()):
+            if type(value) in (UserClass, ExcClass) or (isinstance(value, Foreign)
+                                                        and value.is_class()):
                 bases.append(value)
         for k in node.keywords:  # metaclass=… is evaluated and ignored
             self.eval(k.value)

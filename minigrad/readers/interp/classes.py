@@ -40,7 +40,8 @@ class ClassOps:
             found = base.instance_attr(self, inst, name, at)
             if found is not MISSING:
                 return found
-        known = list(inst.attrs) + [n for c in inst.cls.mro() if isinstance(c, UserClass) for n in c.namespace]
+        known = list(inst.attrs) + [n for c in self.mro(inst.cls) if isinstance(c, UserClass)
+                                    for n in c.namespace]
         raise CodeError(f"'{inst.cls.name}' object has no attribute '{name}'", at, "AttributeError",
                         hint=did_you_mean(name, [n for n in known if not n.startswith("__")]))
 

@@ -226,7 +226,8 @@ class Expressions:
         """Runs the generators of a comprehension in its own scope; `emit` is called for each
         innermost iteration. The first iterable is evaluated in the enclosing scope."""
         first = self.eval(node.generators[0].iter)
-        scope = self.new_scope("comp", self.scope if self.scope.kind != "class" else self.scope.parent)
+        parent = self.scope if self.scope.kind != "class" else self.scope.parent
+        scope = self.new_scope("comp", parent)
         scope.locals = self.comprehension_locals(node)
         saved, self.scope = self.scope, scope
         count = [0]

@@ -65,8 +65,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         self._active = False
         self._frame_cap = 0
         self._handling: list = []  # errors being handled by `except` blocks (for bare `raise`)
-        self._exec_table = {getattr(ast, n[6:]): getattr(Interpreter, n)
-                            for n in dir(Interpreter) if n.startswith("_exec_") and hasattr(ast, n[6:])}
+        self._exec_table = {getattr(ast, n[6:]): getattr(Interpreter, n) for n in dir(Interpreter)
+                            if n.startswith("_exec_") and hasattr(ast, n[6:])}
 
     # -- entry points -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -77,7 +77,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
             except _Return:
                 raise CodeError("'return' outside a function", None, "SyntaxError") from None
             except _ControlFlow:
-                raise CodeError("'break' or 'continue' outside a loop", None, "SyntaxError") from None
+                raise CodeError("'break' or 'continue' outside a loop", None,
+                                "SyntaxError") from None
         self._guarded(body)
 
     def call(self, fn: Any, args: list, kwargs: dict, at: Where | None) -> Any:
@@ -173,7 +174,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
             self._store_global(name, value)
         elif kind != "class" and name in scope.nonlocals:
             s = scope.parent
-            while s is not None and s.kind != "module" and not (s.kind == "function" and name in s.locals):
+            while s is not None and s.kind != "module" and not (s.kind == "function"
+                                                                and name in s.locals):
                 s = s.parent
             (s.vars if s is not None else self.globals)[name] = value
         else:
@@ -274,11 +276,13 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         target, op, at = node.target, OPERATORS[type(node.op)], self.where(node)
         if type(target) is ast.Name:
             current = self.lookup(target.id, target)
-            self.store_name(target.id, self._inplace(op, current, self.eval(node.value), at), target)
+            value = self._inplace(op, current, self.eval(node.value), at)
+            self.store_name(target.id, value, target)
         elif type(target) is ast.Attribute:
             obj = self.eval(target.value)
             current = self.get_attr(obj, target.attr, self.where(target))
-            self.set_attr(obj, target.attr, self._inplace(op, current, self.eval(node.value), at), at)
+            value = self._inplace(op, current, self.eval(node.value), at)
+            self.set_attr(obj, target.attr, value, at)
         elif type(target) is ast.Subscript:
             obj = self.eval(target.value)
             key = self.eval(target.slice)
@@ -414,7 +418,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         elif type(exc) is Instance:
             name, args = exc.cls.name, exc.attrs.get("args", ())
         elif isinstance(exc, Unknown):
-            raise CodeError(f"the code raises an exception ({exc.reason})", at, "Exception", exc_value=exc)
+            raise CodeError(f"the code raises an exception ({exc.reason})", at, "Exception",
+                            exc_value=exc)
         else:
             raise CodeError(f"the code raises {describe(exc)}, which is not an exception", at,
                             "TypeError")
@@ -479,7 +484,8 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
         self.exec_block(node.body)
 
     def _exec_AsyncFunctionDef(self, node) -> None:
-        self.store_name(node.name, Unknown(f"the async function {node.name}", self.where(node)), node)
+        value = Unknown(f"the async function {node.name}", self.where(node))
+        self.store_name(node.name, value, node)
 
     def _exec_AsyncFor(self, node) -> None:
         return None
@@ -504,17 +510,20 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
             for alias in node.names:
                 if alias.name != "*":
                     name = alias.asname or alias.name
-                    self.store_name(name, Unknown(f"{name}, imported from a local module", at), node)
+                    value = Unknown(f"{name}, imported from a local module", at)
+                    self.store_name(name, value, node)
             return
         module = self.importer(node.module, at)
         for alias in node.names:
             if alias.name == "*":
-                if not isinstance(module, Unknown) and all(m is not module for m in self.star_modules):
+                new = all(m is not module for m in self.star_modules)
+                if not isinstance(module, Unknown) and new:
                     if len(self.star_modules) >= 50:
                         raise LimitError("the code star-imports more than 50 modules", at)
                     self.star_modules.append(module)
             else:
-                self.store_name(alias.asname or alias.name, self.get_attr(module, alias.name, at), node)
+                value = self.get_attr(module, alias.name, at)
+                self.store_name(alias.asname or alias.name, value, node)
 
     def _exec_Match(self, node) -> None:
         raise CodeError("match statements are not supported", self.where(node), "SyntaxError")

@@ -105,7 +105,8 @@ class Operations:
         except (ArithmeticError, TypeError, ValueError) as e:
             raise _python_error(e, at) from None
         except RecursionError:
-            raise LimitError("the code uses data nested too deeply (the nesting limit)", at) from None
+            raise LimitError("the code uses data nested too deeply (the nesting limit)",
+                             at) from None
         budget.check_value(result, at)
         return result
 
@@ -115,7 +116,8 @@ class Operations:
         for m in _PERCENT.finditer(fmt):
             for digits in m.groups():
                 if digits == "*":
-                    raise CodeError("'%*' widths are not supported in pasted code", at, "ValueError")
+                    raise CodeError("'%*' widths are not supported in pasted code", at,
+                                    "ValueError")
                 if digits and (len(digits) > 7 or int(digits) > limit):
                     raise LimitError(f"the code formats a value {digits[:12]} characters wide "
                                      "(the container length limit)", at)
@@ -273,7 +275,7 @@ class Operations:
                 return self.call(method, [], {}, at)
         return Unknown(f"len({describe(value)})", at)
 
-    # -- iteration ----------------------------------------------------------------------------------
+    # -- iteration --------------------------------------------------------------------------------
     def iterate(self, value: Any, at: Where) -> Any:
         """All items as a list (bounded), or an Unknown."""
         t = type(value)
@@ -326,8 +328,11 @@ class Operations:
             try:
                 result = obj[key]
             except (LookupError, TypeError, ValueError) as e:
-                what = f"KeyError: {display(key, 200, True) if type(key) in PLAIN_TYPES else describe(key)}" \
-                    if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+                if isinstance(e, KeyError):
+                    shown = display(key, 200, True) if type(key) in PLAIN_TYPES else describe(key)
+                    what = f"KeyError: {shown}"
+                else:
+                    what = f"{type(e).__name__}: {e}"
                 raise CodeError(what, at, type(e).__name__) from None
             except LimitError:
                 raise CodeError("KeyError", at, "KeyError") from None

@@ -30,7 +30,8 @@ _STR = ("capitalize casefold count endswith find index isalnum isalpha isascii i
 METHODS: dict[type, frozenset] = {
     str: frozenset(_STR.split() + ["center", "ljust", "rjust", "zfill", "expandtabs", "replace",
                                    "join", "format"]),
-    bytes: frozenset("decode count endswith startswith find index hex lower upper strip split".split()),
+    bytes: frozenset("decode count endswith startswith find index hex lower upper strip "
+                     "split".split()),
     list: frozenset("append extend insert pop remove index count reverse sort copy clear".split()),
     dict: frozenset("get items keys values update setdefault pop popitem copy clear".split()),
     set: frozenset("add update discard remove pop union intersection difference "
@@ -210,7 +211,8 @@ def _precheck(budget, obj, name: str, args: list, kwargs: dict, at: Where) -> No
         items = args[0]
         budget.check_length(len(items), at)
         n = sum(len(x) if type(x) is str else 0 for x in items) + len(obj) * len(items)
-    elif name in ("extend", "update", "union") and args and isinstance(args[0], (list, tuple, dict, set, str, range)):
+    elif name in ("extend", "update", "union") and args and \
+            isinstance(args[0], (list, tuple, dict, set, str, range)):
         n = len(obj) + len(args[0])
     elif name in ("append", "insert", "add"):
         n = len(obj) + 1

@@ -415,3 +415,18 @@ def test_layers_in_a_plain_list_are_not_counted_as_pytorch_does_not():
     assert all("nn.ModuleList" in row.notes[0] for row in result.rows[1:3])
     fixed = code.replace("[nn.Linear(8, 8) for _ in range(2)]", "nn.ModuleList([nn.Linear(8, 8) for _ in range(2)])")
     assert summary(fixed, (8,))[1].total_params == 18 + 2 * 72
+
+
+def test_tensor_slices():
+    code = ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv1d(2, 4, 3)\n"
+            "    def forward(self, x):\n        x = self.conv(x)\n"
+            "        return x[:, :3, 1::2]\n")
+    spec, result = summary(code, (2, 16))
+    row = result.rows[-1]
+    # conv: 16 − 3 + 1 = 14 steps, 4 channels; [:3] keeps 3 channels, [1::2] steps 1, 3, …, 13: 7
+    assert row.output_shape == (3, 7)
+    # every other conv output: field 3, jump 1·2 = 2, first centre 1 + 1·1 = 2
+    assert (row.receptive_field, row.jump, row.rf_center) == ((3,), (2,), (2,))
+    problem = error(code.replace("x[:, :3, 1::2]", "x[0]"), (2, 16))
+    assert "batch" in problem.message and problem.where.line == 7

@@ -16,6 +16,7 @@ from .base import Axis, Context, Flow, Layer, Outcome
 from .conv import Conv
 from .dense import Dense, Embedding
 from .graph import LayerGraph, Network, Node
+from .index import Slice
 from .merge import Merge
 from .misc import Dropout, Elementwise, Identity, Input
 from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
@@ -31,6 +32,7 @@ KINDS: tuple[type[Layer], ...] = (
     Squeeze, Unsqueeze, Reduce, BatchNorm, InstanceNorm, LayerNorm, GroupNorm, Activation, PReLU,
     Merge, Dropout, Identity, Elementwise, DepthwiseConv, SeparableConv, ConvTranspose, Upsample,
     Pad, Crop, PixelShuffle, Resizing, CenterCrop, Rescaling, Normalization, Augment, RandomCrop,
+    Slice,
 )
 
 __all__ = [
@@ -40,5 +42,5 @@ __all__ = [
     "LayerNorm", "Merge", "Network", "Node", "Outcome", "PReLU", "Permute", "Pool", "Reduce",
     "Reshape", "Squeeze", "Unsqueeze", "analyze", "analyze_graph", "default_names",
     "Augment", "CenterCrop", "ConvTranspose", "Crop", "DepthwiseConv", "Normalization", "Pad",
-    "PixelShuffle", "RandomCrop", "Rescaling", "Resizing", "SeparableConv", "Upsample",
+    "PixelShuffle", "RandomCrop", "Rescaling", "Resizing", "SeparableConv", "Slice", "Upsample",
 ]

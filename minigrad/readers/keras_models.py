@@ -398,7 +398,10 @@ class ModelClass(Foreign):
     def init_instance(self, interp, instance, args, kwargs, at):
         if "keras_name" not in instance.extra:
             from .keras_names import snake_case
-            instance.extra["keras_name"] = kwargs.get("name") or self.env.keras_name(snake_case(instance.cls.name))
+            name = kwargs.get("name")
+            if name is not None and not isinstance(name, str):
+                raise SpecError(f"{instance.cls.name}: name must be a string, got {name!r}", at)
+            instance.extra["keras_name"] = name or self.env.keras_name(snake_case(instance.cls.name))
             if self.kind == "Model":
                 self.env.built.append((instance, at))
 

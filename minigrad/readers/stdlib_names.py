@@ -142,19 +142,32 @@ def _ordered_dict(interp, args, kwargs, at):
 
 
 class Partial(Foreign):
-    """functools.partial(fn, *args, **kwargs)."""
+    """functools.partial(fn, *args, **kwargs); `cls` is functools.partial itself, for
+    `type(norm_layer) == functools.partial` (pix2pix code tests it)."""
 
-    def __init__(self, fn: Any, args: list, kwargs: dict):
-        self.fn, self.args, self.kwargs = fn, args, kwargs
+    def __init__(self, cls: Any, fn: Any, args: list, kwargs: dict):
+        self.cls, self.fn, self.args, self.kwargs = cls, fn, args, kwargs
 
     def describe(self) -> str:
         return "functools.partial(...)"
+
+    def type_of(self, interp, at):
+        return self.cls
+
+    def get_attr(self, interp, name, at):
+        values = {"func": self.fn, "args": tuple(self.args), "keywords": dict(self.kwargs)}
+        return values[name] if name in values else Unknown(f"partial.{name}", at)
 
     def call(self, interp, args, kwargs, at):
         return interp.call(self.fn, [*self.args, *args], {**self.kwargs, **kwargs}, at)
 
 
 def stdlib_modules(env: Environment, overrides: dict[str, Any]) -> dict[str, Any]:
+    def make_partial(interp, args, kwargs, at):
+        if not args:
+            raise SpecError("functools.partial needs a function", at)
+        return Partial(partial, args[0], list(args[1:]), kwargs)
+    partial = Function("functools.partial", make_partial)
     argparse = Namespace(env, "argparse", {
         "ArgumentParser": Function("argparse.ArgumentParser",
                                    lambda interp, args, kwargs, at: ArgumentParser(env, overrides))})
@@ -163,8 +176,7 @@ def stdlib_modules(env: Environment, overrides: dict[str, Any]) -> dict[str, Any
     return {
         "argparse": argparse,
         "collections": Namespace(env, "collections", {"OrderedDict": Function("OrderedDict", _ordered_dict)}),
-        "functools": Namespace(env, "functools", {"partial": Function(
-            "functools.partial", lambda interp, args, kwargs, at: Partial(args[0], list(args[1:]), kwargs))}),
+        "functools": Namespace(env, "functools", {"partial": partial}),
         "math": Namespace(env, "math", lambda: _math_members("math")),
         "numpy": numpy,
     }

@@ -38,9 +38,13 @@ class TorchLayer(Foreign):
         self.where = where
         self._make = make
         self._layer: Layer | None = None
+        self.cls: Any = None   # the nn class that made it, for type(m)
 
     def describe(self) -> str:
         return f"nn.{self.class_name}(...)"
+
+    def type_of(self, interp, at):
+        return self.cls if self.cls is not None else Unknown(f"type({self.describe()})", at)
 
     def layer(self) -> Layer:
         """The layer kind; an unknown or bad argument is reported here, when the model uses it."""

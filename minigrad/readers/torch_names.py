@@ -273,7 +273,9 @@ class LayerClass(Foreign):
             def make(a: Args, name=self.name, hint=hint) -> K.Layer:
                 raise SpecError(f"nn.{name} is not a layer cnncalc knows", a.at,
                                 hint=hint or "see the README's list of layer kinds")
-        return TorchLayer(self.env, self.name, bound, make, at)
+        layer = TorchLayer(self.env, self.name, bound, make, at)
+        layer.cls = self
+        return layer
 
 
 # ---------------------------------------------------------------------------------------------

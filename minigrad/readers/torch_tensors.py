@@ -105,7 +105,30 @@ class TorchTensorMethods:
         return tensor
 
     def get_item(self, interp, tensor, key, at):
-        return Unknown("a slice of a tensor", at)
+        """x[:, :, ::4], x[:, -1], x[..., None]: the first entry must keep the whole batch."""
+        env = self.env
+        if not env.traced(tensor):
+            return env.untraced(tensor, "x[...]", at)
+        keys = list(key) if isinstance(key, tuple) else [key]
+        if any(isinstance(k, Unknown) for k in keys):
+            raise unknown_error(next(k for k in keys if isinstance(k, Unknown)), "x[...]", at)
+        if Ellipsis in keys:
+            i = keys.index(Ellipsis)
+            named = sum(1 for k in keys if k is not None and k is not Ellipsis)
+            keys[i:i + 1] = [slice(None)] * (len(tensor.shape) + 1 - named)
+        if not keys or keys[0] != slice(None):
+            raise SpecError("x[...]: indexing the batch axis picks samples; keep it whole with x[:, ...]", at)
+        entries = []
+        for k in keys[1:]:
+            if isinstance(k, slice) and all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                                            for v in (k.start, k.stop, k.step)) and k.step != 0:
+                entries.append((k.start, k.stop, k.step))
+            elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
+                entries.append(k)
+            else:
+                raise SpecError(f"x[...]: cnncalc follows integer and slice indices, not {k!r}", at)
+        return env.trace.apply(K.Slice(index=tuple(entries), where=at), [tensor],
+                               env.functional_name("slice"), "torch", functional=True)
 
     def reshape(self, env: Environment, tensor: SymTensor, method: str, args: list, at) -> Any:
         dims = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)

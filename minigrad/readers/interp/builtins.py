@@ -443,6 +443,8 @@ def _type(interp, args, kwargs, at):
         return x
     if isinstance(x, ExcInstance):
         return x.cls
+    if isinstance(x, Foreign):
+        return x.type_of(interp, at)
     for b in BUILTINS.values():
         if isinstance(b, Builtin) and b.pytype is type(x):
             return b

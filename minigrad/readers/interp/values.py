@@ -99,6 +99,10 @@ class Foreign:
         """True/False, or an Unknown (an `if` on it then runs neither branch)."""
         return True
 
+    def type_of(self, interp: Interpreter, at: Where) -> Any:
+        """type(self): the framework class it is an instance of, if the tables know it."""
+        return Unknown(f"type({self.describe()})", at)
+
     def contains(self, interp: Interpreter, item: Any, at: Where) -> Any:
         return Unknown(f"... in {self.describe()}", at)
 

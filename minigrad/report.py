@@ -96,9 +96,10 @@ def summary_table(summary: Summary, title: str) -> Table:
                   show_footer=True, title_style="bold", footer_style="bold")
     graph = not summary.is_chain
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("layer (type)", footer="total", min_width=24)
+    # a graph's "from" column takes room from the layer column, so 100 columns still hold the numbers
+    table.add_column("layer (type)", footer="total", min_width=18 if graph else 24)
     if graph:  # only where a row is not fed by the row above it: the branches and merges
-        table.add_column("from", max_width=28)
+        table.add_column("from", max_width=24)
     table.add_column("output\nshape", no_wrap=True)
     table.add_column("params", f"{summary.total_params:,}", justify="right", no_wrap=True)
     table.add_column("receptive\nfield / jump", justify="right", no_wrap=True)

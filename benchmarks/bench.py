@@ -13,7 +13,7 @@ batch 200), for 1 and 2 threads:
   eval mode without a graph. Each repeat times `steps` of one, then `steps` of the other; the
   ratio torch_time / minigrad_time per repeat gives min / median / max (> 1: minigrad is faster).
 - the conv layers' GFLOP/s (forward and backward), against a large float32 GEMM on one core;
-- one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.train.Trainer`, with their
+- one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.tools.train.Trainer`, with their
   peak RSS, and the peak RSS of mnist-cnn steps at batch 1024 with and without the im2col column
   budget (each in a fresh process).
 """
@@ -35,11 +35,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import minigrad
-import minigrad.functional as F
-from minigrad import Tensor, nn, no_grad
-from minigrad.build import build_model
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
+import minigrad.engine.functional as F
+from minigrad import Tensor, no_grad
+from minigrad.engine import nn
+from minigrad.tools.build import build_model
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
 
 try:
     import torch
@@ -251,12 +252,12 @@ EPOCH_SCRIPT = """
 import json, sys, time
 from threadpoolctl import threadpool_limits
 import minigrad
-from minigrad.build import build_model
-from minigrad.data import DataLoader
-from minigrad.datasets import load_dataset
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
-from minigrad.train import Trainer
+from minigrad.tools.build import build_model
+from minigrad.tools.data import DataLoader
+from minigrad.tools.datasets import load_dataset
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
+from minigrad.tools.train import Trainer
 preset, batch, limit, data_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 train = load_dataset("mnist", "train", data_dir=data_dir or None)
 if limit:
@@ -279,11 +280,11 @@ MEMORY_SCRIPT = """
 import json, sys
 import numpy as np
 from threadpoolctl import threadpool_limits
-import minigrad, minigrad.functional as F
+import minigrad, minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.build import build_model
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
+from minigrad.tools.build import build_model
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
 batch, budget = int(sys.argv[1]), int(sys.argv[2])
 if budget:
     F.COLUMN_BUDGET_BYTES = budget
@@ -365,7 +366,7 @@ def markdown(results: dict) -> str:
         budget = f"{r['budget_mib']:.0f} MiB" if r["budget_mib"] < 2**20 else "unbounded"
         lines.append(f"| {budget} | {r['peak_rss_mib']:,.0f} MiB |")
     if results["epochs"]:
-        lines += ["", "One MNIST epoch with `minigrad.train.Trainer` (Adam, one thread, fresh "
+        lines += ["", "One MNIST epoch with `minigrad.tools.train.Trainer` (Adam, one thread, fresh "
                       "process):", "", "| preset | batch | images | seconds | peak RSS |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for r in results["epochs"]:

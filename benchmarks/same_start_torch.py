@@ -16,10 +16,10 @@ import torch
 from bench import torch_twin
 
 import minigrad
-from minigrad.build import build_model
-from minigrad.data import DataLoader
-from minigrad.datasets import load_dataset
-from minigrad.spec import load_spec
+from minigrad.tools.build import build_model
+from minigrad.tools.data import DataLoader
+from minigrad.tools.datasets import load_dataset
+from minigrad.readers import load_spec
 
 
 def main() -> None:

@@ -15,14 +15,14 @@ from typing import Annotated, NoReturn
 import typer
 
 import minigrad
-from minigrad import report
-from minigrad.data import DataError
+from minigrad.layers import report
+from minigrad.tools.data import DataError
 from minigrad.errors import SpecError
-from minigrad.modelfile import ModelFileError
-from minigrad.shapes import solve_padding
+from minigrad.tools.modelfile import ModelFileError
+from minigrad.layers.shapes import solve_padding
 from minigrad.layers.depth import fold
 from minigrad.readers.interp import parse_override
-from minigrad.spec import ReadOptions, decode_source, load_spec, parse_spec, preset_list
+from minigrad.readers import ReadOptions, decode_source, load_spec, parse_spec, preset_list
 
 from . import render
 from . import train as training

@@ -7,12 +7,12 @@ import json
 
 from rich.text import Text
 
-from minigrad.data import DataError
-from minigrad.datasets import load_dataset, rich_progress
-from minigrad.metrics import classification_report
-from minigrad.modelfile import load_model
-from minigrad.report import shape_text
-from minigrad.train import evaluate
+from minigrad.tools.data import DataError
+from minigrad.tools.datasets import load_dataset, rich_progress
+from minigrad.tools.metrics import classification_report
+from minigrad.tools.modelfile import load_model
+from minigrad.layers.report import shape_text
+from minigrad.tools.train import evaluate
 
 from . import render
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad import functional as F
-from minigrad.shapes import output_size
-from minigrad.tensor import Tensor, no_grad
+from minigrad.engine import functional as F
+from minigrad.layers.shapes import output_size
+from minigrad.engine.tensor import Tensor, no_grad
 
 from . import plots
 from .images import load_greyscale
@@ -85,7 +85,7 @@ def run_filter(image_path: str, kernel_text: str, stride: int, padding: int, out
     except ValueError as error:
         raise KernelError(f"{image_path} is {width}x{height}: {error}") from None
     filtered = apply_kernel(image, kernel, stride, padding)
-    assert filtered.shape == (out_h, out_w)  # minigrad.shapes and conv2d must agree
+    assert filtered.shape == (out_h, out_w)  # minigrad.layers.shapes and conv2d must agree
     shown = plots.kernel_text(kernel)
     name = kernel_text.strip().lower() if kernel_text.strip().lower() in KERNELS else "kernel"
     plots.save_filtered(out_path, image, filtered,

@@ -6,11 +6,11 @@ import numpy as np
 from rich.table import Table
 
 import minigrad
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.build import build_model
-from minigrad.shapes import convert_shape
-from minigrad.spec import Spec
+from minigrad.tools.build import build_model
+from minigrad.layers.shapes import convert_shape
+from minigrad.readers import Spec
 
 
 def one_pass(spec: Spec):

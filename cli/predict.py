@@ -11,9 +11,9 @@ import json
 
 import numpy as np
 
-from minigrad import functional as F
-from minigrad.modelfile import load_model
-from minigrad.tensor import Tensor, no_grad
+from minigrad.engine import functional as F
+from minigrad.tools.modelfile import load_model
+from minigrad.engine.tensor import Tensor, no_grad
 
 from . import render
 from .images import ImageError, load_image

@@ -1,4 +1,4 @@
-"""What cnncalc prints besides model summaries (those are minigrad.report's): the console, the
+"""What cnncalc prints besides model summaries (those are minigrad.layers.report's): the console, the
 preset list, padding solutions, errors, training progress, evaluation reports and predictions.
 Formatting only: the numbers come from minigrad."""
 
@@ -17,11 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from minigrad.errors import SpecError
-from minigrad.metrics import ClassificationReport
-from minigrad.report import indented
-from minigrad.shapes import PaddingSolution
-from minigrad.spec.presets import Preset
-from minigrad.train import BatchProgress, EpochStats
+from minigrad.tools.metrics import ClassificationReport
+from minigrad.layers.report import indented
+from minigrad.layers.shapes import PaddingSolution
+from minigrad.readers.presets import Preset
+from minigrad.tools.train import BatchProgress, EpochStats
 
 # Tables need about 100 columns; without a terminal rich assumes 80, which would wrap every row.
 MIN_WIDTH = 100

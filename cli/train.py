@@ -1,4 +1,4 @@
-"""`cnncalc train`: read the model and the data, hand them to minigrad.train.Trainer, show its
+"""`cnncalc train`: read the model and the data, hand them to minigrad.tools.train.Trainer, show its
 progress, and save the result (or, after Ctrl-C, a checkpoint to resume from).
 
 The training loop itself is minigrad's; this module only wires the options to it.
@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad import report, rng
-from minigrad.build import build_model
-from minigrad.data import ArrayDataset, DataLoader
-from minigrad.datasets import load_dataset, rich_progress
-from minigrad.modelfile import ModelFile, ModelFileError, load_model, save_model
-from minigrad.optim import make_optimizer
-from minigrad.shapes import convert_shape
-from minigrad.spec import ReadOptions, Spec, load_spec
-from minigrad.train import Trainer, TrainingState, evaluate
+from minigrad.engine import rng
+
+from minigrad.layers import report
+from minigrad.tools.build import build_model
+from minigrad.tools.data import ArrayDataset, DataLoader
+from minigrad.tools.datasets import load_dataset, rich_progress
+from minigrad.tools.modelfile import ModelFile, ModelFileError, load_model, save_model
+from minigrad.engine.optim import make_optimizer
+from minigrad.layers.shapes import convert_shape
+from minigrad.readers import ReadOptions, Spec, load_spec
+from minigrad.tools.train import Trainer, TrainingState, evaluate
 
 from . import plots, render
 

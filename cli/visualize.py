@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigrad import nn
-from minigrad.data import DataError
-from minigrad.datasets import load_dataset, make_shapes
-from minigrad.modelfile import ModelFile, load_model
-from minigrad.tensor import Tensor, no_grad
+from minigrad.engine import nn
+from minigrad.tools.data import DataError
+from minigrad.tools.datasets import load_dataset, make_shapes
+from minigrad.tools.modelfile import ModelFile, load_model
+from minigrad.engine.tensor import Tensor, no_grad
 
 from . import plots, render
 from .images import ImageError, load_image

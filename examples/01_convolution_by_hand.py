@@ -10,8 +10,8 @@ Run:  python examples/01_convolution_by_hand.py        (prints only; --out and -
 import numpy as np
 
 import _common
-import minigrad.functional as F
-from minigrad.shapes import output_size
+import minigrad.engine.functional as F
+from minigrad.layers.shapes import output_size
 
 args = _common.parse_args(__doc__)
 
@@ -46,7 +46,7 @@ print("output map by the hand loop:\n", by_hand)
 
 # minigrad works on batches N x C x H x W, with weights F x C x KH x KW.
 by_minigrad = F.conv2d(image[None, None], kernel[None, None]).data[0, 0]
-print("output map by minigrad.functional.conv2d:\n", by_minigrad)
+print("output map by minigrad.engine.functional.conv2d:\n", by_minigrad)
 assert np.allclose(by_hand, by_minigrad)
 print("the hand loop and conv2d agree: True")
 print()

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 import _common
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from cnncalc.filtering import KERNELS
 from cnncalc.images import load_greyscale
 from cnncalc.plots import kernel_text
 from minigrad import Tensor
-from minigrad.shapes import output_size
+from minigrad.layers.shapes import output_size
 
 PHOTO = Path(__file__).resolve().parent / "data" / "grace_hopper.png"
 

@@ -11,8 +11,8 @@ Run:  python examples/03_layer_math.py        (prints only; --out and --full are
 from rich.console import Console
 
 import _common
-from minigrad.report import print_summary
-from minigrad.spec import load_spec
+from minigrad.layers.report import print_summary
+from minigrad.readers import load_spec
 
 args = _common.parse_args(__doc__)
 console = Console(width=100)

@@ -17,13 +17,13 @@ import numpy as np
 
 import _common
 import minigrad
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.build import build_model
-from minigrad.data import ArrayDataset, DataLoader
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
-from minigrad.train import evaluate
+from minigrad.tools.build import build_model
+from minigrad.tools.data import ArrayDataset, DataLoader
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
+from minigrad.tools.train import evaluate
 
 args = _common.parse_args(__doc__, _common.add_dataset_option)
 plt = _common.pyplot()

@@ -21,13 +21,13 @@ from rich.console import Console
 import _common
 import minigrad
 from cnncalc.render import classification_table, confusion_table
-from minigrad.build import build_model
-from minigrad.data import DataLoader
-from minigrad.metrics import classification_report
-from minigrad.modelfile import load_model, save_model
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
-from minigrad.train import Trainer, evaluate
+from minigrad.tools.build import build_model
+from minigrad.tools.data import DataLoader
+from minigrad.tools.metrics import classification_report
+from minigrad.tools.modelfile import load_model, save_model
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
+from minigrad.tools.train import Trainer, evaluate
 
 args = _common.parse_args(__doc__, _common.add_dataset_option)
 plt = _common.pyplot()

@@ -15,7 +15,7 @@ Run:  python examples/06_backprop_by_hand.py        (prints only; --out and --fu
 import numpy as np
 
 import _common
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Tensor
 
 args = _common.parse_args(__doc__)

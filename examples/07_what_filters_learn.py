@@ -23,15 +23,15 @@ import numpy as np
 
 import _common
 import minigrad
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from cnncalc.plots import save_filters
 from minigrad import Tensor, no_grad
-from minigrad.build import build_model
-from minigrad.data import DataLoader
-from minigrad.datasets import data_root
-from minigrad.optim import Adam
-from minigrad.spec import load_spec
-from minigrad.train import Trainer, evaluate
+from minigrad.tools.build import build_model
+from minigrad.tools.data import DataLoader
+from minigrad.tools.datasets import data_root
+from minigrad.engine.optim import Adam
+from minigrad.readers import load_spec
+from minigrad.tools.train import Trainer, evaluate
 
 BOOK_WEIGHTS = "dlfs-simple-convnet-params.npz"
 

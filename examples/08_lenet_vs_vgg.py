@@ -10,8 +10,8 @@ Run:  python examples/08_lenet_vs_vgg.py        (prints only; --out and --full a
 from rich.console import Console
 
 import _common
-from minigrad.report import print_summary
-from minigrad.spec import load_spec
+from minigrad.layers.report import print_summary
+from minigrad.readers import load_spec
 
 args = _common.parse_args(__doc__)
 console = Console(width=110)

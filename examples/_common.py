@@ -58,8 +58,8 @@ def add_dataset_option(parser: argparse.ArgumentParser) -> None:
 
 def load_or_skip(name: str, download: bool):
     """(train, test) datasets; for MNIST-likes without their files, print why and exit 0."""
-    from minigrad.data import DataError
-    from minigrad.datasets import load_dataset
+    from minigrad.tools.data import DataError
+    from minigrad.tools.datasets import load_dataset
 
     try:
         return load_dataset(name, "train", download=download), \

@@ -1,30 +1,44 @@
 """minigrad: a small tensor autograd engine for learning how CNNs compute and learn.
 
-    import minigrad
-    import minigrad.functional as F
+    from minigrad import Tensor, functional as F, nn, optim
 
-- `minigrad.Tensor`, `minigrad.no_grad()`: arrays that record the ops applied to them, and
-  `backward()` to differentiate them.
-- `minigrad.functional`: conv2d, pools, linear, activations, softmax, losses (PyTorch names).
-- `minigrad.gradcheck`: compare analytic gradients with finite differences.
-- `minigrad.print_graph` / `minigrad.to_dot`: see the graph behind a result.
-- `minigrad.nn`, `minigrad.optim`: PyTorch-style modules and optimizers; `minigrad.build`: a
-  model from any description `cnncalc shapes` reads; `minigrad.data`, `minigrad.datasets`:
-  loaders, MNIST / Fashion-MNIST and a synthetic shapes set; `minigrad.train`: the training loop;
-  `minigrad.modelfile`: saved models (.npz); `minigrad.metrics`: classification report.
-- `minigrad.shapes`: the layer arithmetic (output sizes, parameters, receptive fields, cost);
-  `minigrad.spec`: reads model descriptions (layer language, pasted Keras or PyTorch, presets).
+The package has four parts, one folder each:
+- `minigrad.engine`: `Tensor` and `no_grad()` (tensor.py), the ops with their derivatives
+  (functional.py: conv2d, pools, linear, activations, softmax, losses, with PyTorch's names),
+  modules (nn.py), optimizers (optim.py), `gradcheck` and `print_graph` / `to_dot`.
+- `minigrad.layers`: the layer math, one small definition per layer kind (output shape,
+  parameters, receptive field, MACs), the layer graph, its analysis and the summary report.
+- `minigrad.readers`: reads a model description — the layer language, pasted PyTorch or Keras
+  code (a class, a whole script, a notebook; interpreted, never run) or a preset — into a
+  layer graph: `load_spec`, `parse_spec`.
+- `minigrad.tools`: the model builder, the training loop, data loaders and datasets, saved model
+  files and the classification report.
+
+Names are loaded when first used, so reading a model does not import numpy.
 """
 
-from . import functional, nn, optim
-from .errors import SpecError
-from .gradcheck import GradcheckResult, gradcheck
-from .graph import print_graph, to_dot, tree
-from .rng import manual_seed
-from .layers import Network, analyze
-from .shapes import Summary
-from .tensor import Function, Tensor, is_grad_enabled, no_grad
+from __future__ import annotations
 
-__all__ = ["Function", "GradcheckResult", "Network", "SpecError", "Summary", "Tensor", "analyze",
-           "functional", "gradcheck", "nn", "optim", "is_grad_enabled", "manual_seed", "no_grad", "print_graph",
-           "to_dot", "tree"]
+import importlib
+
+_EXPORTS = {
+    "Tensor": "minigrad.engine.tensor", "Function": "minigrad.engine.tensor",
+    "no_grad": "minigrad.engine.tensor", "is_grad_enabled": "minigrad.engine.tensor",
+    "gradcheck": "minigrad.engine.gradcheck", "GradcheckResult": "minigrad.engine.gradcheck",
+    "print_graph": "minigrad.engine.graph", "to_dot": "minigrad.engine.graph",
+    "tree": "minigrad.engine.graph", "manual_seed": "minigrad.engine.rng",
+    "SpecError": "minigrad.errors", "Network": "minigrad.layers", "analyze": "minigrad.layers",
+    "Summary": "minigrad.layers.shapes",
+}
+_MODULES = {"functional": "minigrad.engine.functional", "nn": "minigrad.engine.nn",
+            "optim": "minigrad.engine.optim"}
+
+__all__ = sorted([*_EXPORTS, *_MODULES])
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -3,7 +3,7 @@ at a time when they would exceed a memory budget: tests run both paths."""
 
 import contextlib
 
-import minigrad.functional as F
+import minigrad.engine.functional as F
 
 BUDGETS = [None, 1]  # the default budget (one block here), and one image per block
 

@@ -1,4 +1,4 @@
-"""minigrad.build.build_model: parameter counts against published figures and against the layer
+"""minigrad.tools.build.build_model: parameter counts against published figures and against the layer
 arithmetic, forward shapes against minigrad.kinds.analyze, Keras 'same' padding against hand-
 worked TensorFlow results, gradients of whole built models against finite differences."""
 
@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 import minigrad as mg
-import minigrad.functional as F
-from minigrad import SpecError, Tensor, nn, shapes
+import minigrad.engine.functional as F
+from minigrad import SpecError, Tensor
+from minigrad.engine import nn
+from minigrad.layers import shapes
 from minigrad import layers as kinds
-from minigrad.build import build_model
-from minigrad.spec import PRESETS, load_spec, parse_spec
+from minigrad.tools.build import build_model
+from minigrad.readers import PRESETS, load_spec, parse_spec
 
 # Parameter counts as published (Keras summaries, torchvision, the papers), not computed here.
 PUBLISHED_PARAMS = {"lenet5": 61_706, "alexnet": 61_100_840, "vgg16": 138_357_544,

@@ -10,8 +10,8 @@ from cnncalc.filtering import apply_kernel, parse_kernel
 from cnncalc.visualize import first_conv
 from typer.testing import CliRunner
 
-from minigrad.datasets import load_dataset
-from minigrad.modelfile import load_model
+from minigrad.tools.datasets import load_dataset
+from minigrad.tools.modelfile import load_model
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("matplotlib")

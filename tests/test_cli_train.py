@@ -18,11 +18,11 @@ from cnncalc import images
 from cnncalc.app import app
 from typer.testing import CliRunner
 
-from minigrad import datasets
-from minigrad.datasets import load_dataset, make_shapes
-from minigrad.modelfile import load_model
-from minigrad.tensor import Tensor, no_grad
-from minigrad.train import evaluate
+from minigrad.tools import datasets
+from minigrad.tools.datasets import load_dataset, make_shapes
+from minigrad.tools.modelfile import load_model
+from minigrad.engine.tensor import Tensor, no_grad
+from minigrad.tools.train import evaluate
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""minigrad.data: ArrayDataset, DataLoader, the IDX reader and .npz datasets.
+"""minigrad.tools.data: ArrayDataset, DataLoader, the IDX reader and .npz datasets.
 
 Oracles: IDX files written here by an independent writer (struct, not the reader's numpy code) and
 one spelled out byte by byte; batch orders checked against the documented contract
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad import rng
-from minigrad.data import (
+from minigrad.engine import rng
+from minigrad.tools.data import (
     ArrayDataset,
     DataError,
     DataLoader,

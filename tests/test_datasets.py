@@ -1,4 +1,4 @@
-"""minigrad.datasets: named datasets, their files and downloads, and the synthetic shapes.
+"""minigrad.tools.datasets: named datasets, their files and downloads, and the synthetic shapes.
 
 The network is never touched: downloads are tested against a small HTTP server on 127.0.0.1
 serving files written here (the module's MIRRORS and MD5 tables are patched to point at it).
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigrad import datasets
-from minigrad.data import DataError, read_idx
-from minigrad.datasets import data_root, fetch, load_dataset, make_shapes, verify
+from minigrad.tools import datasets
+from minigrad.tools.data import DataError, read_idx
+from minigrad.tools.datasets import data_root, fetch, load_dataset, make_shapes, verify
 
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]

@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Tensor
 
 seeds = st.integers(0, 2**32 - 1)

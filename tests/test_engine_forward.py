@@ -12,8 +12,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
-import minigrad.functional as F
-from minigrad import Tensor, shapes
+import minigrad.engine.functional as F
+from minigrad import Tensor
+from minigrad.layers import shapes
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -2,7 +2,7 @@
 
 Every check draws a RANDOM upstream gradient (not only sum()), so every output element's
 derivative is exercised. The finite-difference helper below is written here, independently of
-minigrad.gradcheck; minigrad.gradcheck itself is tested at the end of the file.
+minigrad.engine.gradcheck; minigrad.engine.gradcheck itself is tested at the end of the file.
 
 Each check also verifies that forward + backward leave the input arrays (and the upstream
 gradient) unchanged.
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Function, Tensor
 
 EPS = 1e-6
@@ -775,7 +775,7 @@ def test_gradients_accumulate_across_backward_calls(seed, op):
 
 
 # ---------------------------------------------------------------------------------------------
-# minigrad.gradcheck itself
+# minigrad.engine.gradcheck itself
 # ---------------------------------------------------------------------------------------------
 
 class _SquareWithWrongElement(Function):

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 import minigrad as mg
-import minigrad.functional as F
+import minigrad.engine.functional as F
 from minigrad import Tensor
 
 

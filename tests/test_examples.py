@@ -126,8 +126,8 @@ def book_network_accuracy(book, images, labels) -> float:
 
 
 def test_book_weights_score_what_a_direct_forward_pass_scores(run_example):
-    from minigrad.data import DataError
-    from minigrad.datasets import data_root, load_dataset
+    from minigrad.tools.data import DataError
+    from minigrad.tools.datasets import data_root, load_dataset
 
     stdout, _ = run_example(EXAMPLES[6], "--book-weights")
     printed = float(re.search(r"test accuracy ([\d.]+) on 10,000", stdout).group(1))

@@ -18,7 +18,7 @@ import pytest
 import minigrad.layers as K
 from minigrad.errors import SpecError
 from minigrad.layers import Conv, Input, LayerGraph, Merge, Node, analyze_graph
-from minigrad.report import (
+from minigrad.layers.report import (
     csv_text,
     field_text,
     json_text,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.metrics import classification_report, confusion_matrix
+from minigrad.tools.metrics import classification_report, confusion_matrix
 
 
 def test_scikit_learn_documented_example():

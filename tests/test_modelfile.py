@@ -10,15 +10,15 @@ import zipfile
 import numpy as np
 import pytest
 
-from minigrad import rng
-from minigrad.build import build_model
-from minigrad.data import DataLoader
-from minigrad.datasets import make_shapes
-from minigrad.modelfile import ModelFileError, load_model, save_model
-from minigrad.optim import Adam
-from minigrad.spec import parse_spec
-from minigrad.tensor import Tensor, no_grad
-from minigrad.train import Trainer
+from minigrad.engine import rng
+from minigrad.tools.build import build_model
+from minigrad.tools.data import DataLoader
+from minigrad.tools.datasets import make_shapes
+from minigrad.tools.modelfile import ModelFileError, load_model, save_model
+from minigrad.engine.optim import Adam
+from minigrad.readers import parse_spec
+from minigrad.engine.tensor import Tensor, no_grad
+from minigrad.tools.train import Trainer
 
 # Conv, batch norm (buffers), dropout (random masks), dense: every kind of saved state.
 SPEC = """\

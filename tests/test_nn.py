@@ -1,4 +1,4 @@
-"""minigrad.nn: registration of parameters and sub-modules, dotted names, state dicts, modes,
+"""minigrad.engine.nn: registration of parameters and sub-modules, dotted names, state dicts, modes,
 initialisation, the layers' values against numpy, repr and summary()."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pytest
 from rich.console import Console
 
 import minigrad as mg
-from minigrad import Tensor, layers, nn
+from minigrad import Tensor, layers
+from minigrad.engine import nn
 
 
 def text_console() -> tuple[Console, io.StringIO]:

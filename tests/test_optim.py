@@ -1,4 +1,4 @@
-"""minigrad.optim against independent oracles.
+"""minigrad.engine.optim against independent oracles.
 
 - Reference implementations written here as plain float64 loops over PyTorch's documented
   pseudo-code (torch.optim docs), compared on random hyperparameters, parameter shapes and
@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad import Tensor
-from minigrad.optim import (
+from minigrad.engine.optim import (
     OPTIMIZER_NAMES,
     SGD,
     Adagrad,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from minigrad.errors import SpecError
 from minigrad.readers.code import read_code
-from minigrad.spec import ReadOptions, parse_spec
+from minigrad.readers import ReadOptions, parse_spec
 
 runner = CliRunner()
 

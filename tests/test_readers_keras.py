@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
 from minigrad.layers import Activation, BatchNorm, Conv, Dense, GlobalPool, Pool
-from minigrad.spec import ReadOptions, Spec, load_spec, parse_spec
+from minigrad.readers import ReadOptions, Spec, load_spec, parse_spec
 
 # The MNIST CNN of the study notes, as pasted.
 STUDY_NOTES = """\

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.spec import parse_spec
-from minigrad.shapes import convert_shape
+from minigrad.readers import parse_spec
+from minigrad.layers.shapes import convert_shape
 
 
 @dataclass

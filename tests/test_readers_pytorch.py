@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from minigrad.errors import SpecError, Where
 from minigrad.layers import AdaptivePool, BatchNorm, Conv, Dense, Dropout, Flatten, Pool
-from minigrad.spec import ReadOptions, Spec, load_spec, parse_spec
+from minigrad.readers import ReadOptions, Spec, load_spec, parse_spec
 
 # The network of the study notes.
 STUDY_NOTES = """\

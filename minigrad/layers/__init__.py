@@ -4,28 +4,28 @@
 
 Every kind is a frozen dataclass (its configuration) with `infer(ctx, inputs) -> Outcome`
 (layers/base.py). `LayerGraph.chain(network)` turns a chain `Network` (the layer language,
-presets) into a graph; `analyze_graph` gives one `Row` per node (minigrad.shapes.Summary).
+presets) into a graph; `analyze_graph` gives one `Row` per node (minigrad.layers.shapes.Summary).
 `KINDS` lists every kind class; each has its table word in `.type`.
 """
 
 from __future__ import annotations
 
-from .activation import ACTIVATION_FUNCTIONS, ACTIVATIONS, Activation, PReLU
-from .analysis import analyze, analyze_graph, default_names
-from .base import Axis, Context, Flow, Layer, Outcome
-from .conv import Conv
-from .dense import Dense, Embedding
-from .graph import LayerGraph, Network, Node
-from .index import Slice
-from .merge import Merge
-from .misc import Dropout, Elementwise, Identity, Input
-from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
-from .pool import AdaptivePool, GlobalPool, Pool
-from .preprocessing import Augment, Normalization, RandomCrop, Rescaling
-from .reshape import Flatten, Permute, Reduce, Reshape, Squeeze, Unsqueeze
-from .resize import CenterCrop, Crop, Pad, PixelShuffle, Resizing, Upsample
-from .separable import DepthwiseConv, SeparableConv
-from .transposed import ConvTranspose
+from minigrad.layers.activation import ACTIVATION_FUNCTIONS, ACTIVATIONS, Activation, PReLU
+from minigrad.layers.analysis import analyze, analyze_graph, default_names
+from minigrad.layers.base import Axis, Context, Flow, Layer, Outcome
+from minigrad.layers.conv import Conv
+from minigrad.layers.dense import Dense, Embedding
+from minigrad.layers.graph import LayerGraph, Network, Node
+from minigrad.layers.index import Slice
+from minigrad.layers.merge import Merge
+from minigrad.layers.misc import Dropout, Elementwise, Identity, Input
+from minigrad.layers.norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
+from minigrad.layers.pool import AdaptivePool, GlobalPool, Pool
+from minigrad.layers.preprocessing import Augment, Normalization, RandomCrop, Rescaling
+from minigrad.layers.reshape import Flatten, Permute, Reduce, Reshape, Squeeze, Unsqueeze
+from minigrad.layers.resize import CenterCrop, Crop, Pad, PixelShuffle, Resizing, Upsample
+from minigrad.layers.separable import DepthwiseConv, SeparableConv
+from minigrad.layers.transposed import ConvTranspose
 
 KINDS: tuple[type[Layer], ...] = (
     Input, Conv, Pool, AdaptivePool, GlobalPool, Dense, Embedding, Flatten, Reshape, Permute,

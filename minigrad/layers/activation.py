@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Context, Flow, Layer, Outcome, number, one_input, per_sample_axis, shape_text
+from minigrad.layers.base import Context, Flow, Layer, Outcome, number, one_input, per_sample_axis, shape_text
 
 # What the layer language, Keras' activation= strings and the model builder understand.
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..errors import SpecError
-from ..shapes import Row, Summary
-from .base import Context, Flow, Layer
-from .graph import LayerGraph, Network
+from minigrad.errors import SpecError
+from minigrad.layers.shapes import Row, Summary
+from minigrad.layers.base import Context, Flow, Layer
+from minigrad.layers.graph import LayerGraph, Network
 
 
 def analyze(network: Network) -> Summary:

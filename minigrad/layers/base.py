@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import ClassVar, Literal
 
-from ..errors import SpecError, Where
+from minigrad.errors import SpecError, Where
 
 Layout = Literal["hwc", "chw"]
 Rules = Literal["keras", "torch"]

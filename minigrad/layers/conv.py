@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .activation import check_activation
-from .base import Context, Flow, Layer, Outcome, check_positive, number, one_input, shape_text
-from .window import Padding, check_padding, need_grid, slide, window_words
+from minigrad.layers.activation import check_activation
+from minigrad.layers.base import Context, Flow, Layer, Outcome, check_positive, number, one_input, shape_text
+from minigrad.layers.window import Padding, check_padding, need_grid, slide, window_words
 
 
 def _ones(kernel) -> tuple[int, ...]:

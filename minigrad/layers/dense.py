@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .activation import check_activation
-from .base import (
+from minigrad.layers.activation import check_activation
+from minigrad.layers.base import (
     Axis,
     Context,
     Flow,
@@ -23,7 +23,7 @@ from .base import (
     one_input,
     shape_text,
 )
-from .window import collapse_all
+from minigrad.layers.window import collapse_all
 
 
 @dataclass(frozen=True, kw_only=True)

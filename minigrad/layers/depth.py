@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..shapes import Row, Summary
+from minigrad.layers.shapes import Row, Summary
 
 
 def fold(summary: Summary, depth: int) -> Summary:

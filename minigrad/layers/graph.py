@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import Where
-from .base import Layer, Layout, Rules
-from .misc import Input
+from minigrad.errors import Where
+from minigrad.layers.base import Layer, Layout, Rules
+from minigrad.layers.misc import Input
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import ClassVar
 
-from .base import Context, Flow, Layer, Outcome, one_input, shape_text
+from minigrad.layers.base import Context, Flow, Layer, Outcome, one_input, shape_text
 
 Entry = tuple[int | None, int | None, int | None] | int | None
 

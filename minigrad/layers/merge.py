@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
 
-from .base import (
+from minigrad.layers.base import (
     Axis,
     Context,
     Flow,
@@ -25,7 +25,7 @@ from .base import (
     per_sample_axis,
     shape_text,
 )
-from .window import labels
+from minigrad.layers.window import labels
 
 OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concat")
 _KERAS_NAMES = {"concat": "concatenate"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..errors import SpecError
-from .base import Context, Flow, Layer, Outcome, grid_axes, one_input, shape_text
+from minigrad.errors import SpecError
+from minigrad.layers.base import Context, Flow, Layer, Outcome, grid_axes, one_input, shape_text
 
 DROPOUT_VARIANTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "spatial_dropout",
                     "alpha_dropout")

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import (
+from minigrad.layers.base import (
     Context,
     Flow,
     Layer,

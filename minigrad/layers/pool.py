@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
-from .base import Context, Flow, Layer, Outcome, check_positive, dims_text, one_input, shape_text
-from .window import Padding, check_padding, collapse_all, labels, need_grid, slide, window_words
+from minigrad.layers.base import Context, Flow, Layer, Outcome, check_positive, dims_text, one_input, shape_text
+from minigrad.layers.window import Padding, check_padding, collapse_all, labels, need_grid, slide, window_words
 
 MODES = ("max", "avg")
 

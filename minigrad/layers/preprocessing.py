@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .base import Context, Flow, Layer, Outcome, shape_text
-from .separable import check_positive, grid, number, unknown_field
+from minigrad.layers.base import Context, Flow, Layer, Outcome, shape_text
+from minigrad.layers.separable import check_positive, grid, number, unknown_field
 
 AUGMENTATIONS = ("random_flip", "random_rotation", "random_zoom", "random_translation",
                  "random_contrast", "random_brightness", "random_saturation", "random_hue",

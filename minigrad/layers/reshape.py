@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
-from .base import (
+from minigrad.layers.base import (
     Axis,
     Context,
     Flow,

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .base import Axis, Context, Flow, Layer, Outcome, shape_text
-from .separable import (axis_labels, check_positive, grid, merge_axes, number, per_axis,
+from minigrad.layers.base import Axis, Context, Flow, Layer, Outcome, shape_text
+from minigrad.layers.separable import (axis_labels, check_positive, grid, merge_axes, number, per_axis,
                         sizes_text, unknown_field, with_axes)
 
 UPSAMPLE = "upsampling repeats or interpolates each input pixel over several outputs"

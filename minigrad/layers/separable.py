@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from .base import Axis, Context, Flow, Layer, Outcome, shape_text
+from minigrad.layers.base import Axis, Context, Flow, Layer, Outcome, shape_text
 
 Ints = Union[int, tuple[int, ...]]
 Padding = Union[str, int, tuple[int, ...]]  # "valid", "same", or P on both sides per axis

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .base import Context, Flow, Layer, Outcome, shape_text
-from .separable import (Ints, Padding, activation_words, axis_labels, check_positive, grid, kernel_text,
+from minigrad.layers.base import Context, Flow, Layer, Outcome, shape_text
+from minigrad.layers.separable import (Ints, Padding, activation_words, axis_labels, check_positive, grid, kernel_text,
                         number, per_axis, short, unknown_field)
 
 SCATTER = "a transposed convolution spreads each input pixel over several outputs"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from ..shapes import effective_kernel, output_size, same_padding
-from .base import Axis, Context, Flow, Layer, dims_text, number, shape_text
+from minigrad.layers.shapes import effective_kernel, output_size, same_padding
+from minigrad.layers.base import Axis, Context, Flow, Layer, dims_text, number, shape_text
 
 Padding = Union[str, tuple[int, ...], tuple[tuple[int, int], ...]]
 # "valid", "same", P per axis on both sides, or (before, after) per axis

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SpecError, Where, did_you_mean
-from .interp.values import Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.readers.interp.values import Foreign, Instance, Unknown, UserClass, UserFunction
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,17 @@ import ast
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import SpecError, Where
-from ..layers import Activation, Conv, Dense
-from ..layers.graph import LayerGraph
-from .environment import Environment, Namespace
-from .interp import Interpreter, parse_source
-from .interp.values import Unknown
-from .keras_names import keras_modules
-from .notebook import is_notebook, notebook_code
-from .select import choose, trace_model
-from .stdlib_names import stdlib_modules
-from .torch_names import torch_modules
+from minigrad.errors import SpecError, Where
+from minigrad.layers import Activation, Conv, Dense
+from minigrad.layers.graph import LayerGraph
+from minigrad.readers.environment import Environment, Namespace
+from minigrad.readers.interp import Interpreter, parse_source
+from minigrad.readers.interp.values import Unknown
+from minigrad.readers.keras_names import keras_modules
+from minigrad.readers.notebook import is_notebook, notebook_code
+from minigrad.readers.select import choose, trace_model
+from minigrad.readers.stdlib_names import stdlib_modules
+from minigrad.readers.torch_names import torch_modules
 
 _FALLBACK = "__cnncalc_frameworks__"   # the star-import that resolves names the code never imports
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import SpecError
-from .environment import Function
-from .interp.values import Foreign, Unknown
+from minigrad.errors import SpecError
+from minigrad.readers.environment import Function
+from minigrad.readers.interp.values import Foreign, Unknown
 
 
 class DataArray(Foreign):

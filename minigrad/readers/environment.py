@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import Where
-from .interp.values import Foreign, Unknown
-from .trace import SymTensor, Trace
+from minigrad.errors import Where
+from minigrad.readers.interp.values import Foreign, Unknown
+from minigrad.readers.trace import SymTensor, Trace
 
 
 @dataclass

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import SpecError, Where, did_you_mean
-from ..layers.base import Layer
-from .arguments import Args, Signature, bind, unknown_error
-from .environment import Environment, Function
-from .interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown
-from .trace import SymTensor, Trace
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.layers.base import Layer
+from minigrad.readers.arguments import Args, Signature, bind, unknown_error
+from minigrad.readers.environment import Environment, Function
+from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown
+from minigrad.readers.trace import SymTensor, Trace
 
 MODEL_METHODS = ("summary", "compile", "fit", "evaluate", "predict", "save", "save_weights",
                  "load_weights", "train_on_batch", "fit_generator", "count_params", "get_weights",
@@ -223,7 +223,7 @@ class KerasSequential(Foreign):
             return
         if isinstance(layer, Unknown):
             missing = layer.reason.removesuffix(" is not defined") if layer.reason.endswith(" is not defined") else None
-            from .keras_names import LAYERS
+            from minigrad.readers.keras_names import LAYERS
             raise SpecError(f"{self.name}: a layer is {layer.reason}" if missing is None else
                             f"{self.name}: '{missing}' is not defined", layer.where or at,
                             hint=(did_you_mean(missing, LAYERS) or "is it imported?") if missing else None)
@@ -397,7 +397,7 @@ class ModelClass(Foreign):
 
     def init_instance(self, interp, instance, args, kwargs, at):
         if "keras_name" not in instance.extra:
-            from .keras_names import snake_case
+            from minigrad.readers.keras_names import snake_case
             name = kwargs.get("name")
             if name is not None and not isinstance(name, str):
                 raise SpecError(f"{instance.cls.name}: name must be a string, got {name!r}", at)
@@ -469,7 +469,7 @@ class KerasTensorMethods:
         return Unknown(f"x.{name}", at)
 
     def binary(self, interp, tensor, op, other, right, at):
-        from .. import layers as K
+        from minigrad import layers as K
         merge = {"+": "add", "-": "subtract", "*": "multiply"}.get(op)
         if isinstance(other, SymTensor) and self.env.keras_traced(other) and self.env.keras_traced(tensor):
             if merge is None:

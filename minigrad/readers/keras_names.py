@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .. import layers as K
-from ..errors import SpecError, did_you_mean
-from .arguments import Args, Signature, bind
-from .environment import Environment, Function, Namespace
-from .interp.values import Foreign, Unknown
-from .data_arrays import DataArray, expand_dims
-from .keras_models import (
+from minigrad import layers as K
+from minigrad.errors import SpecError, did_you_mean
+from minigrad.readers.arguments import Args, Signature, bind
+from minigrad.readers.environment import Environment, Function, Namespace
+from minigrad.readers.interp.values import Foreign, Unknown
+from minigrad.readers.data_arrays import DataArray, expand_dims
+from minigrad.readers.keras_models import (
     InputLayer,
     KerasLayer,
     KerasTensorMethods,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import SpecError
+from minigrad.errors import SpecError
 
 MAX_BYTES = 20 * 1024 * 1024
 

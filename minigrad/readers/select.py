@@ -15,16 +15,16 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SpecError, Where, did_you_mean
-from .arguments import unknown_error
-from ..layers.graph import LayerGraph
-from .environment import Environment
-from .interp.values import Instance, Unknown, UserClass, UserFunction
-from .keras_models import KerasFunctional, KerasLayer, KerasSequential, ModelClass, is_keras_model, replay
-from .keras_names import KERAS_DATASETS
-from .torch_modules import ModuleClass, TorchLayer, children_of, is_module, module_names
-from .torch_names import DATASET_SHAPES
-from .trace import SymTensor, Trace
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.readers.arguments import unknown_error
+from minigrad.layers.graph import LayerGraph
+from minigrad.readers.environment import Environment
+from minigrad.readers.interp.values import Instance, Unknown, UserClass, UserFunction
+from minigrad.readers.keras_models import KerasFunctional, KerasLayer, KerasSequential, ModelClass, is_keras_model, replay
+from minigrad.readers.keras_names import KERAS_DATASETS
+from minigrad.readers.torch_modules import ModuleClass, TorchLayer, children_of, is_module, module_names
+from minigrad.readers.torch_names import DATASET_SHAPES
+from minigrad.readers.trace import SymTensor, Trace
 
 
 @dataclass

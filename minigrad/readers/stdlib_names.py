@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import SpecError
-from .data_arrays import expand_dims
-from .environment import Environment, Function, Namespace
-from .interp.values import Foreign, Unknown
+from minigrad.errors import SpecError
+from minigrad.readers.data_arrays import expand_dims
+from minigrad.readers.environment import Environment, Function, Namespace
+from minigrad.readers.interp.values import Foreign, Unknown
 
 _MAX_BITS = 4096
 

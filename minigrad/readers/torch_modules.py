@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import SpecError, Where, did_you_mean
-from ..layers.base import Layer
-from .arguments import Args, unknown_error
-from .environment import Environment, Function
-from .interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass
-from .trace import SymTensor
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.layers.base import Layer
+from minigrad.readers.arguments import Args, unknown_error
+from minigrad.readers.environment import Environment, Function
+from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass
+from minigrad.readers.trace import SymTensor
 
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -382,7 +382,7 @@ def call_module(env: Environment, interp, module: Any, args: list, kwargs: dict,
 
 
 def _identity(env: Environment, module: Any, args: list, at) -> Any:
-    from ..layers import Identity
+    from minigrad.layers import Identity
     tensor = args[0] if len(args) == 1 else None
     if not isinstance(tensor, SymTensor):
         raise SpecError(f"{class_name(module)} takes one tensor", at)

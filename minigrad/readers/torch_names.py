@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import layers as K
-from ..errors import SpecError, did_you_mean
-from .arguments import Args, Signature, bind, unknown_error
-from .environment import Environment, Function, Namespace, lazy, returns_unknown
-from .interp.values import Foreign, Unknown
-from .torch_modules import ModuleClass, TorchLayer, is_module
-from .torch_tensors import TorchTensorMethods, merge, tensor_binary
-from .trace import SymTensor
+from minigrad import layers as K
+from minigrad.errors import SpecError, did_you_mean
+from minigrad.readers.arguments import Args, Signature, bind, unknown_error
+from minigrad.readers.environment import Environment, Function, Namespace, lazy, returns_unknown
+from minigrad.readers.interp.values import Foreign, Unknown
+from minigrad.readers.torch_modules import ModuleClass, TorchLayer, is_module
+from minigrad.readers.torch_tensors import TorchTensorMethods, merge, tensor_binary
+from minigrad.readers.trace import SymTensor
 
 _DEVICE = frozenset({"device", "dtype"})
 _INPLACE = frozenset({"inplace"})

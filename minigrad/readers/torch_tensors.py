@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from .. import layers as K
-from ..errors import SpecError
-from .arguments import unknown_error
-from .environment import Environment, Function
-from .interp.values import Foreign, Unknown
-from .trace import BATCH, SymTensor
+from minigrad import layers as K
+from minigrad.errors import SpecError
+from minigrad.readers.arguments import unknown_error
+from minigrad.readers.environment import Environment, Function
+from minigrad.readers.interp.values import Foreign, Unknown
+from minigrad.readers.trace import BATCH, SymTensor
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import SpecError, Where
-from ..layers.base import Context, Flow, Layer, Layout, Rules, shape_text
-from ..layers.graph import LayerGraph, Node
-from .interp.values import Foreign, Unknown
+from minigrad.errors import SpecError, Where
+from minigrad.layers.base import Context, Flow, Layer, Layout, Rules, shape_text
+from minigrad.layers.graph import LayerGraph, Node
+from minigrad.readers.interp.values import Foreign, Unknown
 
 
 class _Batch(Foreign):
@@ -66,7 +66,7 @@ class Trace:
 
     def input(self, shape: tuple[int, ...], name: str, framework: str,
               where: Where | None = None) -> SymTensor:
-        from ..layers import Input
+        from minigrad.layers import Input
         layer = Input(shape=tuple(shape), name=name, where=where)
         return self.apply(layer, [], name, framework)
 

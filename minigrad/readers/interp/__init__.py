@@ -20,11 +20,11 @@ import ast
 import warnings
 from typing import Any
 
-from ...errors import SpecError, Where
-from .builtins import Builtin, ExcClass, ExcInstance, SuperProxy
-from .interpreter import Interpreter, source_lines
-from .limits import CodeError, LimitError, Limits
-from .values import (MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass,
+from minigrad.errors import SpecError, Where
+from minigrad.readers.interp.builtins import Builtin, ExcClass, ExcInstance, SuperProxy
+from minigrad.readers.interp.interpreter import Interpreter, source_lines
+from minigrad.readers.interp.limits import CodeError, LimitError, Limits
+from minigrad.readers.interp.values import (MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass,
                      UserFunction)
 
 __all__ = ["parse_source", "parse_override", "source_lines", "Interpreter", "Limits",

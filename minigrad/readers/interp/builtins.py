@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...errors import Where
-from .limits import ELEMENTS_PER_STEP, CodeError
-from .plain import PLAIN_TYPES, check_key, display, format_value
-from .values import MISSING, Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.errors import Where
+from minigrad.readers.interp.limits import ELEMENTS_PER_STEP, CodeError
+from minigrad.readers.interp.plain import PLAIN_TYPES, check_key, display, format_value
+from minigrad.readers.interp.values import MISSING, Foreign, Instance, Unknown, UserClass, UserFunction
 
 
 class Builtin:
@@ -159,7 +159,7 @@ def _convert(pytype: type):
 
 
 def _short(x) -> str:
-    from .plain import describe
+    from minigrad.readers.interp.plain import describe
     return describe(x)
 
 

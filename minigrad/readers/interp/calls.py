@@ -13,12 +13,12 @@ import ast
 import sys
 from typing import Any
 
-from ...errors import Where
-from .builtins import Builtin, ExcClass, ExcInstance
-from .limits import CodeError, LimitError
-from .plain import PlainMethod, call_plain_method, describe
-from .scope import Scope, _ControlFlow, _Return, scan_function
-from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.errors import Where
+from minigrad.readers.interp.builtins import Builtin, ExcClass, ExcInstance
+from minigrad.readers.interp.limits import CodeError, LimitError
+from minigrad.readers.interp.plain import PlainMethod, call_plain_method, describe
+from minigrad.readers.interp.scope import Scope, _ControlFlow, _Return, scan_function
+from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 FRAME_BUDGET = 4000     # Python frames the interpreter may use above where it was entered
 CALL_STEPS = 4          # a call of a pasted function costs as much as a few nodes

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import SpecError, Where, did_you_mean
-from .builtins import EXCEPTIONS, Builtin, ExcClass, ExcInstance, SuperProxy
-from .limits import CodeError, LimitError
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.readers.interp.builtins import EXCEPTIONS, Builtin, ExcClass, ExcInstance, SuperProxy
+from minigrad.readers.interp.limits import CodeError, LimitError
 
 MAX_CLASSES = 500  # classes in one MRO
-from .plain import PLAIN_TYPES, describe
-from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.readers.interp.plain import PLAIN_TYPES, describe
+from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 
 class ClassOps:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .limits import CodeError, LimitError
-from .plain import check_key, format_value
-from .values import Unknown
+from minigrad.readers.interp.limits import CodeError, LimitError
+from minigrad.readers.interp.plain import check_key, format_value
+from minigrad.readers.interp.values import Unknown
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
              ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",

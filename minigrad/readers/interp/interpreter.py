@@ -18,16 +18,16 @@ import re
 import sys
 from typing import Any, Callable
 
-from ...errors import SpecError, Where
-from .builtins import BUILTINS, ExcClass, ExcInstance
-from .calls import FRAME_BUDGET, Calls
-from .classes import ClassOps
-from .expressions import EVAL_TABLE, Expressions
-from .limits import Budget, CodeError, LimitError, Limits
-from .operations import Operations
-from .plain import describe, display
-from .scope import _BREAK, _CONTINUE, Scope, _Break, _Continue, _ControlFlow, _Return
-from .values import MISSING, Instance, Unknown, UserClass
+from minigrad.errors import SpecError, Where
+from minigrad.readers.interp.builtins import BUILTINS, ExcClass, ExcInstance
+from minigrad.readers.interp.calls import FRAME_BUDGET, Calls
+from minigrad.readers.interp.classes import ClassOps
+from minigrad.readers.interp.expressions import EVAL_TABLE, Expressions
+from minigrad.readers.interp.limits import Budget, CodeError, LimitError, Limits
+from minigrad.readers.interp.operations import Operations
+from minigrad.readers.interp.plain import describe, display
+from minigrad.readers.interp.scope import _BREAK, _CONTINUE, Scope, _Break, _Continue, _ControlFlow, _Return
+from minigrad.readers.interp.values import MISSING, Instance, Unknown, UserClass
 
 HANDLER_STEPS = 20      # an error caught by `except` costs as much as a few nodes
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -272,7 +272,7 @@ class Interpreter(Calls, ClassOps, Operations, Expressions):
             self.assign(node.target, self.eval(node.value), node)
 
     def _exec_AugAssign(self, node: ast.AugAssign) -> None:
-        from .expressions import OPERATORS
+        from minigrad.readers.interp.expressions import OPERATORS
         target, op, at = node.target, OPERATORS[type(node.op)], self.where(node)
         if type(target) is ast.Name:
             current = self.lookup(target.id, target)

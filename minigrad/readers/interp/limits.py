@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ...errors import SpecError, Where
+from minigrad.errors import SpecError, Where
 
 ELEMENTS_PER_STEP = 8     # a 10**6-element list costs 125,000 steps (a quarter of the budget)
 CLOCK_EVERY = 1024        # steps between two looks at the clock

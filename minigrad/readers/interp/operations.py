@@ -13,11 +13,11 @@ import operator
 import re
 from typing import Any
 
-from ...errors import Where
-from .builtins import Builtin, ExcClass, ExcInstance, ListIterator, SuperProxy
-from .limits import CodeError, LimitError
-from .plain import _NESTED, ATOMS, PLAIN_TYPES, check_data, check_key, describe, display, plain_attr
-from .values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.errors import Where
+from minigrad.readers.interp.builtins import Builtin, ExcClass, ExcInstance, ListIterator, SuperProxy
+from minigrad.readers.interp.limits import CodeError, LimitError
+from minigrad.readers.interp.plain import _NESTED, ATOMS, PLAIN_TYPES, check_data, check_key, describe, display, plain_attr
+from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
           "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "@": operator.matmul,

@@ -15,9 +15,9 @@ import re
 import string
 from typing import Any
 
-from ...errors import Where
-from .limits import CodeError, LimitError
-from .values import BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
+from minigrad.errors import Where
+from minigrad.readers.interp.limits import CodeError, LimitError
+from minigrad.readers.interp.values import BoundMethod, Foreign, Instance, Unknown, UserClass, UserFunction
 
 ATOMS = (int, float, complex, str, bytes, bool, type(None))
 CONTAINERS = (tuple, list, dict, set, frozenset, range)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .values import MISSING, UserFunction
+from minigrad.readers.interp.values import MISSING, UserFunction
 
 
 class _ControlFlow(Exception):

@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Where
+from minigrad.errors import Where
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
 
-    from .interpreter import Interpreter
+    from minigrad.readers.interp.interpreter import Interpreter
 
 
 class Unknown:

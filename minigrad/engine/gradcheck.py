@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tensor import Tensor
+from minigrad.engine.tensor import Tensor
 
 
 @dataclass(frozen=True)

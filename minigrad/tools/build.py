@@ -19,8 +19,12 @@ always N×C×H×W, whatever layout the network was written in:
 
 from __future__ import annotations
 
-from . import layers, nn, shapes
-from .errors import SpecError
+from minigrad import layers
+
+from minigrad.engine import nn
+
+from minigrad.layers import shapes
+from minigrad.errors import SpecError
 
 ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
                       # axis 1 is the channel axis of N×C×H×W maps and the class axis of (N, K)

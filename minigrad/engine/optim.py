@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .tensor import Tensor
+from minigrad.engine.tensor import Tensor
 
 
 def _validate(hyperparameters: dict) -> None:

@@ -3,7 +3,7 @@
 - One axis of a sliding window: output_size, same_padding, effective_kernel, and the padding
   solver (`cnncalc pad`). The layer kinds (minigrad.layers) build on them.
 - Row and Summary: one row per node of the layer graph with its shape, parameters, receptive
-  field and cost, as minigrad.layers.analyze_graph computes them and minigrad.report shows them.
+  field and cost, as minigrad.layers.analyze_graph computes them and minigrad.layers.report shows them.
 
 Everything is plain Python integers (no numpy), so a 100000x100000 input is exact.
 

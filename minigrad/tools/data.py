@@ -108,7 +108,7 @@ class DataLoader:
     """Mini-batches of a dataset: `batches(epoch)` yields (x, y) with x (B, C, H, W), y (B,).
 
     With shuffle=True the order of an epoch is np.random.default_rng([seed, epoch]).permutation(N):
-    it depends on nothing else (not on the shared minigrad.rng generator that dropout draws from),
+    it depends on nothing else (not on the shared minigrad.engine.rng generator that dropout draws from),
     so any epoch can be replayed exactly, and a resumed run sees the batches it would have seen.
     The last batch is smaller when N is not a multiple of batch_size, unless drop_last=True.
     """

@@ -1,7 +1,7 @@
 """How a model summary looks: the rich table that `cnncalc shapes` and `model.summary()` print,
 Keras' summary text, JSON, CSV and Markdown.
 
-Rendering only: every number shown comes from a `Summary` and its `Row`s (minigrad.shapes); this
+Rendering only: every number shown comes from a `Summary` and its `Row`s (minigrad.layers.shapes); this
 module formats them and never computes layer arithmetic of its own.
 """
 
@@ -17,7 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .shapes import Row, Summary
+from minigrad.layers.shapes import Row, Summary
 
 LAYOUT_LABELS = {"hwc": "H×W×C", "chw": "C×H×W"}
 

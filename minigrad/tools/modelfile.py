@@ -7,9 +7,9 @@ Arrays in the file (all plain numbers or text, so it loads with allow_pickle=Fal
     "spec"               the model description (layer language, Keras or PyTorch text)
     "param/<name>"       every entry of model.state_dict(), e.g. "param/0.weight"
     "optim/<key>"        optional: the optimizer's state_dict(), to continue training
-    "train/..."          optional: a TrainingState (minigrad.train), to resume an interrupted run
+    "train/..."          optional: a TrainingState (minigrad.tools.train), to resume an interrupted run
 
-Loading rebuilds the model from the spec text (minigrad.spec + minigrad.build) and then checks
+Loading rebuilds the model from the spec text (minigrad.readers + minigrad.tools.build) and then checks
 that the file holds exactly the arrays that model has, each with the right shape and dtype.
 Anything else (not an .npz, truncated, a missing or extra array, a wrong shape, broken metadata,
 arrays that would need pickle) is a ModelFileError whose message names the file and the problem.
@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import build_model
-from .errors import SpecError
-from .shapes import convert_shape
-from .spec import FORMATS, ReadOptions, Spec, parse_spec
-from .train import TrainingState
+from minigrad.tools.build import build_model
+from minigrad.errors import SpecError
+from minigrad.layers.shapes import convert_shape
+from minigrad.readers import FORMATS, ReadOptions, Spec, parse_spec
+from minigrad.tools.train import TrainingState
 
 FILE_FORMAT = "cnncalc-model"
 VERSION = 1

@@ -1,4 +1,4 @@
-"""Neural-network ops, PyTorch-style (`import minigrad.functional as F`): NCHW layout, conv weights
+"""Neural-network ops, PyTorch-style (`import minigrad.engine.functional as F`): NCHW layout, conv weights
 (F, C, KH, KW), linear weights (out, in).
 
 conv2d, the pools, batch_norm, linear, softmax, log_softmax and cross_entropy are fused
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import shapes
-from .rng import generator
-from .tensor import Function, Tensor, as_tensor
+from minigrad.layers import shapes
+from minigrad.engine.rng import generator
+from minigrad.engine.tensor import Function, Tensor, as_tensor
 
 
 def _pair(value, name: str) -> tuple[int, int]:

@@ -12,13 +12,13 @@ import re
 import warnings
 from dataclasses import dataclass, field, replace
 
-from ..errors import SpecError
-from ..layers import LayerGraph, Network, analyze_graph
-from ..readers.code import read_code
-from ..readers.notebook import is_notebook
-from ..shapes import Summary, convert_shape
-from . import dsl
-from .presets import PRESETS, Preset
+from minigrad.errors import SpecError
+from minigrad.layers import LayerGraph, Network, analyze_graph
+from minigrad.readers.code import read_code
+from minigrad.readers.notebook import is_notebook
+from minigrad.layers.shapes import Summary, convert_shape
+from minigrad.readers import dsl
+from minigrad.readers.presets import PRESETS, Preset
 
 # "keras" and "pytorch" name the same reader, kept for --from and saved model files
 FORMATS = ("dsl", "code", "keras", "pytorch")

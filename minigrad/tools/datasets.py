@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import ArrayDataset, DataError, load_npz_dataset, read_idx
-from .errors import did_you_mean
+from minigrad.tools.data import ArrayDataset, DataError, load_npz_dataset, read_idx
+from minigrad.errors import did_you_mean
 
 # progress(filename, bytes_done, bytes_total or None when the server does not say)
 Progress = Callable[[str, int, int | None], None]

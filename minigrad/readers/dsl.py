@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SpecError, Where, did_you_mean
-from ..layers import (
+from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.layers import (
     ACTIVATIONS,
     Activation,
     BatchNorm,

@@ -1,9 +1,9 @@
-"""Layers as objects that own their parameters, PyTorch-style (`import minigrad.nn as nn`).
+"""Layers as objects that own their parameters, PyTorch-style (`import minigrad.engine.nn as nn`).
 
 A `Module` notices the `Parameter`s and sub-`Module`s assigned to its attributes, so
 `named_parameters()` finds every weight under a dotted name ("0.weight", "3.running_mean"), and
 `state_dict()` / `load_state_dict()` save and restore them. Each layer computes with the ops of
-`minigrad.functional`; the sizes of its outputs come from there (and so from `minigrad.shapes`).
+`minigrad.engine.functional`; the sizes of its outputs come from there (and so from `minigrad.layers.shapes`).
 
 Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`), which is how
 `Sequential.summary()` prints the same table as `cnncalc shapes`.
@@ -18,10 +18,11 @@ from dataclasses import replace
 import numpy as np
 from rich.console import Console
 
-from . import functional as F
-from . import layers, report
-from .rng import generator
-from .tensor import Tensor
+from minigrad.engine import functional as F
+from minigrad import layers
+from minigrad.layers import report
+from minigrad.engine.rng import generator
+from minigrad.engine.tensor import Tensor
 
 INITS = ("he", "glorot")
 
@@ -41,7 +42,7 @@ class Parameter(Tensor):
 
 
 def init_weight(shape: tuple[int, ...], fan_in: int, fan_out: int, init: str) -> np.ndarray:
-    """Uniform float32 weights in [−bound, bound], drawn from minigrad.rng's generator.
+    """Uniform float32 weights in [−bound, bound], drawn from minigrad.engine.rng's generator.
 
     "he" (Kaiming uniform, for layers followed by ReLU): bound = √(6 / fan_in), which keeps the
     variance of the activations steady although ReLU zeroes half of them.
@@ -510,7 +511,7 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Inverted dropout in training (each value zeroed with probability p, the rest scaled by
-    1/(1 − p)); the identity in eval. Masks come from minigrad.rng's generator."""
+    1/(1 − p)); the identity in eval. Masks come from minigrad.engine.rng's generator."""
 
     def __init__(self, p: float = 0.5):
         super().__init__()

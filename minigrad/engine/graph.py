@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.tree import Tree
 
-from .tensor import Tensor
+from minigrad.engine.tensor import Tensor
 
 
 def _label(tensor: Tensor) -> str:

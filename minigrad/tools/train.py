@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import functional as F
-from . import rng
-from .tensor import Tensor, no_grad
+from minigrad.engine import functional as F
+from minigrad.engine import rng
+from minigrad.engine.tensor import Tensor, no_grad
 
 
 @dataclass

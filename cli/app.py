@@ -15,24 +15,17 @@ from typing import Annotated, NoReturn
 import typer
 
 import minigrad
-from minigrad.layers import report
-from minigrad.tools.data import DataError
 from minigrad.errors import SpecError
-from minigrad.tools.modelfile import ModelFileError
-from minigrad.layers.shapes import solve_padding
+from minigrad.layers import report
 from minigrad.layers.depth import fold
-from minigrad.readers.interp import parse_override
+from minigrad.layers.shapes import solve_padding
 from minigrad.readers import ReadOptions, decode_source, load_spec, parse_spec, preset_list
+from minigrad.readers.interp import parse_override
 
 from . import render
-from . import train as training
-from .evaluate import run_evaluate
-from .filtering import KernelError, run_filter
-from .graph import gradient_table, one_pass
-from .images import ImageError
-from .plots import PLOT_HINT, PlotError, require_matplotlib
-from .predict import run_predict
-from .visualize import run_visualize
+
+# The commands that train, evaluate or draw import numpy and the engine; they are imported in
+# the command itself, so `cnncalc shapes` starts without them.
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -265,12 +258,18 @@ THREADS_HELP = ("Threads for numpy's matrix products (BLAS). One is fastest for 
 @contextmanager
 def reported_errors():
     """Turn the errors bad input can cause into 'error: …' and exit status 2."""
+    from minigrad.tools.data import DataError
+    from minigrad.tools.modelfile import ModelFileError
+
+    from .filtering import KernelError
+    from .images import ImageError
+    from .plots import PlotError
+    from .train import TrainError
     try:
         yield
     except SpecError as error:
         fail(error)
-    except (DataError, ModelFileError, ImageError, KernelError, PlotError,
-            training.TrainError) as error:
+    except (DataError, ModelFileError, ImageError, KernelError, PlotError, TrainError) as error:
         fail(str(error))
     except OSError as error:  # e.g. --save into a directory that cannot be written
         where = f"{error.filename}: " if error.filename else ""
@@ -339,7 +338,7 @@ def train(
     ] = TextOrJson.text,
     plot: Annotated[str | None, typer.Option(
         metavar="PNG", help="Save the loss and accuracy per epoch (training and validation) as "
-                            f"a PNG picture here; needs matplotlib ({PLOT_HINT}).",
+                            f"a PNG picture here; needs matplotlib ({render.PLOT_HINT}).",
         show_default=False)] = None,
 ) -> None:
     """Train a model on a dataset and report its test accuracy.
@@ -356,6 +355,9 @@ def train(
     * `cnncalc train simple-convnet --dataset mnist --epochs 2 --save mnist.npz`
     * `cnncalc train 'conv 8 3x3 relu; maxpool 2; flatten; dense 10' -d fashion-mnist`
     """
+    from . import train as training
+    from .plots import require_matplotlib
+
     as_json = output_format is TextOrJson.json
     out, err = render.make_console(), render.make_console(stderr=True)
     if resume is not None:
@@ -421,6 +423,9 @@ def evaluate(
 
     Example: `cnncalc evaluate mnist.npz`
     """
+    from . import train as training
+    from .evaluate import run_evaluate
+
     out, err = render.make_console(), render.make_console(stderr=True)
     with reported_errors(), training.threads_limited(threads):
         run_evaluate(model, dataset, data_dir, output_format is TextOrJson.json, out, err)
@@ -445,6 +450,8 @@ def predict(
 
     Example: `cnncalc predict mnist.npz digit.png`
     """
+    from .predict import run_predict
+
     out, err = render.make_console(), render.make_console(stderr=True)
     with reported_errors():
         run_predict(model, images, top, output_format is TextOrJson.json, out, err)
@@ -467,6 +474,8 @@ def graph(
 
     Example: `cnncalc graph shapes-cnn`
     """
+    from .graph import gradient_table, one_pass
+
     with reported_errors():
         loss, model = one_pass(load_spec(spec, None, parse_shape(input_shape) if input_shape else None))
     if dot:
@@ -501,6 +510,8 @@ def filter_image(
 
     Example: `cnncalc filter digit.png --kernel edge --padding 1 --out edges.png`
     """
+    from .filtering import run_filter
+
     _writable_target(out, "--out")
     with reported_errors():
         run_filter(image, kernel, stride, padding, out, render.make_console())
@@ -528,6 +539,8 @@ def visualize(
 
     Example: `cnncalc visualize mnist.npz --out filters.png`
     """
+    from .visualize import run_visualize
+
     _writable_target(out, "--out")
     with reported_errors():
         run_visualize(model, out, image, data_dir, render.make_console(),

@@ -12,7 +12,7 @@ import importlib.util
 
 import numpy as np
 
-PLOT_HINT = 'pip install "cnncalc[plot]"'
+from .render import PLOT_HINT
 
 
 class PlotError(ValueError):

@@ -4,6 +4,8 @@ Formatting only: the numbers come from minigrad."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.progress import (
@@ -17,11 +19,15 @@ from rich.table import Table
 from rich.text import Text
 
 from minigrad.errors import SpecError
-from minigrad.tools.metrics import ClassificationReport
 from minigrad.layers.report import indented
 from minigrad.layers.shapes import PaddingSolution
 from minigrad.readers.presets import Preset
-from minigrad.tools.train import BatchProgress, EpochStats
+
+if TYPE_CHECKING:  # the training types bring numpy; `cnncalc shapes` does without
+    from minigrad.tools.metrics import ClassificationReport
+    from minigrad.tools.train import BatchProgress, EpochStats
+
+PLOT_HINT = 'pip install "cnncalc[plot]"'
 
 # Tables need about 100 columns; without a terminal rich assumes 80, which would wrap every row.
 MIN_WIDTH = 100

@@ -229,8 +229,11 @@ class KerasSequential(Foreign):
                             hint=(did_you_mean(missing, LAYERS) or "is it imported?") if missing else None)
         if not (isinstance(layer, (KerasLayer, KerasSequential, KerasFunctional)) or is_keras_model(layer)):
             raise SpecError(f"{self.name}: {_what(layer)} is not a Keras layer", at)
-        if not self.layers and self.input_shape is None and isinstance(layer, KerasLayer) and layer.input_shape:
-            self.input_shape = layer.input_shape
+        if not self.layers and self.input_shape is None:
+            if isinstance(layer, KerasLayer) and layer.input_shape:
+                self.input_shape = layer.input_shape
+            elif isinstance(layer, KerasSequential) and layer.input_shape is not None:
+                self.input_shape = layer.input_shape  # a nested Sequential that states its input
         self.layers.append(layer)
 
     def get_attr(self, interp, name, at):

@@ -124,6 +124,24 @@ class Namespace(Foreign):
         return Unknown(f"{self.path}.{name}", at)
 
 
+class LayerMembers(dict):
+    """A layer module's members (torch.nn, keras.layers): any other capitalised name is a layer
+    class cnncalc does not know (nn.LSTM, layers.Lambda), made by `unknown(name)` on first use;
+    using it in the model is the error, not importing it."""
+
+    def __init__(self, members: dict, unknown: Callable[[str], Any]):
+        super().__init__(members)
+        self.unknown = unknown
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (isinstance(name, str) and name[:1].isupper())
+
+    def __getitem__(self, name: str) -> Any:
+        if not super().__contains__(name):
+            self[name] = self.unknown(name)
+        return super().__getitem__(name)
+
+
 class _Lazy:
     """A member computed on access (one that records something, like a dataset's name)."""
 
@@ -150,8 +168,3 @@ class Function(Foreign):
 
     def call(self, interp, args, kwargs, at):
         return self.fn(interp, args, kwargs, at)
-
-
-def returns_unknown(name: str) -> Function:
-    """A function whose result never matters for shapes (optimizers, init, plotting…)."""
-    return Function(name, lambda interp, args, kwargs, at: Unknown(f"the result of {name}(...)", at))

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from minigrad import layers as K
 from minigrad.errors import SpecError, did_you_mean
 from minigrad.readers.arguments import Args, Signature, bind
-from minigrad.readers.environment import Environment, Function, Namespace
+from minigrad.readers.environment import Environment, Function, LayerMembers, Namespace
 from minigrad.readers.interp.values import Foreign, Unknown
 from minigrad.readers.data_arrays import DataArray, expand_dims
 from minigrad.readers.keras_models import (
@@ -486,7 +486,8 @@ def keras_modules(env: Environment) -> dict[str, Any]:
                         "Layer": ModelClass(env, "Layer")})
         members.update({name: _functional_merge(env, layer_classes, name) for name in _FUNCTIONAL_MERGES})
         members["experimental"] = experimental
-        return _UnknownLayers(members, env)
+        return LayerMembers(members, lambda name: LayerClass(env, name, None, snake_case(name),
+                                                                hint=did_you_mean(name, LAYERS)))
 
     layers = Namespace(env, "keras.layers", layer_members)
     # TF 2.x's old home of the preprocessing layers: layers.experimental.preprocessing.Rescaling
@@ -541,24 +542,6 @@ class _KerasDataset(Foreign):
             return ((DataArray((train, *image)), DataArray((train, *labels))),
                     (DataArray((test, *image)), DataArray((test, *labels))))
         return Function(f"{self.name}.load_data", load)
-
-
-class _UnknownLayers(dict):
-    """keras.layers' members: any other capitalised name is a layer cnncalc does not know
-    (LSTM, Lambda), an error only if the model uses it."""
-
-    def __init__(self, members: dict, env: Environment):
-        super().__init__(members)
-        self.env = env
-
-    def __contains__(self, name: object) -> bool:
-        return super().__contains__(name) or (isinstance(name, str) and name[:1].isupper())
-
-    def __getitem__(self, name: str) -> Any:
-        if not super().__contains__(name):
-            self[name] = LayerClass(self.env, name, None, snake_case(name),
-                                    hint=did_you_mean(name, LAYERS))
-        return super().__getitem__(name)
 
 
 __all__ = ["ACTIVATIONS", "KERAS_DATASETS", "LAYERS", "KerasLayer", "keras_modules", "snake_case"]

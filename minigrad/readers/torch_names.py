@@ -13,7 +13,7 @@ from typing import Any, Callable
 from minigrad import layers as K
 from minigrad.errors import SpecError, did_you_mean
 from minigrad.readers.arguments import Args, Signature, bind, unknown_error
-from minigrad.readers.environment import Environment, Function, Namespace, lazy, returns_unknown
+from minigrad.readers.environment import Environment, Function, LayerMembers, Namespace, lazy
 from minigrad.readers.interp.values import Foreign, Unknown
 from minigrad.readers.torch_modules import ModuleClass, TorchLayer, is_module
 from minigrad.readers.torch_tensors import TorchTensorMethods, merge, tensor_binary
@@ -470,7 +470,7 @@ def torch_modules(env: Environment) -> dict[str, Any]:
         members["functional"] = F
         members["init"] = Namespace(env, "torch.nn.init", {})
         members["module"] = lazy(lambda env, at: _typo(env, at, module_classes["Module"]))
-        return _AutoLayers(members, env)
+        return LayerMembers(members, lambda name: LayerClass(env, name))
 
     def functional_members() -> dict[str, Any]:
         return {name: functional(env, name, "F.") for name in FUNCTIONS}
@@ -500,23 +500,6 @@ def torch_modules(env: Environment) -> dict[str, Any]:
             "torchvision.datasets": datasets,
             "torchsummary": Namespace(env, "torchsummary", {"summary": _summary(env, "torchsummary", False)}),
             "torchinfo": Namespace(env, "torchinfo", {"summary": _summary(env, "torchinfo", True)})}
-
-
-class _AutoLayers(dict):
-    """torch.nn's members: any other capitalised name is a layer class cnncalc does not know
-    (nn.LSTM), an error only if the model uses it."""
-
-    def __init__(self, members: dict, env: Environment):
-        super().__init__(members)
-        self.env = env
-
-    def __contains__(self, name: object) -> bool:
-        return super().__contains__(name) or (isinstance(name, str) and name[:1].isupper())
-
-    def __getitem__(self, name: str) -> Any:
-        if not super().__contains__(name):
-            self[name] = LayerClass(self.env, name)
-        return super().__getitem__(name)
 
 
 def _typo(env: Environment, at, module_class: ModuleClass) -> ModuleClass:

@@ -41,6 +41,7 @@ class Environment:
     keras_name_counts: dict[str, int] = field(default_factory=dict)
     frameworks: set[str] = field(default_factory=set)                    # 'torch' / 'keras' imported
     tensor_methods: dict[str, Any] = field(default_factory=dict)          # framework -> tensor methods
+    keras_layer_names: tuple[str, ...] = ()                              # for "did you mean" hints
     input_override: tuple[int, ...] | None = None                        # --input, per sample
     fallback_input_chw: tuple[int, ...] | None = None                    # the data's shape, if the code gives none
 

@@ -13,8 +13,10 @@ What the code does with a model (`summary()`, `compile()`, `fit()`…) marks it 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
+from minigrad import layers as K
 from minigrad.errors import SpecError, Where, did_you_mean
 from minigrad.layers.base import Layer
 from minigrad.readers.arguments import Args, Signature, bind, unknown_error
@@ -25,6 +27,14 @@ from minigrad.readers.trace import SymTensor, Trace
 MODEL_METHODS = ("summary", "compile", "fit", "evaluate", "predict", "save", "save_weights",
                  "load_weights", "train_on_batch", "fit_generator", "count_params", "get_weights",
                  "set_weights", "to_json")
+
+
+def snake_case(name: str) -> str:
+    """Keras' to_snake_case: Conv2D → conv2d, MaxPooling2D → max_pooling2d, ReLU → re_lu."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
 
 
 class KerasLayer(Foreign):
@@ -223,10 +233,10 @@ class KerasSequential(Foreign):
             return
         if isinstance(layer, Unknown):
             missing = layer.reason.removesuffix(" is not defined") if layer.reason.endswith(" is not defined") else None
-            from minigrad.readers.keras_names import LAYERS
             raise SpecError(f"{self.name}: a layer is {layer.reason}" if missing is None else
                             f"{self.name}: '{missing}' is not defined", layer.where or at,
-                            hint=(did_you_mean(missing, LAYERS) or "is it imported?") if missing else None)
+                            hint=(did_you_mean(missing, self.env.keras_layer_names) or "is it imported?")
+                            if missing else None)
         if not (isinstance(layer, (KerasLayer, KerasSequential, KerasFunctional)) or is_keras_model(layer)):
             raise SpecError(f"{self.name}: {_what(layer)} is not a Keras layer", at)
         if not self.layers and self.input_shape is None:
@@ -400,7 +410,6 @@ class ModelClass(Foreign):
 
     def init_instance(self, interp, instance, args, kwargs, at):
         if "keras_name" not in instance.extra:
-            from minigrad.readers.keras_names import snake_case
             name = kwargs.get("name")
             if name is not None and not isinstance(name, str):
                 raise SpecError(f"{instance.cls.name}: name must be a string, got {name!r}", at)
@@ -472,7 +481,6 @@ class KerasTensorMethods:
         return Unknown(f"x.{name}", at)
 
     def binary(self, interp, tensor, op, other, right, at):
-        from minigrad import layers as K
         merge = {"+": "add", "-": "subtract", "*": "multiply"}.get(op)
         if isinstance(other, SymTensor) and self.env.keras_traced(other) and self.env.keras_traced(tensor):
             if merge is None:

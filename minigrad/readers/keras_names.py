@@ -20,6 +20,7 @@ from minigrad.readers.environment import Environment, Function, LayerMembers, Na
 from minigrad.readers.interp.values import Foreign, Unknown
 from minigrad.readers.data_arrays import DataArray, expand_dims
 from minigrad.readers.keras_models import (
+    snake_case,
     InputLayer,
     KerasLayer,
     KerasTensorMethods,
@@ -52,12 +53,6 @@ ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "softmax": 
                "softplus": "softplus", "log_softmax": "log_softmax", "mish": "mish"}
 
 
-def snake_case(name: str) -> str:
-    """Keras' to_snake_case: Conv2D → conv2d, MaxPooling2D → max_pooling2d, ReLU → re_lu."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
-    return name.lower()
 
 
 class ActivationFunction(Foreign):
@@ -470,6 +465,7 @@ def keras_modules(env: Environment) -> dict[str, Any]:
     """The importable Keras names, for `keras…`, `tensorflow.keras…` and `tf.keras…`."""
     env.frameworks.add("keras")
     env.tensor_methods["keras"] = KerasTensorMethods(env)
+    env.keras_layer_names = tuple(LAYERS)
     layer_classes: dict[str, Any] = {name: LayerClass(env, name, LAYERS[name], snake_case(name))
                                      for name in LAYERS}
     for alias, name in ALIASES.items():

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from minigrad.errors import SpecError, Where, did_you_mean
 from minigrad.layers.base import Layer
+from minigrad.layers.misc import Identity
 from minigrad.readers.arguments import Args, unknown_error
 from minigrad.readers.environment import Environment, Function
 from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown, UserClass
@@ -382,7 +383,6 @@ def call_module(env: Environment, interp, module: Any, args: list, kwargs: dict,
 
 
 def _identity(env: Environment, module: Any, args: list, at) -> Any:
-    from minigrad.layers import Identity
     tensor = args[0] if len(args) == 1 else None
     if not isinstance(tensor, SymTensor):
         raise SpecError(f"{class_name(module)} takes one tensor", at)

@@ -19,6 +19,7 @@ from typing import Any
 from minigrad.errors import SpecError, Where
 from minigrad.layers.base import Context, Flow, Layer, Layout, Rules, shape_text
 from minigrad.layers.graph import LayerGraph, Node
+from minigrad.layers.misc import Input
 from minigrad.readers.interp.values import Foreign, Unknown
 
 
@@ -66,7 +67,6 @@ class Trace:
 
     def input(self, shape: tuple[int, ...], name: str, framework: str,
               where: Where | None = None) -> SymTensor:
-        from minigrad.layers import Input
         layer = Input(shape=tuple(shape), name=name, where=where)
         return self.apply(layer, [], name, framework)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from minigrad.errors import SpecError
-from minigrad.layers.base import Context, Flow, Layer, Outcome, grid_axes, one_input, shape_text
+from minigrad.layers.base import Axis, Context, Flow, Layer, Outcome, grid_axes, one_input, shape_text
 
 DROPOUT_VARIANTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "spatial_dropout",
                     "alpha_dropout")
@@ -18,9 +18,11 @@ DROPOUT_VARIANTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "spatial_d
 class Input(Layer):
     """The per-sample input shape in the graph's layout: a flat size (784,), token ids (L,),
     a 1-D signal (L, C) / (C, L), or an image (H, W, C) / (C, H, W). None: not given (an error
-    that says how to give it)."""
+    that says how to give it). channels=False: every axis is a pixel axis, as in Keras'
+    Flatten(input_shape=(28, 28)) on a grey image written without its channel axis."""
 
     shape: tuple[int, ...] | None
+    channels: bool = True
 
     type: ClassVar[str] = "input"
     default_name: ClassVar[str] = "input"
@@ -38,7 +40,8 @@ class Input(Layer):
             layout = "H x W x C" if ctx.layout == "hwc" else "C x H x W"
             raise SpecError(f"input shape must be positive integers, {layout} or a flat size; got "
                             f"{shape_text(shape)}", self.where)
-        return Outcome(Flow(shape, grid_axes(ctx, shape)), description="input")
+        axes = grid_axes(ctx, shape) if self.channels else tuple(Axis(n) for n in shape)
+        return Outcome(Flow(shape, axes), description="input")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -240,7 +240,10 @@ def trace_model(env: Environment, interp, chosen: Chosen) -> LayerGraph:
     where = getattr(model, "input_where", None) if env.input_override is None else None
     if where is None and isinstance(model, KerasSequential) and env.input_override is None and model.layers:
         where = getattr(model.layers[0], "where", None)   # input_shape= on the first layer
-    x = trace.input(shape, name, framework, where)
+    # Keras' Flatten(input_shape=(28, 28)): a grey image without its channel axis, both axes pixels
+    image = not (isinstance(model, KerasSequential) and len(shape) == 2 and model.layers
+                 and getattr(model.layers[0], "class_name", None) == "Flatten")
+    x = trace.input(shape, name, framework, where, channels=image)
     try:
         output = interp.call(model, [x], {}, at)
     finally:

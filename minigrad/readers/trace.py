@@ -66,8 +66,8 @@ class Trace:
         return base if count == 0 else f"{base}_{count}"
 
     def input(self, shape: tuple[int, ...], name: str, framework: str,
-              where: Where | None = None) -> SymTensor:
-        layer = Input(shape=tuple(shape), name=name, where=where)
+              where: Where | None = None, channels: bool = True) -> SymTensor:
+        layer = Input(shape=tuple(shape), name=name, where=where, channels=channels)
         return self.apply(layer, [], name, framework)
 
     def apply(self, layer: Layer, inputs: list[SymTensor], name: str, framework: str, *,

@@ -430,3 +430,13 @@ def test_tensor_slices():
     assert (row.receptive_field, row.jump, row.rf_center) == ((3,), (2,), (2,))
     problem = error(code.replace("x[:, :3, 1::2]", "x[0]"), (2, 16))
     assert "batch" in problem.message and problem.where.line == 7
+
+
+def test_keras_grey_image_without_its_channel_axis():
+    code = ("model = tf.keras.models.Sequential([\n  tf.keras.layers.Flatten(input_shape=(28, 28)),\n"
+            "  tf.keras.layers.Dense(10)\n])\n")
+    spec, result = summary(code)
+    # 28·28·10 + 10 = 7,850 (the TensorFlow quickstart's output layer alone); each unit sees the
+    # whole 28×28 image, not 28 rows of 28 channels
+    assert result.total_params == 7850
+    assert result.rows[-1].receptive_field == (28, 28)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Union
 
 from minigrad.errors import SpecError, Where
 
 Layout = Literal["hwc", "chw"]
 Rules = Literal["keras", "torch"]
+Ints = Union[int, tuple[int, ...]]  # one int for every spatial axis, or one per axis
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,8 @@ def size(shape: tuple[int, ...]) -> int:
 
 
 def number(x) -> str:
-    """An exact number as a learner would write it: 3, 2.5, 1,605,760."""
+    """An exact number as a learner would write it: 3, 2.5, 1,605,760; a whole Fraction (a field's
+    centre) without separators, like the r and j it stands beside."""
     if isinstance(x, Fraction):
         return f"{x.numerator}" if x.denominator == 1 else f"{float(x):g}"
     if isinstance(x, bool):
@@ -168,12 +170,28 @@ def dims_text(values) -> str:
     return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
 
-def check_positive(ctx: Context, layer: Layer, **values) -> None:
-    """Every value (an int or a tuple of ints) must be a positive integer."""
+def check_positive(ctx: Context, layer: Layer, *, zero_ok: bool = False, **values) -> None:
+    """Every value (an int or a tuple of ints) must be a positive integer (or ≥ 0 with zero_ok)."""
+    kind = "a non-negative" if zero_ok else "a positive"
     for key, value in values.items():
         for v in value if isinstance(value, tuple) else (value,):
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ctx.error(f"{key} must be a positive integer, got {v!r}", layer)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if zero_ok else 1):
+                raise ctx.error(f"{key} must be {kind} integer, got {v!r}", layer)
+
+
+def per_axis(ctx: Context, layer: Layer, what: str, value, rank: int, default=None) -> tuple:
+    """An argument given once (3) or per spatial axis ((3, 3)) as a tuple of `rank` values."""
+    if value is None:
+        value = default
+    if isinstance(value, list):
+        value = tuple(value)
+    if not isinstance(value, tuple):
+        return (value,) * rank
+    if len(value) != rank:
+        axes = "axis" if rank == 1 else "axes"
+        raise ctx.error(f"{what} {value!r} has {len(value)} values but the input has {rank} "
+                        f"spatial {axes}", layer)
+    return value
 
 
 def one_input(ctx: Context, layer: Layer, inputs: tuple[Flow, ...]) -> Flow:
@@ -195,3 +213,13 @@ def grid_axes(ctx: Context, shape: tuple[int, ...]) -> tuple[Axis, ...] | None:
     if len(shape) < 2:
         return None
     return tuple(Axis(n) for n in ctx.spatial(shape))
+
+
+def with_axes(flow: Flow, shape: tuple[int, ...], axes) -> Flow:
+    """The output flow: the new shape and axes, keeping why the field is unknown upstream."""
+    return Flow(shape, axes if flow.rf_unknown is None else None, flow.rf_unknown)
+
+
+def unknown_field(flow: Flow, shape: tuple[int, ...], why: str) -> Flow:
+    """A flow past a layer that breaks the pixel grid; an earlier reason is kept (it came first)."""
+    return Flow(shape, None, flow.rf_unknown or why)

@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from minigrad.layers.activation import check_activation
 from minigrad.layers.base import Context, Flow, Layer, Outcome, check_positive, number, one_input, shape_text
-from minigrad.layers.window import Padding, check_padding, need_grid, slide, window_words
+from minigrad.layers.window import (Padding, activation_words, check_padding, kernel_text, need_grid,
+                                    refuse_strided_same, slide, window_words)
 
 
 def _ones(kernel) -> tuple[int, ...]:
@@ -64,11 +65,8 @@ class Conv(Layer):
                        dilation=dilation, groups=self.groups)
         check_padding(ctx, self, self.padding, len(kernel))
         check_activation(ctx, self, self.activation)
-        strided = any(s != 1 for s in stride)
-        if ctx.rules == "torch" and self.padding == "same" and strided:
-            raise ctx.error("padding='same' is not supported for strided convolutions "
-                            "(PyTorch refuses it too)", self)
-        if ctx.rules == "keras" and strided and any(d != 1 for d in dilation):
+        refuse_strided_same(ctx, self, self.padding, stride)
+        if ctx.rules == "keras" and any(s != 1 for s in stride) and any(d != 1 for d in dilation):
             raise ctx.error("Keras does not allow strides > 1 together with dilation_rate > 1",
                             self)
         c, _ = need_grid(ctx, self, "conv", flow.shape, len(kernel))
@@ -91,16 +89,14 @@ class Conv(Layer):
             + (f" + {f} = {number(params)}" if self.bias else f" = {number(params)} (no bias)"),
             f"MACs = {k_text}·{c_text}·{f}·{'·'.join(map(str, window.sizes))} = {number(macs)}",
         ]
-        kernel_words = "×".join(map(str, kernel)) if len(kernel) > 1 else f"size {kernel[0]}"
-        parts = [f"{f} filters {kernel_words}"] + window_words(stride, self.padding, dilation)
+        parts = [f"{f} filters {kernel_text(kernel)}"] + window_words(stride, self.padding, dilation)
         if g != 1:
             parts.append(f"groups {g}")
         if self.padding_mode != "zeros" and self.padding not in ("valid", (0,) * len(kernel)):
             parts.append(f"{self.padding_mode} padding")
         if not self.bias:
             parts.append("no bias")
-        if self.activation and self.activation != "linear":
-            parts.append(self.activation)
+        parts += activation_words(self.activation)
         return Outcome(Flow(ctx.shape(f, window.sizes), window.axes), trainable=params, macs=macs,
                        description=", ".join(parts), explain=tuple(explain),
                        notes=tuple(window.notes))

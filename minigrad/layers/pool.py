@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from minigrad.layers.base import Context, Flow, Layer, Outcome, check_positive, dims_text, one_input, shape_text
-from minigrad.layers.window import Padding, check_padding, collapse_all, labels, need_grid, slide, window_words
+from minigrad.layers.window import (Padding, check_padding, collapse_all, labels, layout_words, need_grid, slide,
+                                    window_words)
 
 MODES = ("max", "avg")
 
@@ -65,7 +66,7 @@ class Pool(Layer):
         kind = f"{self.mode}pool"
         c, _ = need_grid(ctx, self, kind, flow.shape, len(self.kernel))
         window = slide(ctx, self, kind, flow, self.kernel, stride, self.padding,
-                       (1,) * len(self.kernel), self.ceil)
+                       (1,) * len(self.kernel), self.ceil, what="pool window")
         k_text = "×".join(map(str, self.kernel))
         explain = window.explain + [f"params = 0 ({'maximum' if self.mode == 'max' else 'mean'} "
                                     f"of each {k_text} window, per channel)"]
@@ -100,8 +101,7 @@ class GlobalPool(Layer):
         _check_mode(ctx, self, self.mode)
         what = "global average pooling" if self.mode == "avg" else "global max pooling"
         if len(flow.shape) < 2:
-            want = "H×W×C" if ctx.layout == "hwc" else "C×H×W"
-            raise ctx.error(f"{what} needs a {want} feature map but receives "
+            raise ctx.error(f"{what} needs a {layout_words(ctx, 2)} feature map but receives "
                             f"{shape_text(flow.shape)}", self)
         c, spatial = ctx.channels(flow.shape), ctx.spatial(flow.shape)
         shape = ctx.shape(c, (1,) * len(spatial)) if self.keepdims else (c,)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from minigrad.layers.base import Context, Flow, Layer, Outcome, shape_text
-from minigrad.layers.separable import check_positive, grid, number, unknown_field
+from minigrad.layers.base import (Context, Flow, Layer, Outcome, check_positive, number, shape_text,
+                                  unknown_field)
+from minigrad.layers.window import need_grid
 
 AUGMENTATIONS = ("random_flip", "random_rotation", "random_zoom", "random_translation",
                  "random_contrast", "random_brightness", "random_saturation", "random_hue",
@@ -158,9 +159,8 @@ class RandomCrop(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, (h, w) = grid(ctx, self, flow, "a random crop", ranks=(2,))
-        check_positive(ctx, self, "height", self.height)
-        check_positive(ctx, self, "width", self.width)
+        c, (h, w) = need_grid(ctx, self, "a random crop", flow.shape, 2)
+        check_positive(ctx, self, height=self.height, width=self.width)
         notes = ()
         if (h, w) != (self.height, self.width):
             notes = (f"Keras 3 crops only while training: at inference (predict) the {h}×{w} input "

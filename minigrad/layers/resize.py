@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from minigrad.layers.base import Axis, Context, Flow, Layer, Outcome, shape_text
-from minigrad.layers.separable import (axis_labels, check_positive, grid, merge_axes, number, per_axis,
-                        sizes_text, unknown_field, with_axes)
+from minigrad.layers.base import (Axis, Context, Flow, Layer, Outcome, check_positive, number, per_axis,
+                                  shape_text, unknown_field, with_axes)
+from minigrad.layers.window import labels, merge_axes, merge_sizes, need_grid
 
 UPSAMPLE = "upsampling repeats or interpolates each input pixel over several outputs"
 SHUFFLE = "a pixel shuffle moves channels into space: neighbouring outputs come from one input pixel"
@@ -63,8 +63,8 @@ def _shifted(flow: Flow, sizes: tuple[int, ...], shifts: tuple[int, ...], sign: 
     if flow.axes is None or flow.rf_unknown is not None:
         return None, []
     axes, lines = [], []
-    labels = axis_labels(len(sizes))
-    for a, n, b, label in zip(flow.axes, sizes, shifts, labels):
+    names = labels(len(sizes))
+    for a, n, b, label in zip(flow.axes, sizes, shifts, names):
         if a.jump is None:
             axes.append(replace(a, size=n))
             lines.append(f"r_{label} = {a.rf} (already the whole input)")
@@ -74,7 +74,7 @@ def _shifted(flow: Flow, sizes: tuple[int, ...], shifts: tuple[int, ...], sign: 
         op = "−" if (sign < 0) == (b >= 0) else "+"
         lines.append(f"r_{label} = {a.rf} (unchanged),  center_{label} = {number(a.center)} {op} "
                      f"{abs(b)}·{a.jump} = {number(new.center)}  ({word} {b} before)")
-    return tuple(axes), merge_axes(lines, labels)
+    return tuple(axes), merge_axes(lines, names)
 
 
 def _broadcast(value):
@@ -101,30 +101,30 @@ class Upsample(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, spatial = grid(ctx, self, flow, "upsampling")
-        rank, labels = len(spatial), axis_labels(len(spatial))
+        c, spatial = need_grid(ctx, self, "upsampling", flow.shape, (1, 2, 3))
+        rank = len(spatial)
         if (self.scale is None) == (self.size is None):
             raise ctx.error("give either a scale factor or an output size, not both or neither", self)
         explain = []
         if self.size is not None:
             sizes = per_axis(ctx, self, "size", _broadcast(self.size), rank)
-            check_positive(ctx, self, "size", sizes)
+            check_positive(ctx, self, size=sizes)
             explain.append(f"{shape_text(spatial)} → {shape_text(sizes)} (size given)")
-            words = f"to {sizes_text(sizes)}"
+            words = f"to {shape_text(sizes)}"
         else:
             scales = per_axis(ctx, self, "scale", _broadcast(self.scale), rank)
             for s in scales:
                 if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0:
                     raise ctx.error(f"scale factor must be a positive number, got {s!r}", self)
             sizes = tuple(math.floor(float(n) * float(s)) for n, s in zip(spatial, scales))
-            for n, s, o, label in zip(spatial, scales, sizes, labels):
+            for n, s, o, label in zip(spatial, scales, sizes, labels(rank)):
                 explain.append(f"O{label} = floor({n}·{number(s)}) = {o}")
                 if o < 1:
                     raise ctx.error(f"output size {o} along {label}: floor({n}·{number(s)}) is 0 "
                                     "(PyTorch: input and output sizes should be greater than 0)", self)
-            if len(set(explain_rhs := [e.split(" = ", 1)[1] for e in explain])) == 1 and rank > 1:
-                explain = [" = ".join(f"O{label}" for label in labels) + " = " + explain_rhs[0]]
-            words = "×" + (number(scales[0]) if len(set(scales)) == 1 else sizes_text(map(number, scales)))
+            explain = merge_sizes(explain)
+            words = "×" + (number(scales[0]) if len(set(scales)) == 1
+                           else shape_text(tuple(map(number, scales))))
         explain += ["params = 0", f"receptive field: none ({UPSAMPLE})"]
         return Outcome(unknown_field(flow, ctx.shape(c, sizes), UPSAMPLE),
                        description=f"{words} {self.mode}", explain=tuple(explain))
@@ -149,13 +149,12 @@ class Pad(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, spatial = grid(ctx, self, flow, "padding")
+        c, spatial = need_grid(ctx, self, "padding", flow.shape, (1, 2, 3))
         if self.mode not in PAD_MODES:
             raise ctx.error(f"padding mode must be one of {', '.join(PAD_MODES)}, got {self.mode!r}", self)
         pairs = _pairs(ctx, self, "padding", self.padding, len(spatial))
-        labels = axis_labels(len(spatial))
         sizes, explain = [], []
-        for n, (b, a), label in zip(spatial, pairs, labels):
+        for n, (b, a), label in zip(spatial, pairs, labels(len(spatial))):
             if self.mode == "reflect" and (b >= n or a >= n):
                 raise ctx.error(f"reflect padding {b}+{a} along {label} must be smaller than the input "
                                 f"size {n} (PyTorch: padding size should be less than the "
@@ -192,13 +191,12 @@ class Crop(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, spatial = grid(ctx, self, flow, "cropping")
+        c, spatial = need_grid(ctx, self, "cropping", flow.shape, (1, 2, 3))
         pairs = _pairs(ctx, self, "cropping", self.cropping, len(spatial))
         for pair in pairs:
-            check_positive(ctx, self, "cropping", pair, zero_ok=True)
-        labels = axis_labels(len(spatial))
+            check_positive(ctx, self, zero_ok=True, cropping=pair)
         sizes, explain = [], []
-        for n, (b, a), label in zip(spatial, pairs, labels):
+        for n, (b, a), label in zip(spatial, pairs, labels(len(spatial))):
             out = n - b - a
             explain.append(f"O{label} = {n} − {b} − {a} = {out}")
             if out < 1:
@@ -222,9 +220,9 @@ class PixelShuffle(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, (h, w) = grid(ctx, self, flow, "a pixel shuffle", ranks=(2,))
+        c, (h, w) = need_grid(ctx, self, "a pixel shuffle", flow.shape, 2)
         r = self.factor
-        check_positive(ctx, self, "upscale factor", r)
+        check_positive(ctx, self, **{"upscale factor": r})
         if c % (r * r):
             raise ctx.error(f"pixel shuffle by {r} needs channels divisible by {r}² = {r * r}, but the "
                             f"input has {c} (input {shape_text(flow.shape)})", self)
@@ -247,9 +245,8 @@ class Resizing(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, (h, w) = grid(ctx, self, flow, "resizing", ranks=(2,))
-        check_positive(ctx, self, "height", self.height)
-        check_positive(ctx, self, "width", self.width)
+        c, (h, w) = need_grid(ctx, self, "resizing", flow.shape, 2)
+        check_positive(ctx, self, height=self.height, width=self.width)
         explain = (f"{h}×{w} → {self.height}×{self.width} ({self.interpolation})", "params = 0",
                    f"receptive field: none ({RESIZE})")
         return Outcome(unknown_field(flow, ctx.shape(c, (self.height, self.width)), RESIZE),
@@ -274,9 +271,8 @@ class CenterCrop(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, (h, w) = grid(ctx, self, flow, "center crop", ranks=(2,))
-        check_positive(ctx, self, "height", self.height)
-        check_positive(ctx, self, "width", self.width)
+        c, (h, w) = need_grid(ctx, self, "center crop", flow.shape, 2)
+        check_positive(ctx, self, height=self.height, width=self.width)
         shape = ctx.shape(c, (self.height, self.width))
         if self.height > h or self.width > w:
             why = (f"the target {self.height}×{self.width} is larger than the input {h}×{w}, so Keras "

@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from minigrad.layers.base import Context, Flow, Layer, Outcome, shape_text
-from minigrad.layers.separable import (Ints, Padding, activation_words, axis_labels, check_positive, grid, kernel_text,
-                        number, per_axis, short, unknown_field)
+from minigrad.layers.base import (Context, Flow, Ints, Layer, Outcome, check_positive, dims_text, number,
+                                  per_axis, shape_text, unknown_field)
+from minigrad.layers.window import Padding, activation_words, kernel_text, labels, merge_sizes, need_grid
 
 SCATTER = "a transposed convolution spreads each input pixel over several outputs"
 
@@ -55,19 +55,17 @@ class ConvTranspose(Layer):
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
         (flow,) = inputs
-        c, spatial = grid(ctx, self, flow, "a transposed convolution", ranks=(1, 2, 3))
+        c, spatial = need_grid(ctx, self, "a transposed convolution", flow.shape, (1, 2, 3))
         rank = len(spatial)
         kernel = per_axis(ctx, self, "kernel", self.kernel, rank)
         stride = per_axis(ctx, self, "stride", self.stride, rank, 1)
         dilation = per_axis(ctx, self, "dilation", self.dilation, rank, 1)
         out_pad = (None if self.output_padding is None
                    else per_axis(ctx, self, "output_padding", self.output_padding, rank))
-        check_positive(ctx, self, "filters", self.filters)
-        for what, values in (("kernel", kernel), ("stride", stride), ("dilation", dilation),
-                             ("groups", self.groups)):
-            check_positive(ctx, self, what, values)
+        check_positive(ctx, self, filters=self.filters, kernel=kernel, stride=stride,
+                       dilation=dilation, groups=self.groups)
         if out_pad is not None:
-            check_positive(ctx, self, "output_padding", out_pad, zero_ok=True)
+            check_positive(ctx, self, zero_ok=True, output_padding=out_pad)
         g, f = self.groups, self.filters
         if self.in_channels is not None and self.in_channels != c:
             raise ctx.error(f"expects {self.in_channels} input channels but receives {c} "
@@ -92,15 +90,15 @@ class ConvTranspose(Layer):
         ]
         words = [f"{f} filters {kernel_text(kernel)}"]
         if any(s != 1 for s in stride):
-            words.append(f"stride {short(stride)}")
+            words.append(f"stride {dims_text(stride)}")
         if isinstance(self.padding, str):
             words.append(self.padding)
         elif any(p for p in per_axis(ctx, self, "padding", self.padding, rank)):
-            words.append(f"pad {short(per_axis(ctx, self, 'padding', self.padding, rank))}")
+            words.append(f"pad {dims_text(per_axis(ctx, self, 'padding', self.padding, rank))}")
         if out_pad is not None and any(out_pad):
-            words.append(f"output_padding {short(out_pad)}")
+            words.append(f"output_padding {dims_text(out_pad)}")
         if any(d != 1 for d in dilation):
-            words.append(f"dilation {short(dilation)}")
+            words.append(f"dilation {dims_text(dilation)}")
         if g != 1:
             words.append(f"groups {g}")
         words += ([] if self.bias else ["no bias"]) + activation_words(self.activation)
@@ -110,7 +108,7 @@ class ConvTranspose(Layer):
     def _sizes(self, ctx, spatial, kernel, stride, dilation, out_pad):
         """Output sizes and their explain lines, by PyTorch's or Keras' formula."""
         rank = len(spatial)
-        labels = axis_labels(rank)
+        names = labels(rank)
         keras = isinstance(self.padding, str)
         if keras:
             if self.padding not in ("valid", "same"):
@@ -120,12 +118,12 @@ class ConvTranspose(Layer):
                                 "integer padding only", self)
             if max(stride) > 1 and max(dilation) > 1:
                 raise ctx.error(f"Keras does not allow strides > 1 together with dilation_rate > 1 "
-                                f"(strides {short(stride)}, dilation_rate {short(dilation)})", self)
+                                f"(strides {dims_text(stride)}, dilation_rate {dims_text(dilation)})", self)
         else:
             pads = per_axis(ctx, self, "padding", self.padding, rank)
-            check_positive(ctx, self, "padding", pads, zero_ok=True)
+            check_positive(ctx, self, zero_ok=True, padding=pads)
         sizes, explain = [], []
-        for i, (n, k, s, d, label) in enumerate(zip(spatial, kernel, stride, dilation, labels)):
+        for i, (n, k, s, d, label) in enumerate(zip(spatial, kernel, stride, dilation, names)):
             eff = d * (k - 1) + 1
             kern = f"{k}" if d == 1 else f"({d}·({k} − 1) + 1)"
             op = None if out_pad is None else out_pad[i]
@@ -160,9 +158,7 @@ class ConvTranspose(Layer):
                                     f" (padding {p} removes more than the kernel adds)", self)
             sizes.append(out)
             explain.append(line)
-        if len(explain) > 1 and len({e.split(" = ", 1)[1] for e in explain}) == 1:
-            explain = [" = ".join(f"O{label}" for label in labels) + " = " + explain[0].split(" = ", 1)[1]]
-        return tuple(sizes), explain
+        return tuple(sizes), merge_sizes(explain)
 
 
 __all__ = ["ConvTranspose", "SCATTER"]

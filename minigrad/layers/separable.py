@@ -25,9 +25,7 @@ from minigrad.layers.window import (Padding, activation_words, check_padding, ke
 
 @dataclass(frozen=True, kw_only=True)
 class _Depthwise(Layer):
-    """The arguments both kinds share; kernel, stride, dilation: one int for every axis or one per
-    spatial axis (None: 1). padding: "valid", "same" (Keras' rule) or P zeros on both sides (an
-    int or one per axis)."""
+    """The arguments DepthwiseConv and SeparableConv share, and their depthwise stage."""
 
     kernel: Ints
     stride: Ints | None = None
@@ -62,7 +60,11 @@ class _Depthwise(Layer):
 
 @dataclass(frozen=True, kw_only=True)
 class DepthwiseConv(_Depthwise):
-    """Keras DepthwiseConv1D/2D: (*S, C) → (*S', C·depth_multiplier), one filter set per channel."""
+    """Keras DepthwiseConv1D/2D: (*S, C) → (*S', C·depth_multiplier), one filter set per channel.
+
+    kernel, stride, dilation: one int for every axis or one per spatial axis (None: 1).
+    padding: "valid", "same" (Keras' rule) or P zeros on both sides (an int or one per axis).
+    """
 
     type = "depthwise"
     default_name = "depthwise_conv2d"

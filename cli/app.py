@@ -1,22 +1,31 @@
 """The `cnncalc` command line: reads the options, asks minigrad for the numbers, hands them to
-render.py. Errors in a model description, the data, a model file or an image end with a message
-and exit status 2, never a traceback.
+render.py. Errors in a model description, the data, a model file, an image or an option end
+with a one-line message and exit status 2, never a traceback.
+
+One error boundary (`Boundary.invoke`) wraps every command: an exception that is not one of
+those expected errors is a bug in cnncalc, not bad input. It ends with "internal error, please
+report: <type>: <message>" on stderr and exit status 70 (EX_SOFTWARE); the traceback is shown
+only with the global `--debug` option or CNNCALC_DEBUG=1.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sys
+import traceback
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 import minigrad
 from minigrad.errors import SpecError
-from minigrad.layers import report
+from minigrad.layers import bounds, report
 from minigrad.layers.depth import fold
 from minigrad.layers.shapes import solve_padding
 from minigrad.readers import ReadOptions, decode_source, load_spec, parse_spec, preset_list
@@ -27,7 +36,59 @@ from . import render
 # The commands that train, evaluate or draw import numpy and the engine; they are imported in
 # the command itself, so `cnncalc shapes` starts without them.
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in cnncalc, not bad input (which exits with 2)
+DEBUG_VARIABLE = "CNNCALC_DEBUG"
+
+
+def _undecodable(arg: str) -> str | None:
+    """The first byte of an argument that was not UTF-8 (Python keeps it as a lone surrogate)."""
+    for char in arg:
+        if "\udc80" <= char <= "\udcff":
+            return f"0x{ord(char) - 0xDC00:02x}"
+        if "\ud800" <= char <= "\udfff":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+class Boundary(TyperGroup):
+    """The one error boundary of every command (see the module's docstring)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        for number, arg in enumerate(args, start=1):
+            byte = _undecodable(arg)
+            if byte is not None:
+                shown = arg[:40].encode("utf-8", "backslashreplace").decode("ascii", "replace")
+                raise typer.BadParameter(f"not UTF-8 text: byte {byte} cannot be decoded "
+                                         f"({shown!r}); pass file names and text as UTF-8",
+                                         ctx=ctx, param_hint=f"argument {number}")
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        # usage errors, exit statuses and Ctrl-C are typer's; a closed pipe (`… | head`) too
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as error:  # noqa: BLE001 - this is the boundary
+            debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+            internal_error(error, debug)
+
+
+def internal_error(error: BaseException, debug: bool) -> NoReturn:
+    """A bug: one line (the traceback first under --debug) and exit status 70."""
+    if debug:
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    message = " ".join(str(error).split())
+    if len(message) > 200:
+        message = message[:199] + "…"
+    print(f"internal error, please report: {type(error).__name__}: {message}"
+          + ("" if debug else f" (run with --debug or {DEBUG_VARIABLE}=1 for the traceback)"),
+          file=sys.stderr)
+    raise typer.Exit(INTERNAL_ERROR)
+
+
 app = typer.Typer(
+    cls=Boundary,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
@@ -35,6 +96,30 @@ app = typer.Typer(
          "with the arithmetic when you ask for it. Train one with minigrad, evaluate it and "
          "classify images with it.",
 )
+
+
+def at_most(limit: int, why: str):
+    """An option callback: values above `limit` are refused with the reason, before any work."""
+    def check(value: int | None) -> int | None:
+        if value is not None and value > limit:
+            shown = bounds.power_of_ten(limit) if limit >= 10**6 else f"{limit:,}"
+            raise typer.BadParameter(f"must be at most {shown} ({why}), got {value:,}")
+        return value
+    return check
+
+
+SIZE_LIMIT = at_most(bounds.MAX_DIMENSION, "cnncalc's ceiling for one size")
+
+
+@app.callback()
+def global_options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help=f"Show the traceback of an internal error (a bug in cnncalc, exit status "
+                        f"70); the same as {DEBUG_VARIABLE}=1.")] = False,
+) -> None:
+    """See every layer of a CNN: its output shape, parameters, receptive field and cost, with the
+    arithmetic when you ask for it. Train one with minigrad, evaluate it and classify images
+    with it."""
 
 
 class SourceFormat(str, Enum):
@@ -78,13 +163,13 @@ def parse_shape(text: str) -> tuple[int, ...]:
     """'28x28x1', '3,32,32' or '784' -> a tuple of ints; the analysis checks rank and sign."""
     compact = re.sub(r"\s+", "", text)
     if not _SHAPE.fullmatch(compact):
+        shown = text if len(text) <= 40 else text[:40] + "…"
         raise typer.BadParameter(f"expected whole numbers separated by x or commas, such as "
-                                 f"28x28x1 or 3,32,32; got {text!r}", param_hint="'--input'")
-    values = re.split(r"[x×X,]", compact)
-    if any(len(v) > 12 for v in values):
-        raise typer.BadParameter(f"sizes of more than 12 digits are not image sizes; got {text[:40]!r}",
-                                 param_hint="'--input'")
-    return tuple(int(v) for v in values)
+                                 f"28x28x1 or 3,32,32; got {shown!r}", param_hint="'--input'")
+    try:
+        return tuple(bounds.check_written_size(v, "the size") for v in re.split(r"[x×X,]", compact))
+    except SpecError as error:
+        raise typer.BadParameter(error.message, param_hint="'--input'") from None
 
 
 MODEL_HELP = ("Which model of the code to show, by variable or class name (when a script builds "
@@ -198,14 +283,25 @@ def shapes(
     report.print_warnings(render.make_console(stderr=True), summary)
 
 
+# every padding from P to P + S/2 can give the same output: `pad` lists them, so the stride is
+# bounded to keep the answer short (real networks stride by 1 to 32; a ViT's patches by 16 or 32)
+MAX_PAD_STRIDE = 256
+
+
 @app.command(no_args_is_help=True)
 def pad(
     *,  # keyword-only, so the options can be listed in the order the formula reads them
-    size: Annotated[int, typer.Option(help="Input size along one axis (height or width).")],
-    kernel: Annotated[int, typer.Option(help="Kernel (or pool window) size.")],
-    stride: Annotated[int, typer.Option(help="Stride.")] = 1,
-    dilation: Annotated[int, typer.Option(help="Dilation: spacing between kernel taps.")] = 1,
-    output: Annotated[int, typer.Option(help="The output size you want.")],
+    size: Annotated[int, typer.Option(callback=SIZE_LIMIT,
+                                      help="Input size along one axis (height or width).")],
+    kernel: Annotated[int, typer.Option(callback=SIZE_LIMIT,
+                                        help="Kernel (or pool window) size.")],
+    stride: Annotated[int, typer.Option(
+        callback=at_most(MAX_PAD_STRIDE, "longer strides list too many paddings"),
+        help="Stride.")] = 1,
+    dilation: Annotated[int, typer.Option(callback=SIZE_LIMIT,
+                                          help="Dilation: spacing between kernel taps.")] = 1,
+    output: Annotated[int, typer.Option(callback=SIZE_LIMIT,
+                                        help="The output size you want.")],
 ) -> None:
     """Find the padding that turns an input size into the output size you want.
 
@@ -250,9 +346,17 @@ DATASET_HELP = ("shapes (synthetic triangles, squares and circles; no download),
                 "y_test, classes).")
 DATA_DIR_HELP = ("Where mnist/ and fashion-mnist/ are (downloaded there when missing); by "
                  "default $CNNCALC_DATA, else ~/.cache/cnncalc.")
-THREADS_HELP = ("Threads for numpy's matrix products (BLAS). One is fastest for small models "
-                "and on a busy machine; more can help large ones, but may change results in "
-                "the last digits. [default: 1]")
+CORES = os.cpu_count() or 1
+THREADS_HELP = ("Threads for numpy's matrix products (BLAS), at most the number of cores. One is "
+                "fastest for small models and on a busy machine; more can help large ones, but "
+                "may change results in the last digits. [default: 1]")
+# sane ranges for the training options, checked before any work starts
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 1_000_000
+MAX_SEED = 2**32 - 1          # numpy's classic seed range
+MAX_FILTER_PADDING = 100      # `cnncalc filter` pads a 3x3 kernel: more only adds zeros
+MAX_FILTER_STRIDE = 100
+MAX_TOP = 1_000
 
 
 @contextmanager
@@ -294,10 +398,12 @@ def train(
     data_dir: Annotated[str | None, typer.Option(
         "--data-dir", metavar="DIR", help=DATA_DIR_HELP, show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(
-        min=1, help="Passes over the training data. With --resume: the new total. "
+        min=1, callback=at_most(MAX_EPOCHS, "a sane number of epochs"),
+        help="Passes over the training data. With --resume: the new total. "
                     "[default: 5]", show_default=False)] = None,
     batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", "-b", min=1, help="Images per step. [default: 32]",
+        "--batch-size", "-b", min=1, callback=at_most(MAX_BATCH_SIZE, "a sane batch size"),
+        help="Images per step. [default: 32]",
         show_default=False)] = None,
     optimizer: Annotated[OptimizerName | None, typer.Option(
         help="momentum is SGD with momentum 0.9. [default: adam]", show_default=False)] = None,
@@ -312,18 +418,22 @@ def train(
              "[default: 0.1 with --early-stopping, else 0 (off)]", show_default=False)] = None,
     early_stopping: Annotated[int | None, typer.Option(
         "--early-stopping", metavar="PATIENCE", min=1,
+        callback=at_most(MAX_EPOCHS, "a sane patience"),
         help="Stop after PATIENCE epochs without a lower val_loss.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(
-        min=0, help="Seed for the initial weights, shuffling, dropout and the validation split: "
+        min=0, callback=at_most(MAX_SEED, "numpy's seed range"),
+        help="Seed for the initial weights, shuffling, dropout and the validation split: "
                     "the same seed gives the same run. [default: 0]", show_default=False)] = None,
     init: Annotated[Init | None, typer.Option(
         help="Initial weights: auto is He (Kaiming) uniform for layers followed by relu and "
              "Glorot uniform (Keras' default) otherwise; he or glorot use one everywhere. "
              "[default: auto]", show_default=False)] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help=THREADS_HELP,
-                                                show_default=False)] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, callback=at_most(CORES, "the number of cores"), help=THREADS_HELP,
+        show_default=False)] = None,
     limit: Annotated[int | None, typer.Option(
-        min=1, help="Train on the first N training images only (quick runs).",
+        min=1, callback=at_most(2**40, "more images than any dataset"),
+        help="Train on the first N training images only (quick runs).",
         metavar="N", show_default=False)] = None,
     save: Annotated[str | None, typer.Option(
         metavar="PATH", help="Save the trained model (.npz) here; Ctrl-C saves its checkpoint "
@@ -370,8 +480,8 @@ def train(
             raise typer.BadParameter(f"a resumed run takes its model, data and settings from "
                                      f"the checkpoint; drop {', '.join(conflicting)}",
                                      param_hint="'--resume'")
-    if lr is not None and not lr > 0:
-        raise typer.BadParameter(f"must be a positive number, got {lr}", param_hint="'--lr'")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise typer.BadParameter(f"must be a finite positive number, got {lr}", param_hint="'--lr'")
     if val_split is not None and not 0 <= val_split < 1:
         raise typer.BadParameter(f"must be at least 0 and less than 1, got {val_split}",
                                  param_hint="'--val-split'")
@@ -414,7 +524,9 @@ def evaluate(
         show_default=False)] = None,
     data_dir: Annotated[str | None, typer.Option(
         "--data-dir", metavar="DIR", help=DATA_DIR_HELP, show_default=False)] = None,
-    threads: Annotated[int, typer.Option(min=1, help=THREADS_HELP, show_default=False)] = 1,
+    threads: Annotated[int, typer.Option(
+        min=1, callback=at_most(CORES, "the number of cores"), help=THREADS_HELP,
+        show_default=False)] = 1,
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", "-f", help="text: rich tables; json: one JSON object.")] = TextOrJson.text,
 ) -> None:
@@ -438,7 +550,9 @@ def predict(
     images: Annotated[list[str], typer.Argument(
         help="PNG, JPEG or PGM files (PNG and JPEG need Pillow: pip install 'cnncalc[images]').",
         metavar="IMAGE...", show_default=False)],
-    top: Annotated[int, typer.Option(min=1, help="How many classes to show per image.")] = 3,
+    top: Annotated[int, typer.Option(
+        min=1, callback=at_most(MAX_TOP, "a sane number of classes to show"),
+        help="How many classes to show per image.")] = 3,
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", "-f", help="text or json.")] = TextOrJson.text,
 ) -> None:
@@ -499,8 +613,12 @@ def filter_image(
     out: Annotated[str, typer.Option(
         metavar="PNG", help="Save the input and the output side by side here.",
         show_default=False)],
-    stride: Annotated[int, typer.Option(min=1, help="Stride.")] = 1,
-    padding: Annotated[int, typer.Option(min=0, help="Zero padding on each side.")] = 0,
+    stride: Annotated[int, typer.Option(
+        min=1, callback=at_most(MAX_FILTER_STRIDE, "a 3x3 kernel needs no longer stride"),
+        help="Stride.")] = 1,
+    padding: Annotated[int, typer.Option(
+        min=0, callback=at_most(MAX_FILTER_PADDING, "more only adds zeros around the image"),
+        help="Zero padding on each side.")] = 0,
 ) -> None:
     """Apply a 3x3 kernel to an image with minigrad's conv2d and save both side by side.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from minigrad.errors import SpecError
+from minigrad.layers import bounds
 from minigrad.layers.shapes import Row, Summary
 from minigrad.layers.base import Context, Flow, Layer
 from minigrad.layers.graph import LayerGraph, Network
@@ -27,20 +28,28 @@ def analyze(network: Network) -> Summary:
 def analyze_graph(graph: LayerGraph) -> Summary:
     """Compute every node's row, in order. Raises SpecError naming the layer when they do not
     fit."""
+    if len(graph.nodes) > bounds.MAX_LAYERS + 1:  # the input node is not a layer
+        bounds.check_layer_count(len(graph.nodes) - 1, graph.nodes[bounds.MAX_LAYERS + 1].layer.where)
     names = default_names(graph)
     flows: list[Flow] = []
     rows: list[Row] = []
     for index, (node, name) in enumerate(zip(graph.nodes, names)):
         layer = node.layer
         _check_node(graph, index, name)
+        bounds.check_layer(layer, name)
         inputs = tuple(flows[i] for i in node.inputs)
         inherited = next((f.rf_unknown for f in inputs if f.rf_unknown), None)
         if inherited:   # the kinds see no grid: nothing downstream has a field either
             inputs = tuple(replace(f, axes=None, rf_unknown=None) for f in inputs)
         outcome = layer.infer(Context(graph.layout, graph.rules, name), inputs)
         flow = outcome.flow
+        bounds.check_shape(flow.shape, name, layer.where)
         if inherited:
             flow = replace(flow, axes=None, rf_unknown=inherited)
+        elif flow.axes is not None and not flow.rf_unknown and any(_beyond(a) for a in flow.axes):
+            flow = replace(flow, axes=None, rf_unknown=(
+                f"the receptive field, its jump or its centre passes "
+                f"{bounds.power_of_ten(bounds.MAX_FIELD)} input pixels: no longer tracked"))
         flows.append(flow)
         notes = list(outcome.notes)
         if node.shares is not None:
@@ -109,6 +118,12 @@ def default_names(graph: LayerGraph) -> list[str]:
     return names
 
 
+def _beyond(axis) -> bool:
+    limit = bounds.MAX_FIELD
+    return (axis.rf > limit or (axis.jump is not None and axis.jump > limit)
+            or abs(axis.center) > limit)
+
+
 def _center_value(center):
-    return int(center) if center.denominator == 1 else float(center)
+    return int(center) if center.denominator == 1 else bounds.safe_float(center)
 

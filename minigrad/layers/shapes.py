@@ -270,13 +270,33 @@ def solve_padding(size: int, kernel: int, stride: int, output: int, dilation: in
     keras = same_padding(size, kernel, stride, dilation) if output == -(-size // stride) else None
     nearest: tuple[tuple[int, int], ...] = ()
     if not symmetric:
-        reachable = {}
-        for p in range(0, max(total_range[1] if total_range else 0, eff) + stride + 1):
-            if size + 2 * p >= eff:
-                reachable.setdefault(output_size(size, kernel, stride, p, dilation), p)
-        below = [o for o in reachable if o < output]
-        above = [o for o in reachable if o > output]
-        nearest = tuple((o, reachable[o]) for o in ([max(below)] if below else [])
-                        + ([min(above)] if above else []))
+        nearest = _nearest_outputs(size, kernel, stride, output, dilation,
+                                   max(total_range[1] if total_range else 0, eff) + stride)
     return PaddingSolution(size, kernel, stride, dilation, output, symmetric, total_range,
                            keras, nearest)
+
+
+def _nearest_outputs(size: int, kernel: int, stride: int, output: int, dilation: int,
+                     last: int) -> tuple[tuple[int, int], ...]:
+    """The closest outputs below and above `output` that a padding P in 0..last on both sides
+    reaches, each with the smallest such P. The output grows with P, so each is found by
+    arithmetic, not by trying every P (a kernel of 10^11 would take hours)."""
+    eff = effective_kernel(kernel, dilation)
+    first = max(0, -(-(eff - size) // 2))     # the smallest P at which the window fits
+
+    def out(p: int) -> int:
+        return (size + 2 * p - eff) // stride + 1
+
+    def smallest_p(target: int) -> int:       # the smallest P with out(P) >= target
+        return max(first, -(-((target - 1) * stride + eff - size) // 2))
+
+    if first > last:
+        return ()
+    found = []
+    if out(first) < output:
+        below = out(min(smallest_p(output) - 1, last))
+        found.append((below, smallest_p(below)))
+    above_p = smallest_p(output + 1)
+    if above_p <= last:
+        found.append((out(above_p), above_p))
+    return tuple(found)

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from minigrad.errors import SpecError, Where, did_you_mean
+from minigrad.layers import bounds
 from minigrad.layers import (
     ACTIVATIONS,
     Activation,
@@ -72,13 +73,21 @@ def _tokens(source: str):
 
 
 def parse(source: str) -> Network:
-    """Parse layer-language text into a Network (layout hwc, Keras rules)."""
+    """Parse layer-language text into a Network (layout hwc, Keras rules).
+
+    Texts longer than bounds.MAX_SPEC_CHARS and models of more than bounds.MAX_LAYERS layers are
+    refused by name before anything is built, so parsing stays linear and quick."""
+    if len(source) > bounds.MAX_SPEC_CHARS:
+        raise SpecError(f"the model text is {len(source):,} characters long, more than "
+                        f"{bounds.MAX_SPEC_CHARS:,} (cnncalc's ceiling for the layer language)")
     input_shape, input_where, layers = None, None, []
     for words in _tokens(source):
         head = words[0]
+        if len(layers) >= bounds.MAX_LAYERS and KEYWORDS.get(head.text.lower()) != "input":
+            bounds.check_layer_count(len(layers) + 1, head.where)
         keyword = KEYWORDS.get(head.text.lower())
         if keyword is None:
-            raise SpecError(f"unknown layer '{head.text}'", head.where,
+            raise SpecError(f"unknown layer '{_q(head.text)}'", head.where,
                             did_you_mean(head.text, KEYWORDS))
         if keyword == "input":
             if input_shape is not None or layers:
@@ -110,10 +119,10 @@ def _layer(keyword: str, words: list[Token]) -> Layer:
         try:
             rate = float(rest[0].text)
         except ValueError:
-            raise SpecError(f"dropout rate must be a number, got '{rest[0].text}'",
+            raise SpecError(f"dropout rate must be a number, got '{_q(rest[0].text)}'",
                             rest[0].where) from None
         if not 0 <= rate < 1:
-            raise SpecError(f"dropout rate must be in [0, 1), got {rest[0].text}", rest[0].where)
+            raise SpecError(f"dropout rate must be in [0, 1), got {_q(rest[0].text)}", rest[0].where)
         return Dropout(rate=rate, where=where)
 
     positional = [w for w in rest if "=" not in w.text and w.text.lower() not in ACTIVATIONS
@@ -123,7 +132,7 @@ def _layer(keyword: str, words: list[Token]) -> Layer:
         raise SpecError(f"{keyword} needs {'a filter count and a kernel size' if keyword == 'conv' else 'a size'}"
                         f", e.g. '{EXAMPLES[keyword]}'", where)
     if len(positional) > wanted:
-        raise SpecError(f"unexpected '{positional[wanted].text}' in {keyword}",
+        raise SpecError(f"unexpected '{_q(positional[wanted].text)}' in {keyword}",
                         positional[wanted].where, did_you_mean(positional[wanted].text,
                                                                list(OPTIONS[keyword]) + list(ACTIVATIONS)))
     options = _options(keyword, rest)
@@ -160,17 +169,17 @@ def _options(keyword: str, words: list[Token]) -> dict:
         key, value = text.split("=", 1)
         value_where = Where(word.where.line, word.where.col + len(key) + 1, max(len(value), 1))
         if key not in allowed:
-            raise SpecError(f"unknown option '{key}' for {keyword}", word.where,
+            raise SpecError(f"unknown option '{_q(key)}' for {keyword}", word.where,
                             did_you_mean(key, allowed))
         if key == "padding":
             options[key] = value if value in ("same", "valid") else _pair(Token(value, value_where), "padding", zero_ok=True)
         elif key == "bias":
             if value not in ("true", "false"):
-                raise SpecError(f"bias must be true or false, got '{value}'", value_where)
+                raise SpecError(f"bias must be true or false, got '{_q(value)}'", value_where)
             options[key] = value == "true"
         elif key == "activation":
             if value not in ACTIVATIONS:
-                raise SpecError(f"unknown activation '{value}'", value_where,
+                raise SpecError(f"unknown activation '{_q(value)}'", value_where,
                                 did_you_mean(value, ACTIVATIONS))
             options[key] = value
         else:
@@ -178,27 +187,33 @@ def _options(keyword: str, words: list[Token]) -> dict:
     return options
 
 
+def _q(text: str, keep: int = 40) -> str:
+    """A word of the spec as quoted in a message: long ones cut."""
+    return text if len(text) <= keep else text[:keep] + "…"
+
+
 def _expect_count(words: list[Token], count: int, what: str) -> None:
     if len(words) < count:
         raise SpecError(f"{what} needs a value, e.g. '{EXAMPLES.get(what, what)}'", words[0].where)
     if len(words) > count:
-        raise SpecError(f"unexpected '{words[count].text}' after {what}", words[count].where)
+        raise SpecError(f"unexpected '{_q(words[count].text)}' after {what}", words[count].where)
 
 
 def _sizes(token: Token, what: str, zero_ok: bool = False) -> tuple[int, ...]:
     if not _SIZE.match(token.text):
-        raise SpecError(f"{what} must be whole numbers like 3 or 3x5, got '{token.text}'", token.where)
-    values = tuple(int(v) for v in re.split(r"[x×X]", token.text))
+        raise SpecError(f"{what} must be whole numbers like 3 or 3x5, got '{_q(token.text)}'", token.where)
+    values = tuple(bounds.check_written_size(v, what, token.where)
+                   for v in re.split(r"[x×X]", token.text))
     if any(v < 0 or (v == 0 and not zero_ok) for v in values):
         raise SpecError(f"{what} must be {'non-negative' if zero_ok else 'positive'}, got "
-                        f"'{token.text}'", token.where)
+                        f"'{_q(token.text)}'", token.where)
     return values
 
 
 def _pair(token: Token, what: str, zero_ok: bool = False) -> tuple[int, int]:
     values = _sizes(token, what, zero_ok)
     if len(values) > 2:
-        raise SpecError(f"{what} takes one or two numbers (e.g. 3 or 3x5), got '{token.text}'",
+        raise SpecError(f"{what} takes one or two numbers (e.g. 3 or 3x5), got '{_q(token.text)}'",
                         token.where)
     return (values[0], values[-1])
 
@@ -206,5 +221,5 @@ def _pair(token: Token, what: str, zero_ok: bool = False) -> tuple[int, int]:
 def _int(token: Token, what: str) -> int:
     values = _sizes(token, what)
     if len(values) != 1:
-        raise SpecError(f"{what} must be one whole number, got '{token.text}'", token.where)
+        raise SpecError(f"{what} must be one whole number, got '{_q(token.text)}'", token.where)
     return values[0]

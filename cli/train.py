@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shlex
 import signal
 import threading
@@ -15,16 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from minigrad.engine import rng
 
 from minigrad.layers import report
-from minigrad.tools.build import build_model
-from minigrad.tools.data import ArrayDataset, DataLoader
+from minigrad.tools.build import INITS, build_model
+from minigrad.tools.data import ArrayDataset, DataLoader, has_test_split
 from minigrad.tools.datasets import load_dataset, rich_progress
 from minigrad.tools.modelfile import ModelFile, ModelFileError, load_model, save_model
-from minigrad.engine.optim import make_optimizer
+from minigrad.tools.npzcheck import printable
+from minigrad.engine.optim import OPTIMIZER_NAMES, make_optimizer
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import ReadOptions, Spec, load_spec
 from minigrad.tools.train import Trainer, TrainingState, evaluate
@@ -104,8 +105,7 @@ def load_data(settings: Settings, console) -> Data:
 
 
 def _has_test_split(path: str) -> bool:
-    with np.load(path, allow_pickle=False) as archive:  # reads the directory, not the arrays
-        return "x_test" in archive.files
+    return has_test_split(path)  # reads the directory, not the arrays
 
 
 def resolve_spec(spec_arg: str | None, data: ArrayDataset, dataset: str) -> Spec:
@@ -288,11 +288,7 @@ def open_checkpoint(path: str, epochs: int | None, data_dir: str | None, save: s
     if checkpoint.training_state is None:
         raise TrainError(f"{path} holds a finished model, not a checkpoint: there is nothing "
                          "to resume (train again, or evaluate it)")
-    try:
-        settings = Settings(**checkpoint.meta["settings"])
-    except (KeyError, TypeError) as error:
-        raise ModelFileError(f"{path}: the metadata has no usable training settings ({error})") \
-            from None
+    settings = settings_from_meta(checkpoint.meta.get("settings"), path)
     changes = {k: v for k, v in (("epochs", epochs), ("data_dir", data_dir), ("save", save),
                                  ("threads", threads)) if v is not None}
     settings = dataclasses.replace(settings, **changes)
@@ -302,3 +298,62 @@ def open_checkpoint(path: str, epochs: int | None, data_dir: str | None, save: s
                          f"{settings.epochs} leaves nothing to do")
     return settings, checkpoint
 
+
+
+# The ranges a checkpoint's settings must be in (the options' own ranges, or wider).
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 1_000_000
+MAX_SEED = 2**32 - 1
+
+
+def _whole(low: int, high: int, optional: bool = False):
+    def check(value) -> bool:
+        return (optional and value is None) or (type(value) is int and low <= value <= high)
+    return check, f"a whole number in {low:,}..{high:,}" + (" or null" if optional else "")
+
+
+def _text(optional: bool = False):
+    def check(value) -> bool:
+        return (optional and value is None) or (isinstance(value, str) and 0 < len(value) <= 4096)
+    return check, "text" + (" or null" if optional else "")
+
+
+def _finite_positive(value) -> bool:
+    return value is None or (type(value) in (int, float) and math.isfinite(value) and value > 0)
+
+
+def _fraction(value) -> bool:
+    return type(value) in (int, float) and 0 <= value < 1
+
+
+SETTING_CHECKS = {
+    "spec": _text(optional=True), "dataset": _text(), "data_dir": _text(optional=True),
+    "epochs": _whole(1, MAX_EPOCHS), "batch_size": _whole(1, MAX_BATCH_SIZE),
+    "optimizer": ((lambda v: v in OPTIMIZER_NAMES), f"one of {', '.join(OPTIMIZER_NAMES)}"),
+    "lr": (_finite_positive, "a finite positive number or null"),
+    "val_split": (_fraction, "a number at least 0 and below 1"),
+    "early_stopping": _whole(1, MAX_EPOCHS, optional=True), "seed": _whole(0, MAX_SEED),
+    "limit": _whole(1, 2**40, optional=True), "save": _text(optional=True),
+    "threads": _whole(1, 1024), "init": ((lambda v: v in INITS), f"one of {', '.join(INITS)}"),
+}
+
+
+def settings_from_meta(saved, path) -> Settings:
+    """A checkpoint's training settings, every one checked for its type and range: a setting
+    of the wrong type would only fail later, in the middle of the run."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    required = {f.name for f in dataclasses.fields(Settings)
+                if f.default is dataclasses.MISSING}
+    if not isinstance(saved, dict) or not required <= saved.keys() or not saved.keys() <= names:
+        raise ModelFileError(f"{path}: this file is damaged: the metadata has no usable training "
+                             f"settings (an object with {', '.join(sorted(required))})")
+    for name, value in saved.items():
+        valid, what = SETTING_CHECKS[name]
+        if not valid(value):
+            shown = printable(repr(value))
+            raise ModelFileError(f"{path}: this file is damaged: its training setting '{name}' "
+                                 f"should be {what}, got {shown[:60]}")
+    if saved.get("early_stopping") is not None and not saved["val_split"] > 0:
+        raise ModelFileError(f"{path}: this file is damaged: its training settings have early "
+                             "stopping without a validation split")
+    return Settings(**saved)

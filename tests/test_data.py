@@ -296,11 +296,44 @@ def test_npz_channels_first_and_floats_are_kept(tmp_path):
 def test_npz_keras_style_splits(tmp_path):
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((3, 28, 28), np.uint8),
              y_train=np.array([1, 2, 3]), x_test=np.full((2, 28, 28), 255, np.uint8),
-             y_test=np.array([7, 8]))
+             y_test=np.array([3, 2]))
     train = load_npz_dataset(tmp_path / "mnist.npz", "train")
     test = load_npz_dataset(tmp_path / "mnist.npz", "test")
-    assert train.y.tolist() == [1, 2, 3] and test.y.tolist() == [7, 8]
+    assert train.y.tolist() == [1, 2, 3] and test.y.tolist() == [3, 2]
     assert (test.x == 1).all() and test.x.shape == (2, 1, 28, 28)
+    assert train.classes == test.classes == ("0", "1", "2", "3")
+
+
+@pytest.mark.parametrize("test_split, words", [
+    (dict(x_test=np.zeros((2, 14, 14), np.uint8), y_test=np.array([0, 1])),
+     "the test images (x_test) are 1×14×14 (C×H×W) but the training images are 1×28×28"),
+    (dict(x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.array([7, 8])),
+     "y_test has label 8 but only 4 classes in the training labels (0..3)"),
+    (dict(x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.array([0])),
+     "y_test must have shape (2,) to match x_test"),
+])
+def test_npz_test_split_must_fit_the_training_split(tmp_path, test_split, words):
+    """Both splits are checked whichever is asked for, so training never starts on a file whose
+    test split would fail after it."""
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((3, 28, 28), np.uint8),
+             y_train=np.array([1, 2, 3]), **test_split)
+    for split in ("train", "test"):
+        with pytest.raises(DataError, match=re.escape(words)):
+            load_npz_dataset(tmp_path / "d.npz", split)
+
+
+def test_npz_class_names_reach_no_terminal_raw(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 4, 4), np.uint8), y=np.array([0, 1]),
+             classes=np.array(["\x1b[2Jcat", "dog\u202e"]))
+    data = load_npz_dataset(tmp_path / "d.npz")
+    assert data.classes == ("\\x1b[2Jcat", "dog\\u202e")
+
+
+@pytest.mark.parametrize("label", [2**40, 10**5])
+def test_npz_refuses_a_huge_label_before_making_classes(tmp_path, label):
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 4, 4), np.uint8), y=np.array([0, label]))
+    with pytest.raises(DataError, match=f"y has the label {label}, more than the 100,000"):
+        load_npz_dataset(tmp_path / "d.npz")
 
 
 @pytest.mark.parametrize("arrays, words", [

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import gzip
 import math
-import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from minigrad.tools.npzcheck import (ArchiveError, NotAnArchive, SingleArray, open_npz,
+                                     printable)
 
 
 class DataError(ValueError):
@@ -209,6 +211,11 @@ def read_idx(path) -> np.ndarray:
 # .npz files: your own images.
 # ---------------------------------------------------------------------------------------------
 
+MAX_DATASET_BYTES = 2 << 30     # all arrays of a dataset file, unpacked (2 GiB)
+MAX_IMAGE_VALUES = 1 << 28      # values in one split's images (1 GiB as float32)
+MAX_CLASSES = 100_000           # labels 0..99,999
+
+
 def load_npz_dataset(path, split: str = "train") -> ArrayDataset:
     """A dataset from an .npz file with arrays `x` and `y` (and optionally `classes`).
 
@@ -220,54 +227,132 @@ def load_npz_dataset(path, split: str = "train") -> ArrayDataset:
     (N, C, H, W); anything else 4-D is taken as (N, C, H, W) already. uint8 images (or other
     integers in 0..255) become x / 255 in float32; floats are kept, as float32.
     y: integer class indices. `classes`: an array of class names; without it the classes are
-    "0", "1", ... up to the largest label.
+    "0", "1", ... up to the largest training label.
+
+    The whole file is checked before any image is read: the names, shapes and dtypes its
+    headers declare for both splits (the test images must be the size of the training images),
+    and every label of both splits (the training split decides the classes).
     """
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"file {path}: not found")
     try:
-        # Opened here rather than by np.load, which leaves its file open when the zip is bad.
-        with open(path, "rb") as f:
-            archive = np.load(f, allow_pickle=False)
-            if isinstance(archive, np.ndarray):        # an .npy file: one array, no names
-                arrays = None
-            else:
-                arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise DataError(f"file {path}: not found") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        # np.load's own messages: not a zip, truncated, or an object array needing pickle.
-        raise DataError(f"file {path}: not a readable .npz file ({e})") from None
-    if arrays is None:
-        raise DataError(f"file {path}: holds a single array (.npy), not arrays x and y")
-    if "x" in arrays or "y" in arrays:
-        x_key, y_key = "x", "y"
+        with open_npz(path, MAX_DATASET_BYTES) as archive:
+            return _load_npz(path, archive, split)
+    except SingleArray:
+        raise DataError(f"file {path}: holds a single array (.npy), not arrays x and y") \
+            from None
+    except NotAnArchive as error:
+        raise DataError(f"file {path}: not a readable .npz file ({error})") from None
+    except ArchiveError as error:
+        raise DataError(f"file {path}: this file is damaged: {error}") from None
+    except OSError as error:
+        raise DataError(f"file {path}: cannot read it ({error.strerror or error})") from None
+
+
+def has_test_split(path) -> bool:
+    """Whether a dataset file has its own test split (x_test), from its directory alone."""
+    try:
+        with open_npz(path, MAX_DATASET_BYTES) as archive:
+            return "x_test" in archive
+    except (ArchiveError, OSError):
+        return False
+
+
+def _load_npz(path: Path, archive, split: str) -> ArrayDataset:
+    members = archive.members
+    if "x" in members or "y" in members:
+        splits = {"train": ("x", "y")}
     else:
-        x_key, y_key = f"x_{split}", f"y_{split}"
-    for key in (x_key, y_key):
-        if key not in arrays:
-            found = ", ".join(sorted(arrays)) or "none"
-            raise DataError(f"file {path}: no array '{key}' (arrays found: {found}); save images "
-                            f"as x and labels as y, e.g. np.savez(path, x=images, y=labels)")
-    x, y = arrays[x_key], arrays[y_key]
-    x, normalization = _images_to_nchw(x, f"file {path}: {x_key}")
-    if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"file {path}: {y_key} must have shape ({len(x)},) to match {x_key}, "
-                        f"got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"file {path}: {y_key} must hold integer class indices, "
-                        f"got dtype {y.dtype}")
-    if y.min() < 0:
-        raise DataError(f"file {path}: {y_key} has a negative label ({y.min()})")
-    if "classes" in arrays:
-        names = arrays["classes"]
-        if names.ndim != 1 or names.dtype.kind not in "US":
-            raise DataError(f"file {path}: classes must be a 1-D array of strings, "
-                            f"got {names.dtype} {names.shape}")
-        classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
-        if y.max() >= len(classes):
-            raise DataError(f"file {path}: label {y.max()} but only {len(classes)} class names")
-    else:
-        classes = tuple(str(k) for k in range(int(y.max()) + 1))
-    return ArrayDataset(x, y, classes, name=path.stem, normalization=normalization)
+        splits = {s: (f"x_{s}", f"y_{s}") for s in ("train", "test")
+                  if s == "train" or f"x_{s}" in members or f"y_{s}" in members}
+    for x_key, y_key in splits.values():
+        for key in (x_key, y_key):
+            if key not in members:
+                found = ", ".join(sorted(map(printable, members))[:20]) or "none"
+                raise DataError(f"file {path}: no array '{key}' (arrays found: {found}); save "
+                                f"images as x and labels as y, e.g. np.savez(path, x=images, "
+                                f"y=labels)")
+    # Headers first: shapes and dtypes of both splits, nothing read yet.
+    sample = {}
+    for name, (x_key, y_key) in splits.items():
+        x, y = members[x_key], members[y_key]
+        shape = _nchw_shape(x.shape, f"file {path}: {x_key}")
+        if x.count > MAX_IMAGE_VALUES:
+            raise DataError(f"file {path}: {x_key} holds {x.count:,} values, more than the "
+                            f"{MAX_IMAGE_VALUES:,} cnncalc trains on in memory")
+        if not (x.dtype.kind in "iuf"):
+            raise DataError(f"file {path}: {x_key} has dtype {x.dtype}; expected uint8 pixels "
+                            "or floats")
+        if len(y.shape) != 1 or y.shape[0] != shape[0]:
+            raise DataError(f"file {path}: {y_key} must have shape ({shape[0]},) to match "
+                            f"{x_key}, got {y.shape}")
+        if y.dtype.kind not in "iu":
+            raise DataError(f"file {path}: {y_key} must hold integer class indices, "
+                            f"got dtype {y.dtype}")
+        sample[name] = shape[1:]
+    if "test" in sample and sample["test"] != sample["train"]:
+        raise DataError(f"file {path}: the test images (x_test) are "
+                        f"{'×'.join(map(str, sample['test']))} (C×H×W) but the training images "
+                        f"are {'×'.join(map(str, sample['train']))}: both splits must be alike")
+    # Then the labels of both splits, against the classes.
+    classes = _classes(path, archive)
+    labels = {}
+    for name, (x_key, y_key) in splits.items():
+        y = archive.read(y_key)
+        if len(y) and y.min() < 0:
+            raise DataError(f"file {path}: {y_key} has a negative label ({y.min()})")
+        if len(y) and y.max() >= MAX_CLASSES:
+            raise DataError(f"file {path}: {y_key} has the label {y.max()}, more than the "
+                            f"{MAX_CLASSES:,} classes a dataset may have")
+        labels[name] = y
+    if classes is None:
+        train = labels["train"]
+        classes = tuple(str(k) for k in range(int(train.max()) + 1 if len(train) else 0))
+    for name, (x_key, y_key) in splits.items():
+        y = labels[name]
+        if len(y) and y.max() >= len(classes):
+            which = "class names" if "classes" in archive else \
+                f"classes in the training labels (0..{len(classes) - 1})"
+            raise DataError(f"file {path}: {y_key} has label {y.max()} but only "
+                            f"{len(classes)} {which}")
+    if split not in splits and "x" not in members:
+        found = ", ".join(sorted(map(printable, members))[:20])
+        raise DataError(f"file {path}: no array 'x_{split}' (arrays found: {found})")
+    x_key, y_key = splits.get(split, splits["train"])
+    x, normalization = _images_to_nchw(archive.read(x_key), f"file {path}: {x_key}")
+    return ArrayDataset(x, labels[split if split in labels else "train"], classes,
+                        name=path.stem, normalization=normalization)
+
+
+def _classes(path: Path, archive) -> tuple[str, ...] | None:
+    """The class names a file gives (shown on terminals: control characters escaped)."""
+    if "classes" not in archive:
+        return None
+    member = archive.members["classes"]
+    if len(member.shape) != 1 or member.dtype.kind not in "US":
+        raise DataError(f"file {path}: classes must be a 1-D array of strings, "
+                        f"got {member.dtype} {member.shape}")
+    if member.shape[0] > MAX_CLASSES or member.dtype.itemsize > 4 * 1000:
+        raise DataError(f"file {path}: classes holds more than {MAX_CLASSES:,} names or a "
+                        "name of more than 1,000 characters")
+    names = archive.read("classes")
+    return tuple(printable(n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n))
+                 for n in names)
+
+
+def _nchw_shape(shape: tuple[int, ...], where: str) -> tuple[int, int, int, int]:
+    """The (N, C, H, W) shape images of `shape` become (see _images_to_nchw)."""
+    if len(shape) == 3:
+        shape = (shape[0], 1, *shape[1:])
+    elif len(shape) == 4 and shape[3] in (1, 3) and shape[1] not in (1, 3):
+        shape = (shape[0], shape[3], shape[1], shape[2])
+    elif len(shape) != 4:
+        raise DataError(f"{where} must be images (N, H, W), (N, H, W, C) or (N, C, H, W), "
+                        f"got shape {shape}")
+    if shape[0] == 0:
+        raise DataError(f"{where} holds no images")
+    return shape
 
 
 def _images_to_nchw(x: np.ndarray, where: str) -> tuple[np.ndarray, str]:

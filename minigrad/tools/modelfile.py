@@ -18,9 +18,9 @@ arrays that would need pickle) is a ModelFileError whose message names the file 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +31,9 @@ from minigrad.tools.build import build_model
 from minigrad.errors import SpecError
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import FORMATS, ReadOptions, Spec, parse_spec
-from minigrad.tools.train import TrainingState
+from minigrad.tools.npzcheck import (Archive, ArchiveError, NotAnArchive, open_npz, parse_json,
+                                     printable)
+from minigrad.tools.train import TrainingState, check_epoch_stats
 
 FILE_FORMAT = "cnncalc-model"
 VERSION = 1
@@ -120,13 +122,142 @@ def _umask() -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Loading, with every check.
+# Loading, with every check: names, shapes and sizes first, then the metadata, then the model.
 # ---------------------------------------------------------------------------------------------
 
-def _valid_options(options) -> bool:
-    return (isinstance(options, dict) and isinstance(options.get("model"), (str, type(None)))
-            and isinstance(options.get("set", {}), dict)
-            and all(isinstance(k, str) and k.isidentifier() for k in options.get("set", {})))
+MAX_FILE_BYTES = 1 << 30        # all arrays of one model file, unpacked (1 GiB)
+MAX_TEXT_CHARS = 1 << 22        # the metadata, the spec and the training state (4 Mi characters)
+MAX_INPUT_ELEMENTS = 1 << 26    # values of one input sample (67 million: 3×4096×4096 fits)
+MAX_INPUT_DIMS = 4
+MAX_CLASSES = 100_000
+MAX_NAME_CHARS = 1_000          # a class name, a dataset name or path
+LAYOUTS = ("hwc", "chw")
+SHORTFALL = 1 << 20             # weights a description may need beyond the file's before building
+
+
+def load_model(path) -> ModelFile:
+    """Read a model file written by save_model; ModelFileError for anything wrong with it."""
+    path = Path(path)
+
+    def fail(problem: str):
+        raise ModelFileError(f"{path}: {problem}")
+
+    if not path.exists():
+        fail("no such file")
+    if path.is_dir():
+        fail("is a directory, not a model file")
+    try:
+        archive = open_npz(path, MAX_FILE_BYTES)
+    except NotAnArchive as error:
+        fail(f"not a model file: {error}")
+    except ArchiveError as error:
+        fail(f"this file is damaged: {error}")
+    with archive:
+        try:
+            return _load(path, archive, fail)
+        except ArchiveError as error:
+            fail(f"this file is damaged: {error}")
+
+
+def _load(path: Path, archive: Archive, fail) -> ModelFile:
+    names = archive.members
+    unexpected = sorted(name for name in names if name not in ("meta", "spec", "train/state")
+                        and not name.startswith((PARAM_PREFIX, OPTIM_PREFIX, "train/best/")))
+    if unexpected:
+        fail(f"unexpected array{'s' if len(unexpected) > 1 else ''} "
+             f"{', '.join(map(printable, unexpected[:5]))} (not part of a model file)")
+    meta = _read_meta(archive, fail)
+    if "spec" not in names:
+        fail("missing array 'spec' (the model description)")
+    spec_text = _read_text(archive, "spec", fail)
+
+    try:
+        spec = parse_spec(spec_text, meta["spec_format"], tuple(meta["input_shape"]),
+                          _read_options(meta, fail))
+        summary = spec.analyze()
+    except SpecError as error:
+        fail(f"its model description cannot be built: {error.headline()}")
+    except RecursionError:
+        fail("its model description cannot be built: it is nested too deeply")
+    output_shape = summary.rows[-1].output_shape
+    if output_shape != (len(meta["classes"]),):
+        fail(f"the metadata lists {len(meta['classes'])} classes but the model's output has "
+             f"shape {output_shape}")
+    # The weights the description needs, counted before anything is built: a description of
+    # ten billion units is refused here, not by running out of memory. (A small shortfall is
+    # left to the check by name below, which says which arrays are missing.)
+    needed = sum(row.params + row.buffers for row in summary.rows)
+    held = sum(m.count for name, m in names.items() if name.startswith(PARAM_PREFIX))
+    if needed > held + SHORTFALL:
+        fail(f"its model description needs {needed:,} weights but the file holds {held:,}")
+    try:
+        model = build_model(spec.network)
+    except SpecError as error:
+        fail(f"its model description cannot be built: {error.headline()}")
+
+    expected = model.state_dict()
+    missing = sorted({PARAM_PREFIX + name for name in expected} - names.keys())
+    if missing:
+        fail(f"missing array{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    extra = sorted(k for k in names if k.startswith(PARAM_PREFIX)
+                   and k[len(PARAM_PREFIX):] not in expected)
+    if extra:
+        fail(f"unexpected array{'s' if len(extra) > 1 else ''} "
+             f"{', '.join(map(printable, extra[:5]))} (not part of this model)")
+    _check_declared(names, expected, PARAM_PREFIX, fail)
+    weights = {name: archive.read(PARAM_PREFIX + name) for name in expected}
+    _check_finite(weights, PARAM_PREFIX, model, fail)
+    model.load_state_dict(weights)
+    model.eval()
+
+    optimizer_state = {k[len(OPTIM_PREFIX):]: archive.read(k) for k in names
+                       if k.startswith(OPTIM_PREFIX)} or None
+    _check_finite(optimizer_state or {}, OPTIM_PREFIX, None, fail)
+    training_state = _read_training_state(archive, expected, model, fail)
+    return ModelFile(path, model, spec, meta, optimizer_state, training_state)
+
+
+def _read_text(archive: Archive, name: str, fail) -> str:
+    """A text array (shape (), unicode), its length checked from the header before reading."""
+    member = archive.members[name]
+    if member.shape != () or member.dtype.kind != "U":
+        fail(f"array '{name}' should be text, found {member.dtype} of shape {member.shape}")
+    if member.dtype.itemsize // 4 > MAX_TEXT_CHARS:
+        fail(f"array '{name}' is {member.dtype.itemsize // 4:,} characters long, more than "
+             f"the {MAX_TEXT_CHARS:,} cnncalc writes")
+    try:
+        return str(archive.read(name))
+    except UnicodeError:
+        fail(f"array '{name}' is not valid text")
+
+
+def _check_declared(members, expected: dict[str, np.ndarray], prefix: str, fail) -> None:
+    """Every array must have the shape and dtype of the model's own, as its header says."""
+    for name, want in expected.items():
+        got = members[prefix + name]
+        if got.shape != want.shape:
+            fail(f"array '{prefix}{name}' has shape {got.shape}, the model needs {want.shape}")
+        if got.dtype != want.dtype:
+            fail(f"array '{prefix}{name}' has dtype {got.dtype}, the model needs {want.dtype}")
+
+
+def _check_finite(arrays: dict[str, np.ndarray], prefix: str, model, fail) -> None:
+    """NaN or infinite weights would evaluate to 'loss nan' and predict NaN: refused by name."""
+    for name, value in arrays.items():
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            layer = ""
+            if model is not None:
+                module = _module_of(model, name)
+                layer = f" (layer {name.split('.')[0]}, {module})" if module else ""
+            fail(f"array '{prefix}{name}'{layer} holds NaN or infinite values")
+
+
+def _module_of(model, name: str) -> str | None:
+    """The kind of module that holds weight `name` ("0.weight" -> "Conv2d")."""
+    try:
+        return type(model[int(name.split(".")[0])]).__name__
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
 
 
 def _read_options(meta: dict, fail) -> ReadOptions:
@@ -135,147 +266,122 @@ def _read_options(meta: dict, fail) -> ReadOptions:
     return ReadOptions(options.get("model"), dict(options.get("set", {})))
 
 
-def load_model(path) -> ModelFile:
-    """Read a model file written by save_model; ModelFileError for anything wrong with it."""
-    path = Path(path)
-    arrays = _read_arrays(path)
-
-    def fail(problem: str):
-        raise ModelFileError(f"{path}: {problem}")
-
-    meta = _read_meta(arrays, fail)
-    if "spec" not in arrays:
-        fail("missing array 'spec' (the model description)")
-    spec_text = _text(arrays["spec"], "spec", fail)
-
-    try:
-        spec = parse_spec(spec_text, meta["spec_format"], tuple(meta["input_shape"]),
-                          _read_options(meta, fail))
-        model = build_model(spec.network)
-        output_shape = spec.analyze().rows[-1].output_shape
-    except SpecError as error:
-        fail(f"its model description cannot be built: {error.headline()}")
-    if output_shape != (len(meta["classes"]),):
-        fail(f"the metadata lists {len(meta['classes'])} classes but the model's output has "
-             f"shape {output_shape}")
-
-    expected = model.state_dict()
-    known = {"meta", "spec"} | {PARAM_PREFIX + name for name in expected}
-    missing = sorted(known - arrays.keys())
-    if missing:
-        fail(f"missing array{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    unexpected = sorted(k for k in arrays.keys() - known
-                        if not k.startswith((OPTIM_PREFIX, TRAIN_PREFIX)))
-    if unexpected:
-        fail(f"unexpected array{'s' if len(unexpected) > 1 else ''} {', '.join(unexpected)} "
-             "(not part of this model)")
-    weights = {name: arrays[PARAM_PREFIX + name] for name in expected}
-    _check_weights(weights, expected, PARAM_PREFIX, fail)
-    model.load_state_dict(weights)
-    model.eval()
-
-    optimizer_state = {k[len(OPTIM_PREFIX):]: v for k, v in arrays.items()
-                       if k.startswith(OPTIM_PREFIX)} or None
-    training_state = _read_training_state(arrays, expected, fail)
-    return ModelFile(path, model, spec, meta, optimizer_state, training_state)
-
-
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in the file, read now (a damaged member only shows when it is read)."""
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a directory, not a model file")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
-        # Not a zip at all, cut short (the zip directory sits at the end), or a pickle file.
-        raise ModelFileError(f"{path}: not a model file: truncated or not an .npz archive "
-                             f"({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path}: a single .npy array, not a model file (.npz)")
-    arrays = {}
-    with archive:
-        for name in archive.files:
-            try:
-                arrays[name] = archive[name]
-            except ValueError as error:
-                if "allow_pickle" in str(error):
-                    raise ModelFileError(f"{path}: array '{name}' holds Python objects, which "
-                                         "would need pickle; model files never load pickle") \
-                        from None
-                raise ModelFileError(f"{path}: array '{name}' is damaged ({error})") from None
-            except (zipfile.BadZipFile, EOFError, OSError) as error:
-                raise ModelFileError(f"{path}: array '{name}' is damaged or truncated "
-                                     f"({error})") from None
-    return arrays
-
-
-def _text(array: np.ndarray, name: str, fail) -> str:
-    if array.shape != () or array.dtype.kind != "U":
-        fail(f"array '{name}' should be text, found {array.dtype} of shape {array.shape}")
-    return str(array)
-
-
-def _read_meta(arrays: dict[str, np.ndarray], fail) -> dict:
-    if "meta" not in arrays:
+def _read_meta(archive: Archive, fail) -> dict:
+    if "meta" not in archive:
         fail("missing array 'meta' (no cnncalc metadata: is this a model file?)")
-    try:
-        meta = json.loads(_text(arrays["meta"], "meta", fail))
-    except json.JSONDecodeError as error:
-        fail(f"the metadata is not valid JSON ({error})")
+    meta = parse_json(_read_text(archive, "meta", fail), "the metadata")
     if not isinstance(meta, dict):
         fail("the metadata should be a JSON object")
     if meta.get("format") != FILE_FORMAT:
-        fail(f"not a cnncalc model file (metadata format {meta.get('format')!r})")
+        fail(f"not a cnncalc model file (metadata format {_shown(meta.get('format'))})")
     if meta.get("version") != VERSION:
-        fail(f"model file version {meta.get('version')!r}; this cnncalc reads version {VERSION}")
-    if "spec_options" in meta and not _valid_options(meta["spec_options"]):
-        fail(f"metadata 'spec_options' should be {{'model': name or null, 'set': {{name: value}}}}, "
-             f"got {str(meta['spec_options'])[:80]}")
-    if meta.get("spec_format") not in FORMATS:
-        fail(f"metadata 'spec_format' is {meta.get('spec_format')!r}; "
-             f"expected one of {', '.join(FORMATS)}")
-    shape = meta.get("input_shape")
-    if not (isinstance(shape, list) and shape
-            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
-        fail(f"metadata 'input_shape' should be a list of positive integers, got {shape!r}")
-    classes = meta.get("classes")
-    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
-        fail(f"metadata 'classes' should be a list of class names, got {classes!r}")
+        fail(f"model file version {_shown(meta.get('version'))}; this cnncalc reads version "
+             f"{VERSION}")
+    check_meta(meta, fail)
     return meta
 
 
-def _check_weights(weights: dict[str, np.ndarray], expected: dict[str, np.ndarray], prefix: str,
-                   fail) -> None:
-    """Every array must have the shape and dtype of the model's own."""
-    for name, want in expected.items():
-        got = weights[name]
-        if got.shape != want.shape:
-            fail(f"array '{prefix}{name}' has shape {got.shape}, the model needs {want.shape}")
-        if got.dtype != want.dtype:
-            fail(f"array '{prefix}{name}' has dtype {got.dtype}, the model needs {want.dtype}")
+def _shown(value) -> str:
+    text = printable(repr(value))
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
-def _read_training_state(arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+def _is_int(value, low: int = 0, high: int = 10**15) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _is_number(value, low=None, high=None) -> bool:
+    return (type(value) in (int, float) and math.isfinite(value)
+            and (low is None or value >= low) and (high is None or value <= high))
+
+
+def _is_text(value, limit: int = MAX_NAME_CHARS) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+# Each optional metadata field and what it must be (None is always allowed for these).
+_OPTIONAL = {
+    "dataset": ("text (a dataset's name or path)", lambda v: _is_text(v) and v != ""),
+    "normalization": ("text", lambda v: _is_text(v, 100)),
+    "epochs": ("a whole number >= 0", _is_int),
+    "best_epoch": ("a whole number >= 1", lambda v: _is_int(v, 1)),
+    "seed": ("a whole number in 0..2^32-1", lambda v: _is_int(v, 0, 2**32 - 1)),
+    "optimizer": ("text", lambda v: _is_text(v, 100)),
+    "lr": ("a finite positive number", lambda v: _is_number(v) and v > 0),
+    "batch_size": ("a whole number >= 1", lambda v: _is_int(v, 1)),
+    "val_split": ("a number in 0..1", lambda v: _is_number(v, 0, 1) and v < 1),
+    "early_stopping": ("a whole number >= 1", lambda v: _is_int(v, 1)),
+    "limit": ("a whole number >= 1", lambda v: _is_int(v, 1)),
+    "accuracy": ("a number in 0..1", lambda v: _is_number(v, 0, 1)),
+    "test_loss": ("a finite number", _is_number),
+    "spec_origin": ("text", _is_text),
+    "layout": (f"one of {', '.join(LAYOUTS)}", lambda v: v in LAYOUTS),
+    "created": ("text", lambda v: _is_text(v, 100)),
+    "settings": ("an object", lambda v: isinstance(v, dict)),
+    "history": ("a list of epochs", lambda v: isinstance(v, list)),
+    "input_chw": ("a list of sizes", lambda v: isinstance(v, list)),
+}
+
+
+def check_meta(meta: dict, fail) -> None:
+    """Every field's type and range (the required ones must be there)."""
+    if meta.get("spec_format") not in FORMATS:
+        fail(f"metadata 'spec_format' is {_shown(meta.get('spec_format'))}; "
+             f"expected one of {', '.join(FORMATS)}")
+    if "spec_options" in meta and not _valid_options(meta["spec_options"]):
+        fail(f"metadata 'spec_options' should be {{'model': name or null, 'set': {{name: value}}}}, "
+             f"got {_shown(meta['spec_options'])}")
+    shape = meta.get("input_shape")
+    if not (isinstance(shape, list) and 0 < len(shape) <= MAX_INPUT_DIMS
+            and all(_is_int(d, 1) for d in shape)):
+        fail(f"metadata 'input_shape' should be a list of 1 to {MAX_INPUT_DIMS} positive "
+             f"sizes, got {_shown(shape)}")
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
+        fail(f"metadata 'input_shape' {'×'.join(map(str, shape))} is more than the "
+             f"{MAX_INPUT_ELEMENTS:,} values per sample a model file may take")
+    classes = meta.get("classes")
+    if not (isinstance(classes, list) and 0 < len(classes) <= MAX_CLASSES
+            and all(_is_text(c) for c in classes)):
+        fail(f"metadata 'classes' should be a list of 1 to {MAX_CLASSES:,} class names, got "
+             f"{_shown(classes)}")
+    meta["classes"] = [printable(c) for c in classes]  # they are shown on a terminal
+    for name, (what, valid) in _OPTIONAL.items():
+        value = meta.get(name)
+        if value is not None and not valid(value):
+            fail(f"metadata '{name}' should be {what}, got {_shown(value)}")
+    history = meta.get("history") or []
+    for i, row in enumerate(history):
+        try:
+            check_epoch_stats(row, f"history[{i}]")
+        except ValueError as error:
+            fail(f"metadata 'history' is damaged: {error}")
+
+
+def _valid_options(options) -> bool:
+    return (isinstance(options, dict) and isinstance(options.get("model"), (str, type(None)))
+            and isinstance(options.get("set", {}), dict)
+            and all(isinstance(k, str) and k.isidentifier() for k in options.get("set", {})))
+
+
+def _read_training_state(archive: Archive, expected: dict[str, np.ndarray], model,
                          fail) -> TrainingState | None:
-    train = {k: v for k, v in arrays.items() if k.startswith(TRAIN_PREFIX)}
-    if not train:
+    names = archive.members
+    best = sorted(k for k in names if k.startswith("train/best/"))
+    if "train/state" not in names:
+        if best:
+            fail("has training arrays but no 'train/state'")
         return None
-    if "train/state" not in train:
-        fail("has training arrays but no 'train/state'")
-    _text(train["train/state"], "train/state", fail)
-    try:
-        state = TrainingState.from_arrays(train)
-    except (ValueError, TypeError, KeyError) as error:  # bad JSON, or fields that do not fit
-        fail(f"the training state in 'train/state' is damaged ({error})")
-    extra = sorted(k for k in train if k != "train/state" and not k.startswith("train/best/"))
-    if extra:
-        fail(f"unexpected array{'s' if len(extra) > 1 else ''} {', '.join(extra)}")
-    if state.best_weights is not None:
-        names = sorted(state.best_weights.keys() ^ expected.keys())
-        if names:
+    scalars = parse_json(_read_text(archive, "train/state", fail), "the training state")
+    if best:
+        extra = sorted({k[len("train/best/"):] for k in best} ^ expected.keys())
+        if extra:
             fail(f"the best-epoch weights (train/best/...) do not match the model: "
-                 f"{', '.join(names)}")
-        _check_weights(state.best_weights, expected, "train/best/", fail)
+                 f"{', '.join(map(printable, extra[:5]))}")
+        _check_declared(names, expected, "train/best/", fail)
+    arrays = {k: archive.read(k) for k in best}
+    _check_finite({k[len("train/"):]: v for k, v in arrays.items()}, "train/", None, fail)
+    try:
+        state = TrainingState.from_arrays(arrays, scalars)
+    except ValueError as error:
+        fail(f"the training state in 'train/state' is damaged: {error}")
     return state

@@ -9,8 +9,9 @@ whose state a checkpoint saves. Resuming restores both and continues at the next
 from __future__ import annotations
 
 import json
+import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -77,12 +78,100 @@ class TrainingState:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainingState:
-        scalars = json.loads(str(arrays["train/state"]))
-        scalars["history"] = [EpochStats(**row) for row in scalars["history"]]
+    def from_arrays(cls, arrays: dict[str, np.ndarray], scalars: dict | None = None
+                    ) -> TrainingState:
+        """The state to_arrays() wrote. `scalars`: "train/state" already decoded (a file reader
+        decodes it with its own limits). ValueError naming the field for anything that does not
+        fit: a wrong type, a negative count, a NaN, an unknown or missing field."""
+        if scalars is None:
+            scalars = json.loads(str(arrays["train/state"]))
+        scalars = check_state_fields(scalars)
         best = {k[len("train/best/"):]: np.array(v) for k, v in arrays.items()
                 if k.startswith("train/best/")}
         return cls(**scalars, best_weights=best or None)
+
+
+MAX_EPOCH_COUNT = 10**6   # more epochs than any run has: a bigger number is damage
+
+
+def _count(value, name: str, low: int = 0, optional: bool = False):
+    if value is None and optional:
+        return None
+    if type(value) is not int or not low <= value <= 10**15:
+        raise ValueError(f"'{name}' should be a whole number >= {low}, got {_shown(value)}")
+    return value
+
+
+def _number(value, name: str, low: float | None = 0.0, high: float | None = None,
+            optional: bool = False):
+    if value is None and optional:
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) \
+            or (low is not None and value < low) or (high is not None and value > high):
+        bounds = f" in {low}..{high}" if high is not None else f" >= {low}" if low is not None \
+            else ""
+        raise ValueError(f"'{name}' should be a finite number{bounds}, got {_shown(value)}")
+    return float(value)
+
+
+def _shown(value) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def check_epoch_stats(row, where: str) -> EpochStats:
+    """One history row as JSON gave it: every field present, of its type and range."""
+    if not isinstance(row, dict) or set(row) != {f.name for f in fields(EpochStats)}:
+        raise ValueError(f"{where} should be an object with the fields "
+                         f"{', '.join(f.name for f in fields(EpochStats))}")
+    return EpochStats(_count(row["epoch"], f"{where}.epoch", 1),
+                      _number(row["loss"], f"{where}.loss", None),
+                      _number(row["accuracy"], f"{where}.accuracy", 0.0, 1.0),
+                      _number(row["val_loss"], f"{where}.val_loss", None, optional=True),
+                      _number(row["val_accuracy"], f"{where}.val_accuracy", 0.0, 1.0,
+                              optional=True),
+                      _number(row["seconds"], f"{where}.seconds"))
+
+
+def check_state_fields(scalars) -> dict:
+    """The fields of a TrainingState from JSON, each checked (see from_arrays)."""
+    names = {f.name for f in fields(TrainingState)} - {"best_weights"}
+    if not isinstance(scalars, dict):
+        raise ValueError("it should be a JSON object")
+    unknown, missing = sorted(set(scalars) - names), sorted(names - set(scalars))
+    if unknown or missing:
+        raise ValueError("; ".join(([f"unknown fields {', '.join(map(_shown, unknown))}"]
+                                    if unknown else [])
+                                   + ([f"missing fields {', '.join(missing)}"] if missing
+                                      else [])))
+    out = dict(scalars)
+    out["epoch"] = _count(scalars["epoch"], "epoch")
+    if out["epoch"] > MAX_EPOCH_COUNT:
+        raise ValueError(f"'epoch' is {out['epoch']}, more than {MAX_EPOCH_COUNT:,}")
+    for name in ("batch", "correct", "seen", "stale_epochs"):
+        out[name] = _count(scalars[name], name)
+    if out["correct"] > out["seen"]:
+        raise ValueError(f"'correct' ({out['correct']}) is more than 'seen' ({out['seen']})")
+    out["loss_sum"] = _number(scalars["loss_sum"], "loss_sum", None)
+    out["seconds"] = _number(scalars["seconds"], "seconds")
+    out["best_val_accuracy"] = _number(scalars["best_val_accuracy"], "best_val_accuracy", 0.0,
+                                       1.0, optional=True)
+    out["best_val_loss"] = _number(scalars["best_val_loss"], "best_val_loss", None,
+                                   optional=True)
+    out["best_epoch"] = _count(scalars["best_epoch"], "best_epoch", 1, optional=True)
+    if type(scalars["finished"]) is not bool:
+        raise ValueError(f"'finished' should be true or false, got {_shown(scalars['finished'])}")
+    history = scalars["history"]
+    if not isinstance(history, list) or len(history) > MAX_EPOCH_COUNT:
+        raise ValueError("'history' should be a list of epochs")
+    out["history"] = [check_epoch_stats(row, f"history[{i}]") for i, row in enumerate(history)]
+    state = scalars["rng_state"]
+    if state is not None:
+        try:  # a fresh generator of the same kind must accept it
+            type(rng.generator().bit_generator)().state = state
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as error:
+            raise ValueError(f"'rng_state' is not a random generator's state ({error})") from None
+    return out
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""The model-file, checkpoint and dataset reproducers of the fuzz campaign (../shared/fuzz/*.npz),
+each through the command the issue names, as a user runs it: a separate process, so that its time
+and its peak memory are its own. Each must end with exit status 2 and a one-line error that names
+the reason (or exit 0 where the input is valid), never a traceback, in under 10 s and 1 GB.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FUZZ = Path(__file__).resolve().parents[2] / "shared" / "fuzz"
+SECONDS = 10
+PEAK_KB = 1_000_000        # ru_maxrss is in KiB on Linux: under 1 GB
+
+# reproducer -> (command, its arguments after the file, exit status, words the message must hold)
+MODEL, IMAGE = "{file}", "{img}"
+PREDICT = ("predict", [MODEL, IMAGE])
+EVALUATE = ("evaluate", [MODEL])
+RESUME = ("train", ["--resume", MODEL, "--save", "{out}"])
+DATASET = ("train", ["--dataset", MODEL, "--epochs", "1", "--limit", "30", "--save", "{out}"])
+
+CASES = {
+    "m.npz": (PREDICT, 0, "circle"),
+    "zip_method.npz": (EVALUATE, 2, "this file is damaged: array 'meta' uses zip compression "
+                                    "method 99"),
+    "zip_flagbit5.npz": (PREDICT, 2, "this file is damaged: array 'param/3.weight' uses "
+                                     "compressed patched data (zip flag bit 5)"),
+    "zip_version.npz": (EVALUATE, 2, "this file is damaged: its zip directory cannot be read "
+                                     "(zip file version 7.0)"),
+    "npy_header_tokenerror.npz": (PREDICT, 2, "this file is damaged: array 'param/3.weight' has "
+                                              "a damaged .npy header"),
+    "meta_deep_json.npz": (PREDICT, 2, "this file is damaged: the metadata is nested too deeply"),
+    "ck_state_deep.npz": (PREDICT, 2, "this file is damaged: the training state is nested too "
+                                      "deeply"),
+    "meta_bigint_json.npz": (EVALUATE, 2, "this file is damaged: the metadata holds a number of "
+                                          "5,000 digits"),
+    "meta_input_bigint.npz": (PREDICT, 2, "metadata 'input_shape' should be a list of 1 to 4 "
+                                          "positive sizes"),
+    "meta_input_huge.npz": (PREDICT, 2, "metadata 'input_shape' 1000000×1000000×1 is more than "
+                                        "the 67,108,864 values per sample"),
+    "meta_dataset_int.npz": (EVALUATE, 2, "metadata 'dataset' should be text"),
+    "spec_huge_model.npz": (PREDICT, 2, "its model description needs 7,880,000,000,003 weights "
+                                        "but the file holds 105,411"),
+    "spec_3GB_model.npz": (EVALUATE, 2, "its model description needs 788,000,003 weights but the "
+                                        "file holds 105,411"),
+    "bomb_3GiB_optim.npz": (EVALUATE, 2, "this file is damaged: its arrays hold more than 1.0 GiB "
+                                         "when unpacked (array 'optim/junk' alone is 3.0 GiB)"),
+    "declared_4TiB_param.npz": (PREDICT, 2, "this file is damaged: array 'param/0.weight' "
+                                            "declares shape (1099511627776,)"),
+    "nan_weights.npz": (EVALUATE, 2, "array 'param/0.weight' (layer 0, Conv2d) holds NaN or "
+                                     "infinite values"),
+    "classes_escape.npz": (PREDICT, 0, r"\x1b[2J\x1b[31mpwned"),
+    "ck_epochs_str.npz": (RESUME, 2, "this file is damaged: its training setting 'epochs' should "
+                                     "be a whole number in 1..100,000, got '5'"),
+    "ck_optimizer_bogus.npz": (RESUME, 2, "this file is damaged: its training setting "
+                                          "'optimizer' should be one of sgd, momentum, adam, "
+                                          "rmsprop, adagrad, got 'bogus'"),
+    "declared_4TiB_x.npz": (DATASET, 2, "this file is damaged: array 'x' declares shape "
+                                        "(4398046511104,)"),
+    "y_huge_label.npz": (DATASET, 2, "y has the label 1099511627776, more than the 100,000 "
+                                     "classes a dataset may have"),
+    "test_mismatch.npz": (DATASET, 2, "the test images (x_test) are 1×14×14 (C×H×W) but the "
+                                      "training images are 1×28×28"),
+    "test_more_classes.npz": (DATASET, 2, "y_test has label 7 but only 3 classes in the training "
+                                          "labels (0..2)"),
+}
+
+
+def reproducer(name: str) -> Path:
+    path = FUZZ / name
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the fuzz reproducers live beside the project)")
+    return path
+
+
+def run_measured(args: list[str], cwd: Path) -> tuple[int, str, str, float, int]:
+    """Run `python -m cnncalc ARGS`; (exit status, stdout, stderr, seconds, peak RSS in KiB) of
+    that one process (os.wait4 gives its own resource usage, not all children's)."""
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("CNNCALC_DEBUG", None)
+    start = time.perf_counter()
+    with open(out, "wb") as o, open(err, "wb") as e:
+        process = subprocess.Popen([sys.executable, "-m", "cnncalc", *args], stdout=o, stderr=e,
+                                   stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > SECONDS * 3:
+                process.kill()
+                os.wait4(process.pid, 0)
+                pytest.fail(f"{' '.join(args)}: still running after {SECONDS * 3} s")
+            time.sleep(0.02)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    return (process.returncode, out.read_text("utf-8", "replace"),
+            err.read_text("utf-8", "replace"), seconds, usage.ru_maxrss)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reproducer(name, tmp_path):
+    path = reproducer(name)
+    (command, rest), status, words = CASES[name]
+    args = [command] + [a.format(file=path, img=FUZZ / "img.pgm", out=tmp_path / "out.npz")
+                        for a in rest]
+    if "{img}" in rest and not (FUZZ / "img.pgm").exists():
+        pytest.skip("img.pgm is not here")
+    code, stdout, stderr, seconds, peak = run_measured(args, tmp_path)
+    output = stdout + stderr
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert code == status, f"exit {code}, expected {status}:\n{output}"
+    if status == 2:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+        message = re.sub(r"\s+", " ", lines[0])
+        assert str(path) in message, message
+        assert words in message, message
+        assert stdout == ""
+    else:
+        assert words in stdout, stdout
+        assert "\x1b" not in output, "an escape code from the file reached the terminal"
+    assert seconds < SECONDS, f"{seconds:.1f} s"
+    assert peak < PEAK_KB, f"peak memory {peak / 1024:.0f} MiB"

@@ -139,6 +139,42 @@ def test_a_100000_by_100000_input_is_exact():
     assert "799,968,000,410" in table        # 99998·99998·8·10 + 10 + 80 params, exactly
 
 
+@pytest.mark.parametrize("code, words", [
+    ("model = nn.Sequential(nn.Linear(2**4000, 10))", ["in_features about 10^1,204", "10^12"]),
+    ("model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2**4000))", ["stride about 10^1,204"]),
+    ("model = nn.Sequential(nn.Upsample(scale_factor=10**7), nn.Upsample(scale_factor=10**7))",
+     ["307,200,000,000,000,000 values", "ceiling of 10^15 values for one tensor"]),
+    ("model = nn.Sequential(nn.Upsample(scale_factor=10**11), nn.Upsample(scale_factor=10**11))",
+     ["an output size of 3,200,000,000,000", "ceiling of 10^12 for one size"]),
+    ("model = nn.Sequential(*[nn.ReLU() for _ in range(30000)])", ["more than 20,000 layers"]),
+    ("model = nn.Sequential(*[nn.ReLU() for _ in range(6000)])", ["more than 5,000 layers"]),
+])
+def test_huge_sizes_in_pasted_code_are_named(code, words, tmp_path):
+    path = tmp_path / "net.py"
+    path.write_text(code + "\n", encoding="utf-8")
+    refused("shapes", str(path), "--input", "3x32x32", words=words)
+
+
+def test_jumps_past_10_to_the_15_in_pasted_code_are_not_tracked(tmp_path):
+    path = tmp_path / "net.py"
+    path.write_text("model = nn.Sequential(*[nn.MaxPool2d(1, stride=1000) for _ in range(60)])\n",
+                    encoding="utf-8")
+    result = run("shapes", str(path), "--input", "3x32x32", "--explain")
+    assert result.exit_code == 0, result.output[-2000:]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["graph", "input 28x28x1; flatten; dense 1000000000000"],
+     ["785,000,000,000,000 parameters", "200,000,000 minigrad builds"]),
+    (["graph", "input 100000x100000x1; conv 1 1x1"],
+     ["20,000,000,000 values", "use a smaller input"]),
+    (["train", "input 28x28x1; flatten; dense 100000000000; dense 3", "--epochs", "1"],
+     ["parameters, more than the 200,000,000 minigrad builds"]),
+])
+def test_models_too_big_to_allocate_are_refused_before_any_array(args, words):
+    refused(*args, words=words)
+
+
 # ---------------------------------------------------------------------------------------------
 # 4 and 3. Options: type and range checked before any work.
 # ---------------------------------------------------------------------------------------------

@@ -42,14 +42,9 @@ def analyze_graph(graph: LayerGraph) -> Summary:
         if inherited:   # the kinds see no grid: nothing downstream has a field either
             inputs = tuple(replace(f, axes=None, rf_unknown=None) for f in inputs)
         outcome = layer.infer(Context(graph.layout, graph.rules, name), inputs)
-        flow = outcome.flow
-        bounds.check_shape(flow.shape, name, layer.where)
+        flow = bounded_flow(outcome.flow, name, layer)
         if inherited:
             flow = replace(flow, axes=None, rf_unknown=inherited)
-        elif flow.axes is not None and not flow.rf_unknown and any(_beyond(a) for a in flow.axes):
-            flow = replace(flow, axes=None, rf_unknown=(
-                f"the receptive field, its jump or its centre passes "
-                f"{bounds.power_of_ten(bounds.MAX_FIELD)} input pixels: no longer tracked"))
         flows.append(flow)
         notes = list(outcome.notes)
         if node.shares is not None:
@@ -116,6 +111,17 @@ def default_names(graph: LayerGraph) -> list[str]:
         counts[base] = n + 1
         names.append(base if n == 0 else f"{base}_{n}")
     return names
+
+
+def bounded_flow(flow: Flow, name: str, layer: Layer) -> Flow:
+    """A layer's output within the ceilings of minigrad.layers.bounds: a SpecError for a shape
+    above them; a receptive field past MAX_FIELD pixels is no longer tracked (rf_unknown)."""
+    bounds.check_shape(flow.shape, name, layer.where)
+    if flow.axes is not None and not flow.rf_unknown and any(_beyond(a) for a in flow.axes):
+        return replace(flow, axes=None, rf_unknown=(
+            f"the receptive field, its jump or its centre passes "
+            f"{bounds.power_of_ten(bounds.MAX_FIELD)} input pixels: no longer tracked"))
+    return flow
 
 
 def _beyond(axis) -> bool:

@@ -17,10 +17,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from minigrad.errors import SpecError, Where
+from minigrad.layers import bounds
+from minigrad.layers.analysis import bounded_flow
 from minigrad.layers.base import Context, Flow, Layer, Layout, Rules, shape_text
 from minigrad.layers.graph import LayerGraph, Node
 from minigrad.layers.misc import Input
 from minigrad.readers.interp.values import Foreign, Unknown
+
+# layer calls one trace records (the model's graph keeps those its outputs need, at most
+# bounds.MAX_LAYERS of them): a bound on the time a loop of layer calls can take
+MAX_USES = 4 * bounds.MAX_LAYERS
 
 
 class _Batch(Foreign):
@@ -82,10 +88,14 @@ class Trace:
             layer = replace(layer, name=name)
         shares = self.first_use.get(id(module)) if module is not None else None
         flows = tuple(self.uses[t.node].flow for t in inputs)
+        if len(self.uses) > MAX_USES:
+            raise SpecError(f"the model calls more than {MAX_USES:,} layers: above cnncalc's "
+                            f"ceiling of {bounds.MAX_LAYERS:,} layers for one model", layer.where)
+        bounds.check_layer(layer, name)   # sizes that no number could print are refused first
         outcome = layer.infer(Context(self.layout, self.rules, name), flows)
         node = Node(name=name, layer=layer, inputs=tuple(t.node for t in inputs), shares=shares,
                     functional=functional, counted=counted, trainable=trainable)
-        self.uses.append(_Use(node, outcome.flow))
+        self.uses.append(_Use(node, bounded_flow(outcome.flow, name, layer)))
         self.modules.append(module)
         index = len(self.uses) - 1
         if module is not None and shares is None:

@@ -19,6 +19,8 @@ always N×C×H×W, whatever layout the network was written in:
 
 from __future__ import annotations
 
+import math
+
 from minigrad import layers
 
 from minigrad.engine import nn
@@ -33,6 +35,25 @@ ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
 FOLDED = ("softmax", "log_softmax")
 INITS = ("auto",) + nn.INITS
 
+# What minigrad allocates for one model, checked on the layer arithmetic before any array is made
+# (`cnncalc shapes` analyses far bigger ones): VGG16's 138 million parameters fit; a dense layer
+# of 10^11 units (285 TiB) or a 100000x100000 input (40 GB per image) is refused by name.
+MAX_BUILD_PARAMS = 200_000_000          # 800 MB of float32
+MAX_BUILD_VALUES = 100_000_000          # input and activations of one sample: 400 MB of float32
+
+
+def check_buildable(summary: shapes.Summary) -> None:
+    """A SpecError when the model is too big for minigrad to allocate (see MAX_BUILD_*)."""
+    if summary.total_params > MAX_BUILD_PARAMS:
+        raise SpecError(f"the model has {summary.total_params:,} parameters, more than the "
+                        f"{MAX_BUILD_PARAMS:,} minigrad builds (800 MB of float32); "
+                        "cnncalc shapes still analyses it")
+    values = sum(math.prod(row.output_shape) for row in summary.rows)
+    if values > MAX_BUILD_VALUES:
+        raise SpecError(f"one sample flows through {values:,} values (input and every layer's "
+                        f"output), more than the {MAX_BUILD_VALUES:,} minigrad allocates (400 MB "
+                        "of float32); use a smaller input")
+
 
 def build_model(network: layers.Network, init: str = "auto") -> nn.Sequential:
     """An nn.Sequential computing `network` on N×C×H×W (or N×features) batches.
@@ -44,6 +65,7 @@ def build_model(network: layers.Network, init: str = "auto") -> nn.Sequential:
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     summary = layers.analyze(network)
+    check_buildable(summary)
     chain = network.layers
     last = _activation(chain[-1]) if chain else None
     folded = last if last in FOLDED else None

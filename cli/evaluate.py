@@ -3,7 +3,7 @@ confusion matrix on a dataset's test split (by default the dataset it was traine
 
 from __future__ import annotations
 
-import json
+import math
 
 from rich.text import Text
 
@@ -11,7 +11,7 @@ from minigrad.tools.data import DataError
 from minigrad.tools.datasets import load_dataset, rich_progress
 from minigrad.tools.metrics import classification_report
 from minigrad.tools.modelfile import load_model
-from minigrad.layers.report import shape_text
+from minigrad.layers.report import shape_text, strict_json
 from minigrad.tools.train import evaluate
 
 from . import render
@@ -35,16 +35,21 @@ def run_evaluate(model_path: str, dataset: str | None, data_dir: str | None, as_
                         f"{len(classes)}")
     if list(test.classes) != classes[:test.num_classes]:
         render.print_note(err, f"{name}'s class names differ from those the model was trained "
-                               f"with ({', '.join(classes)}); the report uses the model's")
+                               f"with ({', '.join(map(render.printable, classes))}); the report "
+                               "uses the model's")
 
     result = evaluate(loaded.model, test)
     scores = classification_report(test.y, result.predictions, classes)
     if as_json:
-        print(json.dumps({"model": str(model_path), "dataset": name, "samples": len(test),
-                          "loss": result.loss, **scores.to_dict()}, indent=2))
+        print(strict_json({"model": str(model_path), "dataset": name, "samples": len(test),
+                           "loss": result.loss, **scores.to_dict()},
+                          lambda message: render.print_note(err, message)))
         return
     # Text, not markup: a path may contain brackets.
-    out.print(Text.assemble((str(model_path), "bold"), f" on {len(test):,} {name} test images"))
+    out.print(Text.assemble((render.printable(str(model_path)), "bold"),
+                            f" on {len(test):,} {render.printable(str(name))} test images"))
+    if not math.isfinite(result.loss):
+        render.print_note(err, f"the loss is {result.loss}: the model's outputs overflow")
     out.print(Text.assemble("accuracy ", (f"{result.accuracy:.4f}", "bold green"),
                             f"  loss {result.loss:.4f}"))
     out.print()

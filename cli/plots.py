@@ -67,13 +67,20 @@ def kernel_text(kernel: np.ndarray) -> str:
     return "[" + ", ".join("[" + ", ".join(f"{v:g}" for v in row) + "]" for row in kernel) + "]"
 
 
+SHOWN_PIXELS = 1024  # the most pixels along a side that `filter` draws of an image
+
+
 def save_filtered(path, image: np.ndarray, filtered: np.ndarray, title: str) -> None:
     """The input and the filtered image side by side, both on the same 0..255 grey scale."""
     require_matplotlib("cnncalc filter")
     figure = _figure(10, 5.4)
     figure.suptitle(title)
     for axes, pixels, name in zip(figure.subplots(1, 2), (image, filtered), ("input", "output")):
-        axes.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        # A panel is about 500 dots wide: a big image is drawn from every step-th pixel (what
+        # nearest-neighbour drawing shows anyway), not copied whole into matplotlib's buffers.
+        step = max(1, -(-max(pixels.shape) // SHOWN_PIXELS))
+        axes.imshow(pixels[::step, ::step], cmap="gray", vmin=0, vmax=255,
+                    interpolation="nearest")
         axes.set_title(f"{name}: {pixels.shape[1]}×{pixels.shape[0]} (W×H)")
         axes.set_axis_off()
     _save(figure, path)

@@ -7,12 +7,11 @@ images are not inverted automatically, so a black-on-white drawing needs inverti
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from minigrad.engine import functional as F
-from minigrad.tools.modelfile import load_model
+from minigrad.layers.report import strict_json
+from minigrad.tools.modelfile import ModelFileError, load_model
 from minigrad.engine.tensor import Tensor, no_grad
 
 from . import render
@@ -34,16 +33,22 @@ def run_predict(model_path: str, images: list[str], top: int, as_json: bool, out
     x = np.stack([load_image(path, channels, height, width) for path in images]) / np.float32(255)
     with no_grad():
         probabilities = F.softmax(loaded.model(Tensor(x)), axis=1).data  # the model gives logits
+    broken = ~np.isfinite(probabilities).all(axis=1)
+    if broken.any():  # NaN is no probability: say so rather than print nan% or invalid JSON
+        image = render.printable(images[int(np.argmax(broken))])
+        raise ModelFileError(f"{render.printable(str(model_path))}: the model's output for "
+                             f"{image} is not finite (NaN or infinity): its weights or its "
+                             "arithmetic overflow")
     classes = loaded.classes
     results = []
     for path, p in zip(images, probabilities):
         best = np.argsort(-p, kind="stable")[:top]
         results.append((path, [(classes[k], int(k), float(p[k])) for k in best]))
     if as_json:
-        print(json.dumps({"model": str(model_path), "predictions": [
+        print(strict_json({"model": str(model_path), "predictions": [
             {"image": path, "top": [{"class": name, "index": k, "probability": prob}
                                     for name, k, prob in ranked]}
-            for path, ranked in results]}, indent=2))
+            for path, ranked in results]}, lambda message: render.print_note(err, message)))
         return
     for path, ranked in results:
         render.print_predictions(out, path, [(name, prob) for name, _, prob in ranked])

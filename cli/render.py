@@ -4,10 +4,13 @@ Formatting only: the numbers come from minigrad."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
+from rich.segment import Segment
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,11 +36,49 @@ PLOT_HINT = 'pip install "cnncalc[plot]"'
 MIN_WIDTH = 100
 
 
+# Characters that would act on the terminal instead of being shown: C0 and C1 controls (ESC
+# starts the sequences that clear the screen or set the title), DEL, and the Unicode marks that
+# reorder or break a line (bidi overrides and isolates, U+2028/9).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(_CONTROL.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
+
+
+def _escape(match: re.Match) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def printable(text: str) -> str:
+    """`text` read from a file or an argument (a class name, a path, a spec), with its control
+    characters written as escapes (ESC as \\x1b): shown, never obeyed by the terminal."""
+    return _CONTROL.sub(_escape, text)
+
+
+def printable_same_width(text: str) -> str:
+    """`text` with each control character replaced by one U+FFFD, so that columns counted in
+    the original text (a caret under a token) still line up."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+class SafeConsole(Console):
+    """A rich Console that escapes control characters in everything it prints: a class name or
+    path that slipped through unescaped is still shown, not obeyed. Line breaks, and rich's own
+    control segments (the progress bar's cursor moves) and styles, pass."""
+
+    def render(self, renderable, options=None):
+        for segment in super().render(renderable, options):
+            if segment.control or not _CONTROL_BUT_NEWLINE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(_CONTROL_BUT_NEWLINE.sub(_escape, segment.text), segment.style)
+
+
 def make_console(stderr: bool = False) -> Console:
-    """A console at least MIN_WIDTH wide; colour only when writing to a terminal (rich's default)."""
-    console = Console(stderr=stderr, highlight=False)
+    """A console at least MIN_WIDTH wide; colour only when writing to a terminal (rich's default).
+    Control characters in what it prints are escaped (SafeConsole)."""
+    console = SafeConsole(stderr=stderr, highlight=False)
     if console.width < MIN_WIDTH:
-        console = Console(stderr=stderr, highlight=False, width=MIN_WIDTH)
+        console = SafeConsole(stderr=stderr, highlight=False, width=MIN_WIDTH)
     return console
 
 
@@ -101,15 +142,15 @@ def print_error(console: Console, error: SpecError | str) -> None:
     stays under its token.
     """
     headline = error.headline() if isinstance(error, SpecError) else error
-    console.print(Text(f"error: {headline}", style="bold red"), soft_wrap=True)
+    console.print(Text(f"error: {printable(headline)}", style="bold red"), soft_wrap=True)
     if isinstance(error, SpecError):
         for line in error.excerpt():
-            console.print(Text(line), soft_wrap=True)
+            console.print(Text(printable_same_width(line)), soft_wrap=True)
 
 
 def print_note(console: Console, message: str) -> None:
     """A remark that is not an error (e.g. where the test accuracy comes from), in yellow."""
-    console.print(Text(f"note: {message}", style="yellow"), soft_wrap=True)
+    console.print(Text(f"note: {printable(message)}", style="yellow"), soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,15 +160,34 @@ def print_note(console: Console, message: str) -> None:
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 
 
+SPARK_NOT_FINITE = "×"
+
+
 def sparkline(values: list[float]) -> str:
-    """One block character per value, from ▁ (the smallest) to █ (the largest)."""
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    if high == low:
-        return SPARK_BARS[0] * len(values)
+    """One block character per value, from ▁ (the smallest) to █ (the largest); a NaN or an
+    infinity is drawn as × and the others are scaled among themselves."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return SPARK_NOT_FINITE * len(values)
+    low, high = min(finite), max(finite)
     top = len(SPARK_BARS) - 1
-    return "".join(SPARK_BARS[round((v - low) / (high - low) * top)] for v in values)
+    scale = (high - low) / top if high > low and math.isfinite(high - low) else 0
+
+    def bar(v: float) -> str:
+        if not math.isfinite(v):
+            return SPARK_NOT_FINITE
+        return SPARK_BARS[min(top, round((v - low) / scale)) if scale else 0]
+    return "".join(bar(v) for v in values)
+
+
+def not_finite_text(values: list[float], what: str = "the loss") -> str | None:
+    """'the loss is NaN from epoch 2 on (…)' when a value is NaN or infinite, else None."""
+    first = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+    if first is None:
+        return None
+    kind = "NaN" if math.isnan(values[first]) else "infinite"
+    return (f"{what} is {kind} from epoch {first + 1}: training diverged (a smaller --lr "
+            "usually helps)")
 
 
 def epoch_line(stats: EpochStats, epochs: int) -> Text:
@@ -198,6 +258,9 @@ def print_training_result(console: Console, history: list[EpochStats], test_loss
     if losses:
         console.print(Text.assemble(("loss per epoch ", "bold"), (sparkline(losses), "cyan"),
                                     f"  {losses[0]:.4f} → {losses[-1]:.4f}"))
+        diverged = not_finite_text(losses)
+        if diverged:
+            print_note(console, diverged)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +275,7 @@ def classification_table(report: ClassificationReport, title: str) -> Table:
     for name in ("precision", "recall", "f1-score", "support"):
         table.add_column(name, justify="right")
     for s in report.per_class:
-        table.add_row(Text(s.name), f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
+        table.add_row(Text(printable(s.name)), f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
                       f"{s.support:,}")  # Text: a class name is not markup
     total = report.macro_avg.support
     table.add_section()
@@ -236,7 +299,7 @@ def confusion_table(confusion, class_names: list[str]) -> Table:
         for j, count in enumerate(confusion[i]):
             style = "dim" if count == 0 else "green" if i == j else "red"
             cells.append(Text(f"{count:,}", style=style))
-        table.add_row(Text(name if name == str(i) else f"{i} {name}"), *cells)
+        table.add_row(Text(name if name == str(i) else f"{i} {printable(name)}"), *cells)
     return table
 
 
@@ -246,7 +309,8 @@ def confusion_table(confusion, class_names: list[str]) -> Table:
 
 def print_predictions(console: Console, image: str, top: list[tuple[str, float]]) -> None:
     """The image's name, then its most probable classes with their probabilities."""
-    console.print(Text(image, style="bold"))
+    console.print(Text(printable(image), style="bold"))
+    top = [(printable(name), probability) for name, probability in top]
     width = max(len(name) for name, _ in top)
     for rank, (name, probability) in enumerate(top, start=1):
         style = "green" if rank == 1 else ""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import sys
 
 from rich import box
 from rich.console import Console
@@ -302,8 +304,36 @@ CSV_COLUMNS = ("index", "name", "type", "output_shape", "params", "trainable_par
                "non_trainable_params", "receptive_field", "jump", "rf_center", "macs")
 
 
-def json_text(summary: Summary) -> str:
-    return json.dumps(summary.to_dict(), indent=2)
+def json_text(summary: Summary, warn=None) -> str:
+    return strict_json(summary.to_dict(), warn)
+
+
+def strict_json(data, warn=None, indent: int | None = 2) -> str:
+    """JSON that every parser reads: no NaN or Infinity (which json.dumps writes by default and
+    JSON does not have). A float that is not finite is written as null, and `warn` (by default a
+    note on stderr) is told which ones; strings are ASCII with control characters escaped."""
+    where: list[str] = []
+
+    def clean(value, path: str):
+        if isinstance(value, float) and not math.isfinite(value):
+            where.append(f"{path} ({value})")
+            return None
+        if isinstance(value, dict):
+            return {key: clean(item, f"{path}.{key}") for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return value
+
+    text = json.dumps(clean(data, ""), indent=indent, allow_nan=False)
+    if where:
+        shown = ", ".join(p.lstrip(".") for p in where[:3]) + (" …" if len(where) > 3 else "")
+        message = (f"{len(where)} value{'s' if len(where) > 1 else ''} not finite, written as "
+                   f"null: {shown}")
+        if warn is None:
+            print(f"note: {message}", file=sys.stderr)
+        else:
+            warn(message)
+    return text
 
 
 def csv_text(summary: Summary) -> str:

@@ -28,7 +28,8 @@ from minigrad.errors import SpecError
 from minigrad.layers import bounds, report
 from minigrad.layers.depth import fold
 from minigrad.layers.shapes import solve_padding
-from minigrad.readers import ReadOptions, decode_source, load_spec, parse_spec, preset_list
+from minigrad.readers import (MAX_SOURCE_BYTES, ReadOptions, decode_source, load_spec, parse_spec,
+                              preset_list)
 from minigrad.readers.interp import parse_override
 
 from . import render
@@ -250,7 +251,8 @@ def shapes(
     options = read_options(model, settings)
     try:
         if spec == "-":
-            loaded = parse_spec(decode_source(sys.stdin.buffer.read(), "standard input"), fmt, shape, options)
+            data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)   # never more than a spec can be
+            loaded = parse_spec(decode_source(data, "standard input"), fmt, shape, options)
         else:
             loaded = load_spec(spec, fmt, shape, options)
         summary = loaded.analyze()

@@ -229,6 +229,33 @@ def test_a_non_utf8_argument_is_named(args):
     refused(*args, words=["not UTF-8 text", "byte 0x", "argument"])
 
 
+def test_non_utf8_bytes_on_stdin_are_named():
+    result = runner.invoke(app, ["shapes", "-"], input=b"input 28x28x1; conv 8 3x3 \xff\n")
+    assert result.exit_code == 2, result.output
+    assert "standard input is not UTF-8 text: byte 0xff on line 1" in result.stderr
+
+
+def test_endless_stdin_is_read_no_further_than_a_spec_can_be(monkeypatch, capsys):
+    class Endless:
+        """/dev/zero as standard input: read(n) gives n bytes; read() would never end."""
+        def read(self, size=-1):
+            assert size is not None and size > 0, "stdin read whole"
+            return b"\0" * size
+
+    class Stdin:
+        buffer = Endless()
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    with pytest.raises(SystemExit) as stop:
+        app(["shapes", "-"])
+    assert stop.value.code == 2
+    assert "standard input is larger than 20 MiB" in capsys.readouterr().err
+
+
+def test_a_4301_digit_set_value_is_named():
+    refused("shapes", "mnist-cnn", "--set", f"n={BIG}", words=["'--set'", "4,300 digits"])
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. Input length: a ceiling on layers and on text, linear time below it.
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad.tools.build import build_model
+from minigrad.tools.build import MAX_BUILD_VALUES, build_model
 from minigrad.errors import SpecError
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import FORMATS, ReadOptions, Spec, parse_spec
@@ -125,9 +125,10 @@ def _umask() -> int:
 # Loading, with every check: names, shapes and sizes first, then the metadata, then the model.
 # ---------------------------------------------------------------------------------------------
 
-MAX_FILE_BYTES = 1 << 30        # all arrays of one model file, unpacked (1 GiB)
+MAX_FILE_BYTES = 4 << 30        # all arrays of one model file, unpacked (4 GiB: a checkpoint
+                                # holds the weights 4 times: model, two Adam buffers, best epoch)
 MAX_TEXT_CHARS = 1 << 22        # the metadata, the spec and the training state (4 Mi characters)
-MAX_INPUT_ELEMENTS = 1 << 26    # values of one input sample (67 million: 3×4096×4096 fits)
+MAX_INPUT_ELEMENTS = MAX_BUILD_VALUES  # values of one input sample, as build_model allows
 MAX_INPUT_DIMS = 4
 MAX_CLASSES = 100_000
 MAX_NAME_CHARS = 1_000          # a class name, a dataset name or path
@@ -210,6 +211,7 @@ def _load(path: Path, archive: Archive, fail) -> ModelFile:
     model.load_state_dict(weights)
     model.eval()
 
+    _check_optimizer_declared(names, model, fail)
     optimizer_state = {k[len(OPTIM_PREFIX):]: archive.read(k) for k in names
                        if k.startswith(OPTIM_PREFIX)} or None
     _check_finite(optimizer_state or {}, OPTIM_PREFIX, None, fail)
@@ -239,6 +241,26 @@ def _check_declared(members, expected: dict[str, np.ndarray], prefix: str, fail)
             fail(f"array '{prefix}{name}' has shape {got.shape}, the model needs {want.shape}")
         if got.dtype != want.dtype:
             fail(f"array '{prefix}{name}' has dtype {got.dtype}, the model needs {want.dtype}")
+
+
+def _check_optimizer_declared(members, model, fail) -> None:
+    """Optimizer arrays, from their headers: hyperparameters and step counts are single numbers,
+    and 'state.<i>.<buffer>' has the shape of the model's parameter i. So nothing bigger than the
+    model's own weights is ever read for it (the optimizer then checks its own keys)."""
+    shapes = [p.data.shape for p in model.parameters()]
+    for key, member in members.items():
+        if not key.startswith(OPTIM_PREFIX):
+            continue
+        name = key[len(OPTIM_PREFIX):]
+        parts = name.split(".")
+        if member.dtype.kind not in "biuf":
+            fail(f"array '{printable(key)}' has dtype {member.dtype}; optimizer state is numbers")
+        if member.shape == ():
+            continue
+        if not (len(parts) == 3 and parts[0] == "state" and parts[1].isdigit()
+                and int(parts[1]) < len(shapes) and member.shape == shapes[int(parts[1])]):
+            fail(f"array '{printable(key)}' of shape {member.shape} is not optimizer state of "
+                 "this model's parameters")
 
 
 def _check_finite(arrays: dict[str, np.ndarray], prefix: str, model, fail) -> None:

@@ -369,3 +369,123 @@ def test_damaged_training_state(tmp_path):
     rewrite(path, lambda arrays: arrays.update(
         {"train/best/0.weight": np.zeros((4, 1, 5, 5), np.float32)}))
     refused(path, "train/best/0.weight", "(4, 1, 5, 5)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizes and values checked before anything is read or built (issue 11).
+# ---------------------------------------------------------------------------------------------
+
+def test_total_unpacked_size_is_bounded_from_the_zip_directory(saved, monkeypatch):
+    from minigrad.tools import modelfile
+    path, _ = saved
+    monkeypatch.setattr(modelfile, "MAX_FILE_BYTES", 2000)
+    refused(path, "this file is damaged", "when unpacked")
+
+
+def test_a_header_that_declares_more_than_the_member_holds(saved):
+    path, _ = saved
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    weight = members["param/0.bias.npy"]
+    members["param/0.bias.npy"] = weight.replace(b"(4,)", b"(1099511627776,)")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    refused(path, "this file is damaged", "'param/0.bias' declares shape (1099511627776,)")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_weights_that_are_not_finite_are_refused_by_layer(saved, bad):
+    path, _ = saved
+
+    def poison(arrays):
+        arrays["param/6.weight"] = arrays["param/6.weight"].copy()
+        arrays["param/6.weight"][0, 0] = bad
+
+    rewrite(path, poison)
+    refused(path, "'param/6.weight' (layer 6, Linear) holds NaN or infinite values")
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda m: m.update(dataset=3), "metadata 'dataset' should be text"),
+    (lambda m: m.update(lr=-1.0), "metadata 'lr' should be a finite positive number"),
+    (lambda m: m.update(seed=-1), "metadata 'seed' should be a whole number"),
+    (lambda m: m.update(epochs="5"), "metadata 'epochs' should be a whole number"),
+    (lambda m: m.update(input_shape=[10**6, 10**6, 1]), "values per sample"),
+    (lambda m: m.update(input_shape=[10**20, 1, 1]), "input_shape' should be a list of 1 to 4"),
+    (lambda m: m.update(history=[{"epoch": "1"}]), "metadata 'history' is damaged"),
+])
+def test_every_metadata_field_is_type_checked(saved, change, fragment):
+    path, _ = saved
+
+    def edit(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        change(meta)
+        arrays["meta"] = np.array(json.dumps(meta))
+
+    rewrite(path, edit)
+    refused(path, fragment)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("[" * 100_000 + "]" * 100_000, "the metadata is nested too deeply"),
+    ('{"format": ' + "9" * 5000 + "}", "the metadata holds a number of 5,000 digits"),
+])
+def test_metadata_json_that_would_break_the_decoder(saved, text, fragment):
+    path, _ = saved
+    rewrite(path, lambda arrays: arrays.update({"meta": np.array(text)}))
+    refused(path, "this file is damaged", fragment)
+
+
+def test_a_model_description_far_bigger_than_its_weights_is_not_built(saved):
+    path, _ = saved
+    rewrite(path, lambda arrays: arrays.update(
+        {"spec": np.array("input 12x12x1\nflatten\ndense 100000000\ndense 3")}))
+    refused(path, "needs 14,800,000,003 weights but the file holds 891")
+
+
+def test_class_names_are_escaped(saved):
+    path, _ = saved
+
+    def edit(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta["classes"] = ["\x1b[2Jcat", "dog\u202e", "ok"]
+        arrays["meta"] = np.array(json.dumps(meta))
+
+    rewrite(path, edit)
+    assert load_model(path).classes == ["\\x1b[2Jcat", "dog\\u202e", "ok"]
+
+
+def test_optimizer_arrays_must_fit_the_parameters_before_they_are_read(tmp_path):
+    spec, model, optimizer, loader, validation = run_setup()
+    state = Trainer(model, optimizer, loader, 1, validation).fit()
+    path = tmp_path / "c.npz"
+    save_model(path, model, spec, META, optimizer.state_dict(), state)
+    rewrite(path, lambda arrays: arrays.update({"optim/junk": np.zeros(1000, np.float32)}))
+    refused(path, "'optim/junk' of shape (1000,) is not optimizer state")
+    save_model(path, model, spec, META, optimizer.state_dict(), state)
+    rewrite(path, lambda arrays: arrays.update({"optim/lr": np.array(np.nan)}))
+    refused(path, "'optim/lr' holds NaN")
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("epoch", "1", "'epoch' should be a whole number"),
+    ("seen", -5, "'seen' should be a whole number"),
+    ("loss_sum", None, "'loss_sum' should be a finite number"),
+    ("finished", 1, "'finished' should be true or false"),
+    ("rng_state", {"bit_generator": "bogus"}, "'rng_state' is not a random generator's state"),
+    ("bogus", 1, "unknown fields 'bogus'"),
+])
+def test_training_state_fields_are_type_checked(tmp_path, field, value, fragment):
+    spec, model, optimizer, loader, validation = run_setup()
+    state = Trainer(model, optimizer, loader, 1, validation).fit()
+    path = tmp_path / "c.npz"
+    save_model(path, model, spec, META, optimizer.state_dict(), state)
+
+    def edit(arrays):
+        scalars = json.loads(str(arrays["train/state"]))
+        scalars[field] = value
+        arrays["train/state"] = np.array(json.dumps(scalars))
+
+    rewrite(path, edit)
+    refused(path, "the training state in 'train/state' is damaged", fragment)

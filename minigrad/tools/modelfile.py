@@ -382,7 +382,27 @@ def check_meta(meta: dict, fail) -> None:
 def _valid_options(options) -> bool:
     return (isinstance(options, dict) and isinstance(options.get("model"), (str, type(None)))
             and isinstance(options.get("set", {}), dict)
-            and all(isinstance(k, str) and k.isidentifier() for k in options.get("set", {})))
+            and all(isinstance(k, str) and k.isidentifier() and _literal(v)
+                    for k, v in options.get("set", {}).items()))
+
+
+def _literal(value, depth: int = 0) -> bool:
+    """A --set value as JSON keeps it: a small literal (numbers, text, lists, objects)."""
+    if value is None or type(value) is bool:
+        return True
+    if type(value) is int:
+        return abs(value) <= 10**15
+    if type(value) is float:
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= MAX_NAME_CHARS
+    if depth >= 4:
+        return False
+    if isinstance(value, list):
+        return len(value) <= 100 and all(_literal(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= 100 and all(_literal(v, depth + 1) for v in value.values())
+    return False
 
 
 def _read_training_state(archive: Archive, expected: dict[str, np.ndarray], model,

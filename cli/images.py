@@ -222,7 +222,8 @@ def _pillow_image(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = None  # ours, stricter, is checked right after; it names the size
+            # ours, stricter, is checked right after, and its message names the size
+            Image.MAX_IMAGE_PIXELS = None
             try:
                 opened = Image.open(path, formats=PILLOW_FORMATS)
             finally:
@@ -252,9 +253,9 @@ def _resize(pixels: np.ndarray, height: int, width: int, path: Path) -> np.ndarr
     """Resize a (H, W) float image with Pillow's Lanczos filter, keeping values in 0..255."""
     Image = _pillow()
     if Image is None:
-        raise ImageError(f"{_name(path)}: the image is {pixels.shape[1]}x{pixels.shape[0]} but the model "
-                         f"takes {width}x{height}; resizing needs Pillow ({INSTALL_HINT}), "
-                         "or give an image of the right size")
+        raise ImageError(f"{_name(path)}: the image is {pixels.shape[1]}x{pixels.shape[0]} but "
+                         f"the model takes {width}x{height}; resizing needs Pillow "
+                         f"({INSTALL_HINT}), or give an image of the right size")
     resized = Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0, 255)
 

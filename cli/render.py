@@ -275,7 +275,8 @@ def classification_table(report: ClassificationReport, title: str) -> Table:
     for name in ("precision", "recall", "f1-score", "support"):
         table.add_column(name, justify="right")
     for s in report.per_class:
-        table.add_row(Text(printable(s.name)), f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
+        table.add_row(Text(printable(s.name)),
+                      f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}",
                       f"{s.support:,}")  # Text: a class name is not markup
     total = report.macro_avg.support
     table.add_section()

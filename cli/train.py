@@ -7,7 +7,6 @@ The training loop itself is minigrad's; this module only wires the options to it
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shlex
 import signal
@@ -232,9 +231,10 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
         plots.save_history(plot, state.history, f"{spec.name} on {settings.dataset}: test "
                                                 f"accuracy {result.accuracy:.2%}")
     if as_json:
-        print(json.dumps({"test_accuracy": result.accuracy, "test_loss": result.loss,
-                          "epochs_run": len(state.history), "best_epoch": state.best_epoch,
-                          "saved": settings.save, "history": history_rows(state)}, indent=2))
+        print(report.strict_json({"test_accuracy": result.accuracy, "test_loss": result.loss,
+                                  "epochs_run": len(state.history), "best_epoch": state.best_epoch,
+                                  "saved": settings.save, "history": history_rows(state)},
+                                 lambda message: render.print_note(console, message)))
         return 0
     render.print_training_result(out, state.history, result.loss, result.accuracy,
                                  f"{len(data.test):,} {settings.dataset} test images")
@@ -269,9 +269,10 @@ def save_checkpoint(settings, spec, model, optimizer, state, meta, as_json, out,
     command = f"cnncalc train --resume {shlex.quote(str(path))}"
     where = f"epoch {state.epoch + 1}, after batch {state.batch}"
     if as_json:
-        print(json.dumps({"interrupted": True, "checkpoint": path, "resume": command,
-                          "epochs_run": len(state.history), "history": history_rows(state)},
-                         indent=2))
+        print(report.strict_json({"interrupted": True, "checkpoint": path, "resume": command,
+                                  "epochs_run": len(state.history),
+                                  "history": history_rows(state)},
+                                 lambda message: render.print_note(console, message)))
     else:
         # markup=False: paths may hold brackets; soft_wrap: the command stays on one line
         console.print(f"stopped in {where}; checkpoint saved to {path}", markup=False,

@@ -217,7 +217,7 @@ def test_png_size_is_checked_before_decoding(tmp_path):
     (b"P2\n2 1\n255\n1 256\n", "a pixel value 256 exceeds maxval 255"),
     (b"P2\n2 2\n255\n1 2 x 4\n", "expected 4 pixel values (2x2), found 2"),
     (b"P2\n2 1\n255\n1 2 trailing words are not pixels\n", None),
-    (b"P2\n" + b"# " + b"x" * 70000 + b"\n2 1\n255\n1 2\n", "no complete width in the first 64 KiB"),
+    (b"P2\n# " + b"x" * 70000 + b"\n2 1\n255\n1 2\n", "no complete width in the first 64 KiB"),
     (b"P5\n1 1\n1234567890\n\x00", "the maxval has 10 digits; at most 9 are read"),
 ])
 def test_pgm_numbers_are_bounded(tmp_path, text, fragment):
@@ -350,3 +350,9 @@ def test_train_with_lr_1e30_says_the_loss_is_nan():
         return
     assert result.exit_code == 0, result.output
     assert "the loss is NaN from epoch 1" in result.output
+    assert "loss per epoch ××" in result.output
+    result = run("train", "--lr", "1e30", "--epochs", "1", "--limit", "64", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = strict_loads(result.stdout)
+    assert data["test_loss"] is None and data["history"][0]["loss"] is None
+    assert "not finite, written as null: test_loss (nan)" in result.stderr

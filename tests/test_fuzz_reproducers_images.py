@@ -28,7 +28,8 @@ PEAK_BYTES = 2**30
 MEASURE = """
 import json, resource, subprocess, sys
 done = subprocess.run(sys.argv[2:])
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
 open(sys.argv[1], "w").write(json.dumps({"status": done.returncode, "peak": peak}))
 """
 

@@ -109,6 +109,12 @@ class Archive:
         self.close()
 
 
+def _name_text(name: str) -> str:
+    """A member's name as a message shows it: escaped, and cut at 80 characters."""
+    name = printable(name)
+    return name if len(name) <= 80 else name[:80] + "…"
+
+
 def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text if len(text) <= 200 else text[:200] + "…"
@@ -154,24 +160,25 @@ def _check_directory(zf: zipfile.ZipFile, max_bytes: int) -> dict[str, Member]:
     total = 0
     for info in infos:
         filename = info.filename
-        shown = filename if len(filename) <= 80 else filename[:80] + "…"
+        shown = _name_text(filename)
         if not filename.endswith(".npy") or len(filename) > 1000:
-            raise ArchiveError(f"member {shown!r} is not an array (.npy)")
+            raise ArchiveError(f"member '{shown}' is not an array (.npy)")
         name = filename[:-4]
+        label = _name_text(name)
         if name in members:
-            raise ArchiveError(f"array '{shown[:-4]}' appears twice")
+            raise ArchiveError(f"array '{label}' appears twice")
         if info.flag_bits & 0x20:
-            raise ArchiveError(f"array '{shown[:-4]}' uses compressed patched data (zip flag "
+            raise ArchiveError(f"array '{label}' uses compressed patched data (zip flag "
                                "bit 5), which no .npz writer uses")
         if info.flag_bits & 0x1:
-            raise ArchiveError(f"array '{shown[:-4]}' is encrypted")
+            raise ArchiveError(f"array '{label}' is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ArchiveError(f"array '{shown[:-4]}' uses zip compression method "
+            raise ArchiveError(f"array '{label}' uses zip compression method "
                                f"{info.compress_type}; .npz files are stored or deflated")
         total += info.file_size
         if total > max_bytes:
             raise ArchiveError(f"its arrays hold more than {size_text(max_bytes)} when "
-                               f"unpacked (array '{shown[:-4]}' alone is "
+                               f"unpacked (array '{label}' alone is "
                                f"{size_text(info.file_size)})")
         members[name] = _check_header(zf, info, name, max_bytes)
     return members
@@ -179,28 +186,31 @@ def _check_directory(zf: zipfile.ZipFile, max_bytes: int) -> dict[str, Member]:
 
 def _check_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
                   max_bytes: int) -> Member:
-    shown = name if len(name) <= 80 else name[:80] + "…"
+    shown = _name_text(name)
     try:
         with zf.open(info) as handle:
-            head = handle.read(len(NPY_MAGIC) + 2 + 4)
-            if len(head) < 10 or head[:6] != NPY_MAGIC:
+            head = handle.read(len(NPY_MAGIC) + 2)
+            if len(head) < 8 or head[:6] != NPY_MAGIC:
                 raise ArchiveError(f"array '{shown}' is not a .npy array (no NUMPY header)")
             major = head[6]
             if major not in (1, 2, 3) or head[7] != 0:
                 raise ArchiveError(f"array '{shown}' has .npy format version {major}.{head[7]}")
             width = 2 if major == 1 else 4
+            head += handle.read(width)
+            if len(head) < 8 + width:
+                raise ArchiveError(f"array '{shown}' is cut short inside its .npy header")
             length = int.from_bytes(head[8:8 + width], "little")
             if length > MAX_HEADER:
                 raise ArchiveError(f"array '{shown}' has a .npy header of {length:,} bytes "
                                    f"(at most {MAX_HEADER:,})")
-            rest = head[8 + width:] + handle.read(length - (len(head) - 8 - width))
+            rest = handle.read(length) if length else b""
             if len(rest) != length:
                 raise ArchiveError(f"array '{shown}' is cut short inside its .npy header")
     except ArchiveError:
         raise
     except Exception as error:  # the member's local header, method or encryption
         raise ArchiveError(f"array '{shown}' cannot be opened ({_reason(error)})") from None
-    shape, fortran, dtype = _parse_header(head[:8 + width] + rest, major, shown)
+    shape, fortran, dtype = _parse_header(head + rest, major, shown)
     offset = 8 + width + length
     if any(d > max_bytes for d in shape):
         raise ArchiveError(f"array '{shown}' declares shape {_shape_text(shape)}, a size no "

@@ -345,6 +345,7 @@ def test_npz_refuses_a_huge_label_before_making_classes(tmp_path, label):
     (dict(x=np.zeros((3, 4, 4)), y=np.array([0, -1, 0])), "negative label"),
     (dict(x=np.zeros((3, 4)), y=np.zeros(3, int)), "got shape (3, 4)"),
     (dict(x=np.zeros((0, 4, 4)), y=np.zeros(0, int)), "no images"),
+    (dict(x=np.zeros((2, 1, 0, 0), np.uint8), y=np.zeros(2, int)), "images of no pixels"),
     (dict(x=np.full((3, 4, 4), 300), y=np.zeros(3, int)), "0..300"),
     (dict(x=np.array([[[np.nan]]] * 3), y=np.zeros(3, int)), "NaN"),
     (dict(x=np.zeros((3, 4, 4), bool), y=np.zeros(3, int)), "dtype bool"),

@@ -352,6 +352,9 @@ def _nchw_shape(shape: tuple[int, ...], where: str) -> tuple[int, int, int, int]
                         f"got shape {shape}")
     if shape[0] == 0:
         raise DataError(f"{where} holds no images")
+    if 0 in shape[1:]:
+        raise DataError(f"{where} holds images of no pixels (C×H×W "
+                        f"{'×'.join(map(str, shape[1:]))})")
     return shape
 
 

@@ -97,7 +97,8 @@ class Archive:
         except ArchiveError:
             raise
         except Exception as error:  # the zip and zlib decoders' own errors: CRC, bad data, ...
-            raise ArchiveError(f"array '{name}' is damaged ({_reason(error)})") from None
+            raise ArchiveError(f"array '{_name_text(name)}' is damaged ({_reason(error)})") \
+                from None
 
     def close(self) -> None:
         self._zf.close()
@@ -116,7 +117,7 @@ def _name_text(name: str) -> str:
 
 
 def _reason(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    text = printable(str(error)) or type(error).__name__
     return text if len(text) <= 200 else text[:200] + "…"
 
 
@@ -263,17 +264,17 @@ def _read_data(zf: zipfile.ZipFile, member: Member) -> np.ndarray:
     with zf.open(member.info) as handle:
         skipped = handle.read(member.offset)
         if len(skipped) != member.offset:
-            raise ArchiveError(f"array '{member.name}' is cut short")
+            raise ArchiveError(f"array '{_name_text(member.name)}' is cut short")
         done = 0
         while done < member.nbytes:
             piece = handle.read(min(CHUNK, member.nbytes - done))
             if not piece:
-                raise ArchiveError(f"array '{member.name}' is cut short ({done:,} of "
+                raise ArchiveError(f"array '{_name_text(member.name)}' is cut short ({done:,} of "
                                    f"{member.nbytes:,} bytes)")
             view[done:done + len(piece)] = piece
             done += len(piece)
         if handle.read(1):  # also makes zipfile check the CRC at the end
-            raise ArchiveError(f"array '{member.name}' holds more data than it declares")
+            raise ArchiveError(f"array '{_name_text(member.name)}' holds more data than it declares")
     if member.fortran_order:
         return array.reshape(member.shape[::-1]).transpose()
     return array.reshape(member.shape)

@@ -9,10 +9,16 @@ Arrays in the file (all plain numbers or text, so it loads with allow_pickle=Fal
     "optim/<key>"        optional: the optimizer's state_dict(), to continue training
     "train/..."          optional: a TrainingState (minigrad.tools.train), to resume an interrupted run
 
-Loading rebuilds the model from the spec text (minigrad.readers + minigrad.tools.build) and then checks
-that the file holds exactly the arrays that model has, each with the right shape and dtype.
-Anything else (not an .npz, truncated, a missing or extra array, a wrong shape, broken metadata,
-arrays that would need pickle) is a ModelFileError whose message names the file and the problem.
+Loading trusts nothing in the file, and checks in this order (minigrad.tools.npzcheck reads the
+archive): the zip directory and every `.npy` header (names, declared shapes and dtypes, the
+unpacked size of each array and of all of them, MAX_FILE_BYTES); the metadata's and the training
+state's JSON and every field's type and range; the spec, analysed, whose weight count must fit
+the file's before the model is built (minigrad.readers + minigrad.tools.build); then that the
+file holds exactly the arrays that model has, each with the right shape and dtype, before any is
+read; and finally that no weight is NaN or infinite. Anything else (not an .npz, truncated, a
+damaged zip or header, a missing or extra array, a wrong shape, broken metadata, arrays that would
+need pickle) is a ModelFileError whose message names the file and the problem; a decoder's own
+error becomes "FILE: this file is damaged: <reason>".
 """
 
 from __future__ import annotations

@@ -222,6 +222,9 @@ def _pillow_image(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # e.g. "Palette images with Transparency expressed in bytes should be converted":
+            # advice to Pillow's callers, not to the person running cnncalc
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             # ours, stricter, is checked right after, and its message names the size
             Image.MAX_IMAGE_PIXELS = None
             try:

@@ -9,6 +9,8 @@ when its file is absent.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -53,13 +55,20 @@ def cnncalc(tmp_path, *args) -> Run:
     """`python -m cnncalc ARGS` in a child process, with its time and peak memory checked."""
     report = tmp_path / "measure.json"
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(report), sys.executable, "-m",
-                           "cnncalc", *map(str, args)], capture_output=True,
-                          timeout=SECONDS * 3, stdin=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-c", MEASURE, str(report), sys.executable, "-m",
+                              "cnncalc", *map(str, args)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=SECONDS * 3)
+    except subprocess.TimeoutExpired:  # stop the command too, not only the wrapper
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        pytest.fail(f"{args}: still running after {SECONDS * 3} s")
     seconds = time.monotonic() - start
     measured = json.loads(report.read_text())
-    run = Run(measured["status"], done.stdout.decode("utf-8", "replace"),
-              done.stderr.decode("utf-8", "replace"), seconds, measured["cpu"], measured["peak"])
+    run = Run(measured["status"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+              seconds, measured["cpu"], measured["peak"])
     assert "Traceback" not in run.out + run.err, run.err
     assert run.cpu < SECONDS, f"{args}: {run.cpu:.1f} s of CPU"
     assert run.peak < PEAK_BYTES, f"{args}: peak {run.peak / 2**20:.0f} MiB"

@@ -33,6 +33,7 @@ from minigrad.readers import (MAX_SOURCE_BYTES, ReadOptions, decode_source, load
 from minigrad.readers.interp import parse_override
 
 from . import render
+from .limits import CORES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_LIMIT, MAX_SEED
 
 # The commands that train, evaluate or draw import numpy and the engine; they are imported in
 # the command itself, so `cnncalc shapes` starts without them.
@@ -348,14 +349,9 @@ DATASET_HELP = ("shapes (synthetic triangles, squares and circles; no download),
                 "y_test, classes).")
 DATA_DIR_HELP = ("Where mnist/ and fashion-mnist/ are (downloaded there when missing); by "
                  "default $CNNCALC_DATA, else ~/.cache/cnncalc.")
-CORES = os.cpu_count() or 1
 THREADS_HELP = ("Threads for numpy's matrix products (BLAS), at most the number of cores. One is "
                 "fastest for small models and on a busy machine; more can help large ones, but "
                 "may change results in the last digits. [default: 1]")
-# sane ranges for the training options, checked before any work starts
-MAX_EPOCHS = 100_000
-MAX_BATCH_SIZE = 1_000_000
-MAX_SEED = 2**32 - 1          # numpy's classic seed range
 MAX_FILTER_PADDING = 100      # `cnncalc filter` pads a 3x3 kernel: more only adds zeros
 MAX_FILTER_STRIDE = 100
 MAX_TOP = 1_000
@@ -434,7 +430,7 @@ def train(
         min=1, callback=at_most(CORES, "the number of cores"), help=THREADS_HELP,
         show_default=False)] = None,
     limit: Annotated[int | None, typer.Option(
-        min=1, callback=at_most(2**40, "more images than any dataset"),
+        min=1, callback=at_most(MAX_LIMIT, "more images than any dataset"),
         help="Train on the first N training images only (quick runs).",
         metavar="N", show_default=False)] = None,
     save: Annotated[str | None, typer.Option(

@@ -5,7 +5,6 @@ Formatting only: the numbers come from minigrad."""
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -22,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from minigrad.errors import SpecError
+from minigrad.text import CONTROL_BUT_NEWLINE, escape, printable, printable_same_width
 from minigrad.layers.report import indented
 from minigrad.layers.shapes import PaddingSolution
 from minigrad.readers.presets import Preset
@@ -36,30 +36,6 @@ PLOT_HINT = 'pip install "cnncalc[plot]"'
 MIN_WIDTH = 100
 
 
-# Characters that would act on the terminal instead of being shown: C0 and C1 controls (ESC
-# starts the sequences that clear the screen or set the title), DEL, and the Unicode marks that
-# reorder or break a line (bidi overrides and isolates, U+2028/9).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile(_CONTROL.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
-
-
-def _escape(match: re.Match) -> str:
-    return match.group().encode("unicode_escape").decode("ascii")
-
-
-def printable(text: str) -> str:
-    """`text` read from a file or an argument (a class name, a path, a spec), with its control
-    characters written as escapes (ESC as \\x1b): shown, never obeyed by the terminal."""
-    return _CONTROL.sub(_escape, text)
-
-
-def printable_same_width(text: str) -> str:
-    """`text` with each control character replaced by one U+FFFD, so that columns counted in
-    the original text (a caret under a token) still line up."""
-    return _CONTROL.sub("\ufffd", text)
-
-
 class SafeConsole(Console):
     """A rich Console that escapes control characters in everything it prints: a class name or
     path that slipped through unescaped is still shown, not obeyed. Line breaks, and rich's own
@@ -67,10 +43,10 @@ class SafeConsole(Console):
 
     def render(self, renderable, options=None):
         for segment in super().render(renderable, options):
-            if segment.control or not _CONTROL_BUT_NEWLINE.search(segment.text):
+            if segment.control or not CONTROL_BUT_NEWLINE.search(segment.text):
                 yield segment
             else:
-                yield Segment(_CONTROL_BUT_NEWLINE.sub(_escape, segment.text), segment.style)
+                yield Segment(CONTROL_BUT_NEWLINE.sub(escape, segment.text), segment.style)
 
 
 def make_console(stderr: bool = False) -> Console:

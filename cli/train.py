@@ -23,13 +23,14 @@ from minigrad.tools.build import INITS, build_model
 from minigrad.tools.data import ArrayDataset, DataLoader, has_test_split
 from minigrad.tools.datasets import load_dataset, rich_progress
 from minigrad.tools.modelfile import ModelFile, ModelFileError, load_model, save_model
-from minigrad.tools.npzcheck import printable
+from minigrad.text import printable
 from minigrad.engine.optim import OPTIMIZER_NAMES, make_optimizer
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import ReadOptions, Spec, load_spec
 from minigrad.tools.train import Trainer, TrainingState, evaluate
 
 from . import plots, render
+from .limits import CORES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_LIMIT, MAX_SEED
 
 # The model `cnncalc train` trains when given none: five epochs on the 6,000 synthetic shapes
 # take about 6 s on one core and reach over 99% on the test set (99.3-99.9% for seeds 0-2).
@@ -292,6 +293,7 @@ def open_checkpoint(path: str, epochs: int | None, data_dir: str | None, save: s
     settings = settings_from_meta(checkpoint.meta.get("settings"), path)
     changes = {k: v for k, v in (("epochs", epochs), ("data_dir", data_dir), ("save", save),
                                  ("threads", threads)) if v is not None}
+    changes.setdefault("threads", min(settings.threads, CORES))
     settings = dataclasses.replace(settings, **changes)
     done = checkpoint.training_state.epoch
     if settings.epochs <= done:
@@ -301,11 +303,8 @@ def open_checkpoint(path: str, epochs: int | None, data_dir: str | None, save: s
 
 
 
-# The ranges a checkpoint's settings must be in (the options' own ranges, or wider).
-MAX_EPOCHS = 100_000
-MAX_BATCH_SIZE = 1_000_000
-MAX_SEED = 2**32 - 1
-
+# A checkpoint's settings must be in the options' own ranges, except threads: a checkpoint made
+# on a bigger machine resumes here with at most this machine's cores.
 
 def _whole(low: int, high: int, optional: bool = False):
     def check(value) -> bool:
@@ -334,7 +333,7 @@ SETTING_CHECKS = {
     "lr": (_finite_positive, "a finite positive number or null"),
     "val_split": (_fraction, "a number at least 0 and below 1"),
     "early_stopping": _whole(1, MAX_EPOCHS, optional=True), "seed": _whole(0, MAX_SEED),
-    "limit": _whole(1, 2**40, optional=True), "save": _text(optional=True),
+    "limit": _whole(1, MAX_LIMIT, optional=True), "save": _text(optional=True),
     "threads": _whole(1, 1024), "init": ((lambda v: v in INITS), f"one of {', '.join(INITS)}"),
 }
 

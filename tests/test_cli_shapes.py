@@ -392,3 +392,14 @@ def test_python_m_cnncalc_error_has_no_traceback():
 def test_no_arguments_shows_help():
     done = cnncalc()
     assert "shapes" in done.stdout + done.stderr and "pad" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args", [("-f", "csv"), ("-f", "markdown"), ("--style", "keras"), ()])
+def test_layer_names_from_pasted_code_are_shown_not_obeyed(tmp_path, args):
+    # PyTorch accepts any module name without a dot, an escape sequence included
+    source = tmp_path / "model.py"
+    source.write_text("import torch.nn as nn\nfrom collections import OrderedDict\n"
+                      "model = nn.Sequential(OrderedDict([('a\\x1b[2J\\nb', nn.Linear(4, 2))]))\n")
+    result = run("shapes", str(source), "--input", "4", *args)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "a\\x1b[2J\\nb" in result.stdout

@@ -403,3 +403,20 @@ def test_evaluate_with_a_dataset_of_another_shape(trained, tmp_path):
     np.savez(tmp_path / "small.npz", x=small.x, y=small.y)
     err = refused("evaluate", path, "--dataset", str(tmp_path / "small.npz"))
     assert "1×12×12" in err and "1×28×28" in err
+
+
+def test_a_checkpoint_from_a_bigger_machine_resumes_with_this_machines_cores(monkeypatch):
+    from types import SimpleNamespace
+
+    from cnncalc import train as training
+
+    saved = dict(spec=None, dataset="mnist", data_dir=None, epochs=3, batch_size=32,
+                 optimizer="adam", lr=None, val_split=0.1, early_stopping=None, seed=0,
+                 limit=None, save=None, threads=1024)
+    checkpoint = SimpleNamespace(meta={"settings": saved},
+                                 training_state=SimpleNamespace(epoch=1))
+    monkeypatch.setattr(training, "load_model", lambda path: checkpoint)
+    settings, _ = training.open_checkpoint("run.npz", None, None, None, None)
+    assert settings.threads == training.CORES < 1024
+    settings, _ = training.open_checkpoint("run.npz", None, None, None, 1)
+    assert settings.threads == 1

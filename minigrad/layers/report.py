@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from minigrad.layers.shapes import Row, Summary
+from minigrad.text import printable
 
 LAYOUT_LABELS = {"hwc": "H×W×C", "chw": "C×H×W"}
 
@@ -50,7 +51,7 @@ def field_text(row: Row) -> str:
 
 def from_text(row: Row) -> str:
     """The rows that feed this one, e.g. 'conv2d, conv2d_2'."""
-    return ", ".join(row.inputs)
+    return ", ".join(map(printable, row.inputs))
 
 
 def layer_kind(row: Row) -> str:
@@ -88,7 +89,7 @@ def indented(line: str) -> Padding:
 # ---------------------------------------------------------------------------------------------
 
 def summary_title(name: str, summary: Summary) -> str:
-    return f"{name} · {LAYOUT_LABELS[summary.layout]}"
+    return f"{printable(name)} · {LAYOUT_LABELS[summary.layout]}"
 
 
 def summary_table(summary: Summary, title: str) -> Table:
@@ -109,7 +110,7 @@ def summary_table(summary: Summary, title: str) -> Table:
     previous: tuple[str, ...] = ()
     for row in summary.rows:
         layer = Text()  # spans, not a base style, so the description is dim and not bold
-        layer.append(row.name, style="bold")
+        layer.append(printable(row.name), style="bold")
         if layer_kind(row) != row.name:
             layer.append("\n" + layer_kind(row), style="dim")
         source = "" if row.inputs == previous else from_text(row)
@@ -143,9 +144,9 @@ def note_lines(summary: Summary) -> list[str]:
     unknown = {row.name: row.rf_unknown for row in summary.rows}
     lines = []
     for row in summary.rows:
-        lines += [f"row {row.index} ({row.name}): {note}" for note in row.notes]
+        lines += [f"row {row.index} ({printable(row.name)}): {note}" for note in row.notes]
         if row.rf_unknown and all(unknown.get(name) != row.rf_unknown for name in row.inputs):
-            lines.append(f"row {row.index} ({row.name}): no receptive field from here on: "
+            lines.append(f"row {row.index} ({printable(row.name)}): no receptive field from here on: "
                          f"{row.rf_unknown}")
     return lines
 
@@ -171,7 +172,7 @@ def print_explanations(console: Console, summary: Summary) -> None:
     for row in summary.layers:
         console.print()
         heading = Text()
-        heading.append(f"{row.index:>2}  {row.name}", style="bold")
+        heading.append(f"{row.index:>2}  {printable(row.name)}", style="bold")
         kind = "" if layer_kind(row) == row.name else f"  {layer_kind(row)}"
         heading.append(f"{kind}  → {shape_text(row.output_shape)}", style="dim")
         console.print(heading)
@@ -265,7 +266,7 @@ def keras_summary(summary: Summary) -> list[str]:
     lines += _keras_row(["Layer (type)", "Output Shape", "Param #"])
     lines.append("=" * width)
     for row in summary.layers:  # Keras does not list the input layer of a Sequential model
-        lines += _keras_row([f"{row.name} ({keras_class(row)})",
+        lines += _keras_row([f"{printable(row.name)} ({keras_class(row)})",
                              str((None, *row.output_shape)), str(row.params)])
         lines.append(" " * width)
     return lines + _keras_totals(summary, width)
@@ -282,8 +283,8 @@ def _keras_functional(summary: Summary) -> list[str]:
         shape = str((None, *row.output_shape))
         if row.type == "input":
             shape = f"[{shape}]"
-        lines += _keras_row([f"{row.name} ({keras_class(row)})", shape, str(row.params),
-                             str([f"{name}[0][0]" for name in row.inputs])], ends)
+        lines += _keras_row([f"{printable(row.name)} ({keras_class(row)})", shape, str(row.params),
+                             str([f"{printable(name)}[0][0]" for name in row.inputs])], ends)
         lines.append(" " * width)
     return lines + _keras_totals(summary, width)
 
@@ -348,10 +349,10 @@ def csv_text(summary: Summary) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS + ("from",) * graph + ("buffers",) * buffers)
     for row in summary.rows:
-        writer.writerow([row.index, row.name, row.type, shape_text(row.output_shape, "x"),
+        writer.writerow([row.index, printable(row.name), row.type, shape_text(row.output_shape, "x"),
                          row.params, row.trainable_params, row.non_trainable_params,
                          pair(row.receptive_field), pair(row.jump), pair(row.rf_center), row.macs]
-                        + [" ".join(row.inputs)] * graph + [row.buffers] * buffers)
+                        + [" ".join(map(printable, row.inputs))] * graph + [row.buffers] * buffers)
     return out.getvalue().rstrip("\n")
 
 
@@ -367,7 +368,8 @@ def markdown_text(summary: Summary, name: str) -> str:
              "|--:|:--|" + ":--|" * graph + ":--|--:|--:|--:|"]
     for row in summary.rows:
         kind = layer_kind(row)
-        layer = row.name if kind == row.name else f"{row.name} ({kind})"
+        name = printable(row.name)
+        layer = name if kind == row.name else f"{name} ({kind})"
         source = f"{cell(from_text(row))} | " if graph else ""
         lines.append(f"| {row.index} | {cell(layer)} | {source}{shape_text(row.output_shape)} | "
                      f"{row.params:,} | {field_text(row)} | {row.macs:,} |")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad.tools.npzcheck import (ArchiveError, NotAnArchive, SingleArray, open_npz,
-                                     printable)
+from minigrad.text import printable
+from minigrad.tools.npzcheck import ArchiveError, NotAnArchive, SingleArray, open_npz
 
 
 class DataError(ValueError):

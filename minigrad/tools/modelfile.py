@@ -37,8 +37,8 @@ from minigrad.tools.build import MAX_BUILD_VALUES, build_model
 from minigrad.errors import SpecError
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import FORMATS, ReadOptions, Spec, parse_spec
-from minigrad.tools.npzcheck import (Archive, ArchiveError, NotAnArchive, open_npz, parse_json,
-                                     printable)
+from minigrad.text import printable
+from minigrad.tools.npzcheck import Archive, ArchiveError, NotAnArchive, open_npz, parse_json
 from minigrad.tools.train import TrainingState, check_epoch_stats
 
 FILE_FORMAT = "cnncalc-model"

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from minigrad.text import printable
+
 MAX_MEMBERS = 10_000      # arrays in one archive
 MAX_HEADER = 10_000       # bytes of one .npy header (numpy's own default limit)
 KINDS = "biufUS"          # bool, integers, floats, text: nothing else is ever needed
@@ -306,12 +308,3 @@ def parse_json(text: str, what: str):
         raise ArchiveError(f"{what} is nested too deeply to be cnncalc's") from None
     except ValueError as error:  # JSONDecodeError and its kin
         raise ArchiveError(f"{what} is not valid JSON ({_reason(error)})") from None
-
-
-def printable(text: str) -> str:
-    """`text` with control and format characters (ESC, newlines, bidi overrides, U+2028…) shown as
-    escapes such as \\x1b, so a name read from a file cannot move the cursor or clear a screen."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)

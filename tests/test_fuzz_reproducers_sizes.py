@@ -272,9 +272,10 @@ def test_more_layers_than_the_ceiling_on_one_line():
     refused("shapes", "input 28x28x1;" + "relu;" * 5001, words=["more than 5,000 layers"])
 
 
-def test_a_long_layer_language_text_is_refused_by_its_length(tmp_path):
+@pytest.mark.parametrize("repeats", [150_000, 250_000])  # under and over the 1 MB parse limit
+def test_a_long_layer_language_text_is_refused_by_its_length(tmp_path, repeats):
     spec = tmp_path / "long.txt"
-    spec.write_text("input 28x28x1\n" + "relu  " * 150_000, encoding="utf-8")
+    spec.write_text("input 28x28x1\n" + "relu  " * repeats, encoding="utf-8")
     refused("shapes", str(spec), words=["characters long, more than 500,000",
                                         "ceiling for the layer language"])
 

@@ -151,8 +151,8 @@ def detect_format(text: str) -> str:
     """'code' for Python code or a notebook, else 'dsl' (the layer language)."""
     if is_notebook(text):
         return "code"
-    if len(text) > 1_000_000:
-        return "code"  # far beyond any layer-language model; the code reader names the problem
+    if len(text) > 1_000_000:  # too long to parse just to choose: both readers refuse it by name
+        return "code" if _looks_like_code(text[:100_000]) else "dsl"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarnings of odd escapes are the code reader's business
         try:

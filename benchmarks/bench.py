@@ -280,14 +280,14 @@ MEMORY_SCRIPT = """
 import json, sys
 import numpy as np
 from threadpoolctl import threadpool_limits
-import minigrad, minigrad.engine.functional as F
+import minigrad, minigrad.engine.conv as conv
 from minigrad import Tensor
 from minigrad.tools.build import build_model
 from minigrad.engine.optim import Adam
 from minigrad.readers import load_spec
 batch, budget = int(sys.argv[1]), int(sys.argv[2])
 if budget:
-    F.COLUMN_BUDGET_BYTES = budget
+    conv.COLUMN_BUDGET_BYTES = budget
 minigrad.manual_seed(0)
 model = build_model(load_spec("mnist-cnn").network)
 optimizer = Adam(model.parameters())
@@ -299,7 +299,7 @@ with threadpool_limits(1):
         optimizer.zero_grad(); loss.backward(); optimizer.step()
 with open("/proc/self/status") as status:
     peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
-print(json.dumps({"batch": batch, "budget_mib": (budget or F.COLUMN_BUDGET_BYTES) / 2**20,
+print(json.dumps({"batch": batch, "budget_mib": (budget or conv.COLUMN_BUDGET_BYTES) / 2**20,
                   "peak_rss_mib": peak_kib / 1024}))
 """
 

@@ -3,17 +3,17 @@ at a time when they would exceed a memory budget: tests run both paths."""
 
 import contextlib
 
-import minigrad.engine.functional as F
+import minigrad.engine.conv as conv
 
 BUDGETS = [None, 1]  # the default budget (one block here), and one image per block
 
 
 @contextlib.contextmanager
 def column_budget(budget):
-    saved = F.COLUMN_BUDGET_BYTES
+    saved = conv.COLUMN_BUDGET_BYTES
     if budget is not None:
-        F.COLUMN_BUDGET_BYTES = budget
+        conv.COLUMN_BUDGET_BYTES = budget
     try:
         yield
     finally:
-        F.COLUMN_BUDGET_BYTES = saved
+        conv.COLUMN_BUDGET_BYTES = saved

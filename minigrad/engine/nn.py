@@ -23,6 +23,7 @@ from minigrad import layers
 from minigrad.layers import report
 from minigrad.engine.rng import generator
 from minigrad.engine.tensor import Tensor
+from minigrad.engine.windows import padding_sides, pair
 
 INITS = ("he", "glorot")
 
@@ -289,7 +290,7 @@ def _padding_arg(module: str, padding):
     """Padding as given, with ((a, a), (b, b)) simplified to (a, b) and an int to a pair."""
     if isinstance(padding, str):
         return padding
-    (top, bottom), (left, right) = F._pads(module, padding)
+    (top, bottom), (left, right) = padding_sides(module, padding)
     if top == bottom and left == right:
         return top, left
     return (top, bottom), (left, right)
@@ -317,10 +318,10 @@ class Conv2d(Module):
                  dilation=1, bias: bool = True, init: str = "glorot"):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = F._pair(kernel_size, "kernel_size")
-        self.stride = F._pair(stride, "stride")
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
         self.padding = _padding_arg("Conv2d", padding)
-        self.dilation = F._pair(dilation, "dilation")
+        self.dilation = pair(dilation, "dilation")
         if self.padding == "same" and self.stride != (1, 1):
             raise ValueError("Conv2d: padding='same' is not supported for strided convolutions; "
                              "give ((top, bottom), (left, right)) instead")
@@ -429,8 +430,8 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         super().__init__()
-        self.kernel_size = F._pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else F._pair(stride, "stride")
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = _padding_arg("MaxPool2d", padding)
         self.ceil_mode = ceil_mode
 
@@ -454,8 +455,8 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True):
         super().__init__()
-        self.kernel_size = F._pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else F._pair(stride, "stride")
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = _padding_arg("AvgPool2d", padding)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 

@@ -1,0 +1,59 @@
+"""Sliding-window geometry shared by the convolutions and the pools: argument pairs, padding,
+output sizes (from minigrad.layers.shapes, the one source of truth) and the strided view of each
+kernel offset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.layers import shapes
+
+def pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def check_nchw(op: str, x: np.ndarray) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be (N, C, H, W), got shape {x.shape}")
+
+
+def output_hw(op, h, w, kernel, stride, pads, dilation, ceil_mode=False):
+    """Output size from the layer-math module (the one source of truth), with this op's name."""
+    try:
+        return (shapes.output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode),
+                shapes.output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode))
+    except ValueError as error:
+        raise ValueError(f"{op}: {error} (input {h}x{w}, kernel {kernel[0]}x{kernel[1]})") from None
+
+
+def windows(kernel, stride, dilation, out_hw):
+    """Yield (i, j, slice_h, slice_w): the strided view of every window's (i, j) kernel offset."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            yield i, j, slice(top, top + sh * (oh - 1) + 1, sh), slice(left, left + sw * (ow - 1) + 1, sw)
+
+
+def padding_sides(op: str, padding) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) from P (every side), (PH, PW) (rows, columns) or the
+    explicit ((top, bottom), (left, right)) that Keras' 'same' needs when the padding is odd."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and \
+            all(isinstance(side, (tuple, list)) for side in padding):
+        pads = (pair(padding[0], "padding"), pair(padding[1], "padding"))
+    else:
+        ph, pw = pair(padding, "padding")
+        pads = ((ph, ph), (pw, pw))
+    if min(min(side) for side in pads) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return pads
+
+
+def pad_sides(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)

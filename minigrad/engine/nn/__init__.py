@@ -1,0 +1,20 @@
+"""Layers as objects that own their parameters, PyTorch-style (`import minigrad.engine.nn as nn`).
+
+A `Module` notices the `Parameter`s and sub-`Module`s assigned to its attributes, so
+`named_parameters()` finds every weight under a dotted name ("0.weight", "3.running_mean"), and
+`state_dict()` / `load_state_dict()` save and restore them. Each layer computes with the ops of
+`minigrad.engine.functional`; the sizes of its outputs come from there (and so from `minigrad.layers.shapes`).
+
+One file per kind, as in the engine: module.py (Module, Parameter, Sequential), conv.py,
+dense.py, norm.py, pool.py, activation.py.
+
+Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`), which is how
+`Sequential.summary()` prints the same table as `cnncalc shapes`.
+"""
+
+from minigrad.engine.nn.activation import *  # noqa: F401,F403
+from minigrad.engine.nn.conv import *  # noqa: F401,F403
+from minigrad.engine.nn.dense import *  # noqa: F401,F403
+from minigrad.engine.nn.module import *  # noqa: F401,F403
+from minigrad.engine.nn.norm import *  # noqa: F401,F403
+from minigrad.engine.nn.pool import *  # noqa: F401,F403

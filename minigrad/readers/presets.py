@@ -136,4 +136,71 @@ flatten
 dense 8 relu
 dense 3 softmax
 """, "a tiny net for 8x8 pictures of triangles, squares and circles"),
+    Preset("resnet-mini", "pytorch", """\
+# a small ResNet for 28x28 grey images: a stem, two basic blocks, global average pooling
+class BasicBlock(nn.Module):
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1,
+                               bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes),
+            )
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += self.shortcut(x)
+        return F.relu(out)
+
+
+class ResNetMini(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = BasicBlock(16, 16, stride=1)
+        self.layer2 = BasicBlock(16, 32, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, num_classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer1(out)
+        out = self.layer2(out)
+        out = self.avgpool(out)
+        out = torch.flatten(out, 1)
+        return self.fc(out)
+""", "a two-block ResNet (identity and 1x1-conv shortcuts, BatchNorm, global average "
+       "pooling) on 1x28x28: 19,706 parameters", (1, 28, 28)),
+    Preset("mobilenet-mini", "keras", """\
+# a small MobileNet (Howard et al., 2017) for 28x28 grey images: depthwise-separable blocks
+def separable_block(x, filters, strides=1):
+    x = layers.DepthwiseConv2D(3, strides=strides, padding='same', use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.)(x)
+    x = layers.Conv2D(filters, 1, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU(max_value=6.)(x)
+
+
+inputs = keras.Input(shape=(28, 28, 1))
+x = layers.Conv2D(16, 3, strides=2, padding='same', use_bias=False)(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.ReLU(6.)(x)
+x = separable_block(x, 32)
+x = separable_block(x, 64, strides=2)
+x = separable_block(x, 64)
+x = separable_block(x, 128, strides=2)
+x = layers.GlobalAveragePooling2D()(x)
+outputs = layers.Dense(10, activation='softmax')(x)
+model = keras.Model(inputs, outputs, name='mobilenet_mini')
+""", "a MobileNet of four depthwise-separable blocks (ReLU6, BatchNorm, global average "
+       "pooling) on 28x28x1: 19,786 parameters (18,826 trainable)"),
 ]}

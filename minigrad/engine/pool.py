@@ -1,5 +1,6 @@
-"""Pooling: max, average and global average over N×C×H×W maps, each a running reduction over
-the strided views of the kernel offsets."""
+"""Pooling: max, average, adaptive and global pools over N×C×H×W maps (and their 1-D forms on
+N×C×L, which run the 2-D ops on a map of height 1). Each is a running reduction over the views of
+the kernel offsets."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import numpy as np
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
 
-__all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "MaxPool2d", "AvgPool2d"]
+__all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "MaxPool2d", "AvgPool2d",
+           "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "adaptive_avg_pool1d", "adaptive_max_pool1d", "global_max_pool2d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool2d"]
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding, ceil_mode):
@@ -151,3 +155,182 @@ def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
     x = as_tensor(x)
     check_nchw("global_avg_pool2d", x.data)
     return x.mean(axis=(2, 3), keepdims=keepdims)
+
+
+def global_max_pool2d(x, keepdims: bool = False) -> Tensor:
+    """The maximum of each channel over all positions: (N, C, H, W) -> (N, C), or (N, C, 1, 1)
+    with keepdims (PyTorch's AdaptiveMaxPool2d(1)); the gradient goes to the first maximum."""
+    x = as_tensor(x)
+    check_nchw("global_max_pool2d", x.data)
+    return x.max(axis=(2, 3), keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-D pools: the 2-D ops on (N, C, 1, L)
+# ---------------------------------------------------------------------------------------------
+
+def _single(value, name: str) -> int:
+    """An int, or a 1-tuple of one (PyTorch accepts both for 1-D layers)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int or a 1-tuple of an int, got {value!r}")
+    return int(value)
+
+
+def _as_2d(op: str, x) -> Tensor:
+    """(N, C, L) -> (N, C, 1, L): a 1-D pool is a 2-D pool over a map of height 1."""
+    x = as_tensor(x)
+    if x.ndim != 3:
+        raise ValueError(f"{op}: input must be (N, C, L), got shape {x.shape}")
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
+
+
+def _window_1d(kernel_size, stride, padding):
+    """The 1-D kernel, stride and padding as their 2-D forms over a map of height 1."""
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None else _single(stride, "stride")
+    p = _single(padding, "padding")
+    return (1, k), (1, s), ((0, 0), (p, p))
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False) -> Tensor:
+    """Max pooling along L. x: (N, C, L) -> (N, C, OL); stride defaults to kernel_size."""
+    x2 = _as_2d("max_pool1d", x)
+    kernel, stride, padding = _window_1d(kernel_size, stride, padding)
+    out = max_pool2d(x2, kernel, stride, padding, ceil_mode)
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """Average pooling along L. x: (N, C, L) -> (N, C, OL); options as avg_pool2d."""
+    x2 = _as_2d("avg_pool1d", x)
+    kernel, stride, padding = _window_1d(kernel_size, stride, padding)
+    out = avg_pool2d(x2, kernel, stride, padding, ceil_mode, count_include_pad)
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive pools: PyTorch's windows for any input and output size
+# ---------------------------------------------------------------------------------------------
+
+def adaptive_windows(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows along one axis of n values pooled to o: window i covers
+    start = floor(i·n/o) up to end = ceil((i + 1)·n/o) (exclusive). Windows may differ in size
+    by one and overlap when o does not divide n."""
+    i = np.arange(o)
+    return i * n // o, -(-(i + 1) * n // o)
+
+
+def _adaptive_output(op: str, x: np.ndarray, output_size) -> tuple[int, int]:
+    """(OH, OW) from an int, a pair, or a pair with None (that axis keeps its size)."""
+    check_nchw(op, x)
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(n if o is None else o for n, o in zip(x.shape[2:], sizes))
+    if any(not isinstance(o, (int, np.integer)) or o < 1 for o in out):
+        raise ValueError(f"{op}: output sizes must be positive ints or None, got "
+                         f"{output_size!r} (input {x.shape})")
+    if 0 in x.shape[2:]:
+        raise ValueError(f"{op}: input {x.shape} has an empty spatial axis")
+    return int(out[0]), int(out[1])
+
+
+class AdaptiveAvgPool2d(Function):
+    """x: (N, C, H, W) -> (N, C, OH, OW), the mean of each adaptive window (adaptive_windows).
+
+    Averaging is linear and separable: with A (OH, H) and B (OW, W) holding 1/size of each
+    window over its cells, out = A · x · Bᵀ for every (n, c) map.
+    forward:  out = A x Bᵀ
+    backward: dx = Aᵀ g B
+    """
+
+    def forward(self, x, *, output_size):
+        self.out_hw = _adaptive_output("adaptive_avg_pool2d", x, output_size)
+        self.rows = self._averaging(x.shape[2], self.out_hw[0], x.dtype)
+        self.columns = self._averaging(x.shape[3], self.out_hw[1], x.dtype)
+        return self.rows @ x @ self.columns.T
+
+    @staticmethod
+    def _averaging(n: int, o: int, dtype) -> np.ndarray:
+        """(o, n): row i is 1/size on window i's cells, 0 elsewhere."""
+        start, end = adaptive_windows(n, o)
+        cells = np.arange(n)
+        inside = (cells >= start[:, None]) & (cells < end[:, None])
+        return (inside / (end - start)[:, None]).astype(dtype)
+
+    def backward(self, grad):
+        return self.rows.T @ grad @ self.columns
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Average pooling to a fixed output size. x: (N, C, H, W) -> (N, C, OH, OW).
+
+    output_size: int, pair, or a pair with None to keep that axis. Window i along an axis of n
+    covers floor(i·n/o) … ceil((i + 1)·n/o) − 1, as PyTorch's AdaptiveAvgPool2d.
+    """
+    return AdaptiveAvgPool2d.apply(x, output_size=output_size)
+
+
+class AdaptiveMaxPool2d(Function):
+    """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each adaptive window.
+
+    Windows differ in size, so each kernel offset (i, j), up to the largest window, gathers one
+    cell per window (clipped to the window's last cell: a repeat never changes a maximum).
+    forward:  running maximum over the offsets, remembering the flat index (h·W + w) of each
+              window's FIRST maximum in row-major order, as PyTorch
+    backward: each window's gradient goes to that index (summed where windows overlap)
+    """
+
+    def forward(self, x, *, output_size):
+        self.out_hw = _adaptive_output("adaptive_max_pool2d", x, output_size)
+        self.x_shape = x.shape
+        (row_start, row_end), (col_start, col_end) = (
+            adaptive_windows(n, o) for n, o in zip(x.shape[2:], self.out_hw))
+        out = first = None
+        for i in range(int((row_end - row_start).max())):
+            rows = np.minimum(row_start + i, row_end - 1)
+            for j in range(int((col_end - col_start).max())):
+                columns = np.minimum(col_start + j, col_end - 1)
+                window = x[:, :, rows[:, None], columns[None, :]]
+                flat = rows[:, None] * x.shape[3] + columns[None, :]
+                if out is None:
+                    out, first = window, np.broadcast_to(flat, window.shape).copy()
+                    continue
+                better = window > out  # strictly: an equal later value is not the first
+                out = np.where(better, window, out)
+                first = np.where(better, flat, first)
+        self.first = first
+        return out
+
+    def backward(self, grad):
+        n, c, h, w = self.x_shape
+        # Index of each window's maximum in the flattened input; bincount sums repeats.
+        maps = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+        dx = np.bincount((maps + self.first).ravel(), weights=grad.ravel(), minlength=n * c * h * w)
+        return dx.reshape(self.x_shape).astype(grad.dtype, copy=False)
+
+
+def adaptive_max_pool2d(x, output_size) -> Tensor:
+    """Max pooling to a fixed output size. x: (N, C, H, W) -> (N, C, OH, OW); windows as
+    adaptive_avg_pool2d; each window's gradient goes to its first maximum."""
+    return AdaptiveMaxPool2d.apply(x, output_size=output_size)
+
+
+def _adaptive_1d(op: str, pool, x, output_size) -> Tensor:
+    x2 = _as_2d(op, x)
+    out = pool(x2, (1, _single(output_size, "output_size")))
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+def adaptive_avg_pool1d(x, output_size) -> Tensor:
+    """Average pooling along L to output_size. x: (N, C, L) -> (N, C, output_size)."""
+    return _adaptive_1d("adaptive_avg_pool1d", adaptive_avg_pool2d, x, output_size)
+
+
+def adaptive_max_pool1d(x, output_size) -> Tensor:
+    """Max pooling along L to output_size. x: (N, C, L) -> (N, C, output_size)."""
+    return _adaptive_1d("adaptive_max_pool1d", adaptive_max_pool2d, x, output_size)

@@ -1,4 +1,4 @@
-"""Fully connected modules and Flatten."""
+"""Fully connected modules, Flatten and Embedding."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numpy as np
 from minigrad import layers
 from minigrad.engine import functional as F
 from minigrad.engine.nn.module import Module, Parameter, init_weight
+from minigrad.engine.rng import generator
 
-__all__ = ["Linear", "ChannelLinear", "Flatten"]
+__all__ = ["Linear", "ChannelLinear", "Flatten", "Embedding"]
 
 
 class Linear(Module):
@@ -73,3 +74,37 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}"
+
+
+class Embedding(Module):
+    """A table of num_embeddings learnt vectors of embedding_dim values, looked up by integer
+    index: (...) -> (..., embedding_dim).
+
+    weight: (num_embeddings, embedding_dim), drawn from N(0, 1) as PyTorch does; the row
+    padding_idx (if given) starts at zero and gets no gradient.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx must be within the {num_embeddings} "
+                                 f"rows, got {padding_idx}")
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        weight = generator().standard_normal((num_embeddings, embedding_dim), dtype=np.float32)
+        if padding_idx is not None:
+            weight[padding_idx] = 0
+        self.weight = Parameter(weight)
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def layer(self) -> layers.Embedding:
+        return layers.Embedding(num_embeddings=self.num_embeddings,
+                                embedding_dim=self.embedding_dim)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

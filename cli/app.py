@@ -429,6 +429,12 @@ def train(
     threads: Annotated[int | None, typer.Option(
         min=1, callback=at_most(CORES, "the number of cores"), help=THREADS_HELP,
         show_default=False)] = None,
+    augment: Annotated[bool, typer.Option(
+        "--augment", help="Change every training batch a little, drawn from the seed: shift "
+                          "each image by up to 2 pixels (zero fill) and mirror half of them "
+                          "left-right where the dataset allows it (fashion-mnist and shapes; "
+                          "not mnist, as a flipped 2 is not a 2, nor .npz files). "
+                          "[default: off]", show_default=False)] = False,
     limit: Annotated[int | None, typer.Option(
         min=1, callback=at_most(MAX_LIMIT, "more images than any dataset"),
         help="Train on the first N training images only (quick runs).",
@@ -472,7 +478,7 @@ def train(
         from_checkpoint = {"SPEC": spec, "--dataset": dataset, "--batch-size": batch_size,
                            "--optimizer": optimizer, "--lr": lr, "--val-split": val_split,
                            "--early-stopping": early_stopping, "--seed": seed, "--limit": limit,
-                           "--init": init}
+                           "--init": init, "--augment": augment or None}
         conflicting = [name for name, value in from_checkpoint.items() if value is not None]
         if conflicting:
             raise typer.BadParameter(f"a resumed run takes its model, data and settings from "
@@ -503,7 +509,8 @@ def train(
                 batch_size=batch_size or 32,
                 optimizer=(optimizer or OptimizerName.adam).value, lr=lr, val_split=val_split,
                 early_stopping=early_stopping, seed=0 if seed is None else seed, limit=limit,
-                save=save, threads=threads or 1, init=(init or Init.auto).value), None
+                save=save, threads=threads or 1, init=(init or Init.auto).value,
+                augment=augment), None
         try:
             status = training.run_training(settings, checkpoint, as_json, out, err, plot)
         except KeyboardInterrupt:

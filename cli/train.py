@@ -20,7 +20,8 @@ from minigrad.engine import rng
 
 from minigrad.layers import report
 from minigrad.tools.build import INITS, build_model
-from minigrad.tools.data import ArrayDataset, DataLoader, has_test_split
+from minigrad.tools.data import (ArrayDataset, Augmentation, DataLoader, flip_allowed,
+                                 has_test_split)
 from minigrad.tools.datasets import load_dataset, rich_progress
 from minigrad.tools.modelfile import ModelFile, ModelFileError, load_model, save_model
 from minigrad.text import printable
@@ -72,6 +73,7 @@ class Settings:
     save: str | None
     threads: int              # BLAS threads: results can differ in the last bits between counts
     init: str = "auto"        # initial weights: "auto" (He before relu, else Glorot), "he", "glorot"
+    augment: bool = False     # shift (and, where the dataset allows, flip) the training images
 
 
 @dataclass
@@ -209,7 +211,12 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
                                  f"{error}") from None
         console.print(f"resuming {checkpoint.path} at epoch {state.epoch + 1}, "
                       f"batch {state.batch + 1}", markup=False)
-    loader = DataLoader(data.train, settings.batch_size, shuffle=True, seed=settings.seed)
+    augment = augmentation(settings)
+    if augment is not None:
+        console.print(f"augmenting: shifts of up to {augment.max_shift} pixels"
+                      + (", left-right flips" if augment.flip else ""), markup=False)
+    loader = DataLoader(data.train, settings.batch_size, shuffle=True, seed=settings.seed,
+                        augment=augment)
     trainer = Trainer(model, optimizer, loader, settings.epochs, data.validation,
                       settings.early_stopping)
 
@@ -246,6 +253,14 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
     if plot:
         out.print(f"curves saved to {plot}", markup=False)
     return 0
+
+
+def augmentation(settings: Settings) -> Augmentation | None:
+    """--augment's changes to the training images: shifts, and flips where the dataset's
+    classes survive a mirror (minigrad.tools.data.FLIP_ALLOWED)."""
+    if not settings.augment:
+        return None
+    return Augmentation(max_shift=2, flip=flip_allowed(settings.dataset))
 
 
 def model_meta(settings: Settings, data: Data, state: TrainingState, lr: float) -> dict:
@@ -335,6 +350,7 @@ SETTING_CHECKS = {
     "early_stopping": _whole(1, MAX_EPOCHS, optional=True), "seed": _whole(0, MAX_SEED),
     "limit": _whole(1, MAX_LIMIT, optional=True), "save": _text(optional=True),
     "threads": _whole(1, 1024), "init": ((lambda v: v in INITS), f"one of {', '.join(INITS)}"),
+    "augment": ((lambda v: type(v) is bool), "true or false"),
 }
 
 

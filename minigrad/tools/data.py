@@ -4,6 +4,9 @@
     for xb, yb in DataLoader(train, batch_size=64, shuffle=True).batches(epoch):
         ...
 
+`Augmentation` makes every batch a little different (random shifts, and mirror images where the
+dataset allows them): DataLoader(train, 64, shuffle=True, augment=Augmentation(flip=True)).
+
 Also the two file readers the datasets are made from: `read_idx` for MNIST's IDX files and
 `load_npz_dataset` for your own images saved with `np.savez`. Every problem with the data raises
 `DataError`, whose message says what is wrong and in which file.
@@ -103,6 +106,74 @@ class ArrayDataset:
 
 
 # ---------------------------------------------------------------------------------------------
+# Augmentation: shifted (and mirrored) copies of a batch.
+# ---------------------------------------------------------------------------------------------
+
+# Whether a left-right mirror image still shows its class. A flipped shoe, shirt or bag is still
+# one, and so is a flipped triangle; a flipped 2 is not a 2 (and a flipped 7 is no digit), so
+# MNIST is never flipped. Datasets from .npz files are not flipped: only their author knows.
+FLIP_ALLOWED = {"shapes": True, "mnist": False, "fashion-mnist": True}
+
+
+def flip_allowed(dataset: str) -> bool:
+    """Whether `dataset` (a name as `load_dataset` takes it, or a file) may be mirrored."""
+    return FLIP_ALLOWED.get(str(dataset).lower().replace("_", "-"), False)
+
+
+def shift_images(x: np.ndarray, dy: np.ndarray, dx: np.ndarray,
+                 flip: np.ndarray | None = None) -> np.ndarray:
+    """Image i of x (B, C, H, W) moved down by dy[i] and right by dx[i] pixels (negative: up,
+    left), after mirroring it left-right where flip[i]. Pixels moved in from outside are 0.
+
+    out[i, c, y, x'] = image[i, c, y - dy[i], x' - dx[i]], or 0 where that is outside.
+    One gather for the whole batch: pad every image by the largest shift, then read each image's
+    rows and columns at its own offset (a mirror reads its columns backwards).
+    """
+    if x.ndim != 4 or dy.shape != (len(x),) or dx.shape != (len(x),) \
+            or (flip is not None and flip.shape != (len(x),)):
+        raise ValueError(f"shift_images: x must be (B, C, H, W) and dy, dx, flip (B,), got x "
+                         f"{x.shape}, dy {dy.shape}, dx {dx.shape}"
+                         + (f", flip {flip.shape}" if flip is not None else ""))
+    batch, channels, height, width = x.shape
+    pad = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    rows = pad - dy[:, None] + np.arange(height)                # (B, H) rows of `padded`
+    columns = pad - dx[:, None] + np.arange(width)              # (B, W)
+    if flip is not None:
+        # the padding is the same on both sides, so mirroring the padded image mirrors the image
+        columns = np.where(flip[:, None], width + 2 * pad - 1 - columns, columns)
+    return padded[np.arange(batch)[:, None, None, None], np.arange(channels)[None, :, None, None],
+                  rows[:, None, :, None], columns[:, None, None, :]]
+
+
+class Augmentation:
+    """Random changes to training images that keep their class, drawn anew for every batch:
+    a shift of up to `max_shift` pixels along each axis (zero fill), and with flip=True a
+    left-right mirror image for half of them (see FLIP_ALLOWED).
+
+    Every draw comes from the generator it is given (the loader's, seeded per batch), so the
+    same seed gives the same images. The flips are drawn even when not used, so turning
+    flips on or off does not change the shifts.
+    """
+
+    def __init__(self, max_shift: int = 2, flip: bool = False):
+        if max_shift < 0:
+            raise DataError(f"augmentation: max_shift must be >= 0, got {max_shift}")
+        self.max_shift = max_shift
+        self.flip = flip
+
+    def __repr__(self) -> str:
+        return f"Augmentation(max_shift={self.max_shift}, flip={self.flip})"
+
+    def __call__(self, x: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+        """A changed copy of the batch x (B, C, H, W)."""
+        dy, dx = generator.integers(-self.max_shift, self.max_shift, size=(2, len(x)),
+                                    endpoint=True)
+        mirrored = generator.random(len(x)) < 0.5
+        return shift_images(x, dy, dx, mirrored if self.flip else None)
+
+
+# ---------------------------------------------------------------------------------------------
 # DataLoader: mini-batches, reproducibly shuffled per epoch.
 # ---------------------------------------------------------------------------------------------
 
@@ -113,10 +184,15 @@ class DataLoader:
     it depends on nothing else (not on the shared minigrad.engine.rng generator that dropout draws from),
     so any epoch can be replayed exactly, and a resumed run sees the batches it would have seen.
     The last batch is smaller when N is not a multiple of batch_size, unless drop_last=True.
+
+    augment: an Augmentation applied to every batch, drawing from
+    np.random.default_rng(SeedSequence([seed, epoch], spawn_key=(batch,))): a stream of its own
+    for each batch (the shuffle's stream is the parent, with no spawn key), so a resumed run
+    augments batch b exactly as an uninterrupted one does.
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int = 32, shuffle: bool = False,
-                 seed: int = 0, drop_last: bool = False):
+                 seed: int = 0, drop_last: bool = False, augment: Augmentation | None = None):
         if batch_size < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
         if seed < 0:
@@ -129,6 +205,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.augment = augment
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
@@ -153,10 +230,18 @@ class DataLoader:
         for b in range(start, len(self)):
             if order is None:
                 # In order: slices are views, no copying.
-                yield x[b * size:(b + 1) * size], y[b * size:(b + 1) * size]
+                xb, yb = x[b * size:(b + 1) * size], y[b * size:(b + 1) * size]
             else:
                 index = order[b * size:(b + 1) * size]
-                yield x[index], y[index]
+                xb, yb = x[index], y[index]
+            if self.augment is not None:
+                xb = self.augment(xb, self.batch_generator(epoch, b))
+            yield xb, yb
+
+    def batch_generator(self, epoch: int, batch: int) -> np.random.Generator:
+        """The random numbers of one batch's augmentation (see the class docstring)."""
+        return np.random.default_rng(np.random.SeedSequence([self.seed, epoch],
+                                                            spawn_key=(batch,)))
 
     def __iter__(self):
         return self.batches(0)

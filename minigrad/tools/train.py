@@ -1,9 +1,10 @@
 """The training loop: epochs of mini-batches, validation, early stopping, the best epoch's weights,
 stopping on request (Ctrl-C), and resuming to results identical to an uninterrupted run.
 
-A run is deterministic given its seed: the batch order of every epoch comes from the loader's own
-seeded permutation, and every other random draw (dropout masks) from minigrad's one generator,
-whose state a checkpoint saves. Resuming restores both and continues at the next batch.
+A run is deterministic given its seed: the batch order of every epoch and each batch's
+augmentation come from the loader's own seeded streams, and every other random draw (dropout
+masks) from minigrad's one generator, whose state a checkpoint saves. Resuming restores both and
+continues at the next batch.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ _EXPORTS = {
     "tree": "minigrad.engine.graph", "manual_seed": "minigrad.engine.rng",
     "SpecError": "minigrad.errors", "Network": "minigrad.layers", "analyze": "minigrad.layers",
     "Summary": "minigrad.layers.shapes",
+    **{name: "minigrad.engine.creation" for name in (
+        "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "randint", "arange",
+        "linspace", "eye", "zeros_like", "ones_like", "full_like", "randn_like", "rand_like")},
+    **{name: "minigrad.engine.tensor_ops" for name in (
+        "cat", "stack", "split", "where", "maximum", "minimum")},
 }
 _MODULES = {"functional": "minigrad.engine.functional", "nn": "minigrad.engine.nn",
             "optim": "minigrad.engine.optim"}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.tree import Tree
 
-from minigrad.engine.tensor import Tensor
+from minigrad.engine.tensor import FREED, Tensor
+
+FREED_NOTE = "graph freed by backward(); pass retain_graph=True to keep it"
 
 
 def _label(tensor: Tensor) -> str:
@@ -12,7 +14,9 @@ def _label(tensor: Tensor) -> str:
     name = f"{tensor.name} " if tensor.name else ""
     grad = " · [green]requires grad[/]" if tensor.requires_grad else ""
     origin = f"[bold]{tensor.op.name}[/] → " if tensor.op else ("leaf " if tensor.is_leaf else "")
-    return f"{origin}{name}{shape} {tensor.dtype}{grad}"
+    # A freed result no longer knows its op or inputs: say why its branch ends here.
+    freed = f" [red]({FREED_NOTE})[/]" if tensor._op is FREED else ""
+    return f"{origin}{name}{shape} {tensor.dtype}{grad}{freed}"
 
 
 def tree(tensor: Tensor) -> Tree:
@@ -49,6 +53,9 @@ def to_dot(tensor: Tensor) -> str:
             text = f"{name}\\n{shape}" if name else shape
             style = ', style=filled, fillcolor="#d8f0d8"' if t.requires_grad and t.is_leaf else ""
             lines.append(f'  {ids[id(t)]} [shape=box, label="{text}"{style}];')
+            if t._op is FREED:
+                lines.append(f'  {ids[id(t)]}_freed [shape=plaintext, label="{FREED_NOTE}"];')
+                lines.append(f"  {ids[id(t)]}_freed -> {ids[id(t)]} [style=dotted];")
         return ids[id(t)]
 
     stack, visited = [tensor], set()

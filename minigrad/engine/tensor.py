@@ -13,6 +13,7 @@ How it works, in brief:
 from __future__ import annotations
 
 import contextlib
+import operator
 from typing import Any
 
 import numpy as np
@@ -235,17 +236,182 @@ class Tensor:
     def __ne__(self, other): return self.data != _raw(other)
     __hash__ = object.__hash__
 
-    # -- methods --------------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return Sum.apply(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return Mean.apply(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return Max.apply(self, axis=axis, keepdims=keepdims)
-    def reshape(self, *shape): return Reshape.apply(self, shape=_shape_arg(shape))
-    def transpose(self, *axes): return Transpose.apply(self, axes=_shape_arg(axes) or None)
-    def exp(self): return Exp.apply(self)
-    def log(self): return Log.apply(self)
-    def relu(self): return ReLU.apply(self)
-    def sigmoid(self): return Sigmoid.apply(self)
-    def tanh(self): return Tanh.apply(self)
+    # -- indexing and conversions -----------------------------------------------------------------
+    def __getitem__(self, key): return _ops.Index.apply(self, key=key)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def _one_element(self, kind: str):
+        if self.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python {kind}, this "
+                             f"one has shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self) -> float: return float(self._one_element("scalars"))
+    def __int__(self) -> int: return int(self._one_element("scalars"))
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            amount = "no values" if self.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
+        return bool(self.data.item())
+
+    def item(self):
+        if self.size != 1:
+            raise RuntimeError(f"a Tensor with {self.size} elements cannot be converted to Scalar")
+        return self.data.item()
+
+    def tolist(self): return self.data.tolist()
+
+    # -- in-place updates -------------------------------------------------------------------------
+    def _in_place(self, update, other=None) -> Tensor:
+        """Change self.data in place, as PyTorch's `t += x`, `t.add_(x)`, `t.zero_()` do.
+
+        Allowed on tensors that do not require grad, and on leaves that do inside `no_grad()`
+        (the optimizer step `p -= lr * p.grad`). A leaf that requires grad outside no_grad
+        raises PyTorch's RuntimeError. Stricter than PyTorch: minigrad does not record in-place
+        ops, so they are refused on results of the graph (their arrays may be cached for
+        backward) and with an operand that requires grad (its gradient would be lost).
+        """
+        if self.requires_grad and not self.is_leaf:
+            raise RuntimeError("minigrad does not record in-place ops on the results of a "
+                               "computation that requires grad: write `x = x + 1` instead of "
+                               "`x += 1`")
+        if self.requires_grad and _grad_enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if isinstance(other, Tensor) and other.requires_grad and _grad_enabled:
+            raise RuntimeError("minigrad does not record in-place ops, so the gradient of an "
+                               "operand that requires grad would be lost: write `a = a + b` "
+                               "instead of `a += b`")
+        update(self.data, _raw(other))
+        return self
+
+    def add_(self, other): return self._in_place(lambda d, o: np.add(d, o, out=d), other)
+    def sub_(self, other): return self._in_place(lambda d, o: np.subtract(d, o, out=d), other)
+    def mul_(self, other): return self._in_place(lambda d, o: np.multiply(d, o, out=d), other)
+    def div_(self, other): return self._in_place(lambda d, o: np.divide(d, o, out=d), other)
+    def copy_(self, src): return self._in_place(lambda d, o: np.copyto(d, o), src)
+    def fill_(self, value): return self._in_place(lambda d, o: np.copyto(d, o), value)
+    def zero_(self): return self.fill_(0)
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    # -- methods (PyTorch's dim=/keepdim=; numpy's axis=/keepdims= accepted too) ---------------
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.Sum.apply(self, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.Mean.apply(self, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """max() and max(axis=...): the largest values (a tensor). max(dim) as PyTorch: the pair
+        (values, indices). max(other_tensor): the elementwise maximum."""
+        return self._extreme(_ops.Max, np.argmax, dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Like max: min(), min(axis=...), min(dim) -> (values, indices), min(other_tensor)."""
+        return self._extreme(_ops.Min, np.argmin, dim, keepdim, axis, keepdims)
+
+    def _extreme(self, op, position, dim, keepdim, axis, keepdims):
+        if isinstance(dim, Tensor):
+            return (_ops.maximum if op is _ops.Max else _ops.minimum)(self, dim)
+        keep = _keep(keepdim, keepdims)
+        if dim is None:
+            return op.apply(self, axis=axis, keepdims=keep)
+        values = op.apply(self, axis=dim, keepdims=keep)
+        axis = _ops.reduction_axes(dim, self.ndim)
+        indices = position(self.data, axis=axis[0], keepdims=keep) if axis else np.zeros((), int)
+        return _ops.ValuesIndices(values, indices)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Positions of the maxima (numpy integers, no gradient); over the flattened tensor
+        when dim is None."""
+        axis = None if dim is None else normalize_dim(dim, self.ndim)
+        return np.argmax(self.data, axis=axis, keepdims=keepdim and axis is not None)
+
+    def argmin(self, dim=None, keepdim=False):
+        axis = None if dim is None else normalize_dim(dim, self.ndim)
+        return np.argmin(self.data, axis=axis, keepdims=keepdim and axis is not None)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        """Variance: Σ(x − mean)² / (N − correction). PyTorch's default is the unbiased
+        estimate (correction=1, also with axis=); unbiased=False or correction=0 divides by N."""
+        if unbiased is not None and correction is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        correction = (1 if unbiased is None else int(unbiased)) if correction is None else correction
+        axes = _ops.reduction_axes(_dim(dim, axis), self.ndim)
+        count = int(np.prod([self.shape[i] for i in axes]))
+        centred = self - self.mean(axes, keepdim=True)
+        return (centred * centred).sum(axes, keepdim=_keep(keepdim, keepdims)) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims).sqrt()
+
+    def reshape(self, *shape): return _ops.Reshape.apply(self, shape=_shape_arg(shape))
+    view = reshape
+
+    def transpose(self, *dims):
+        """transpose(dim0, dim1) swaps two dimensions (PyTorch, also on a matrix, where numpy
+        would read (0, 1) as "keep the order"); transpose() reverses them and transpose(*axes) or
+        transpose(axes_tuple) with one axis per dimension reorders them (numpy)."""
+        swap = len(dims) == 2
+        dims = _shape_arg(dims)
+        if swap:
+            order = list(range(self.ndim))
+            first, second = (normalize_dim(d, self.ndim) for d in dims)
+            order[first], order[second] = order[second], order[first]
+            dims = tuple(order)
+        return _ops.Transpose.apply(self, axes=dims or None)
+
+    def permute(self, *dims): return _ops.Transpose.apply(self, axes=_shape_arg(dims))
+    def expand(self, *sizes): return _ops.Expand.apply(self, sizes=_shape_arg(sizes))
+
+    def squeeze(self, dim=None):
+        """Drop size-1 dimensions: all of them, or only `dim` (an int or a tuple) where it is 1."""
+        axes = _ops.reduction_axes(dim, self.ndim)
+        shape = [n for i, n in enumerate(self.shape) if not (i in axes and n == 1)]
+        return self.reshape(shape)
+
+    def unsqueeze(self, dim):
+        shape = list(self.shape)
+        shape.insert(normalize_dim(dim, self.ndim + 1), 1)
+        return self.reshape(shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = normalize_dim(start_dim, self.ndim), normalize_dim(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def split(self, split_size_or_sections, dim=0):
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def softmax(self, dim):
+        from minigrad.engine.functional import softmax  # functional imports this module
+        return softmax(self, normalize_dim(dim, self.ndim))
+
+    def log_softmax(self, dim):
+        from minigrad.engine.functional import log_softmax
+        return log_softmax(self, normalize_dim(dim, self.ndim))
+
+    def clamp(self, min=None, max=None): return _ops.Clamp.apply(self, low=min, high=max)
+    clip = clamp
+    def pow(self, exponent): return self ** exponent
+    def sqrt(self): return _ops.Sqrt.apply(self)
+    def abs(self): return _ops.Abs.apply(self)
+    def exp(self): return _ops.Exp.apply(self)
+    def log(self): return _ops.Log.apply(self)
+    def relu(self): return _ops.ReLU.apply(self)
+    def sigmoid(self): return _ops.Sigmoid.apply(self)
+    def tanh(self): return _ops.Tanh.apply(self)
 
     @property
     def T(self) -> Tensor:
@@ -271,9 +437,31 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def normalize_dim(dim: int, ndim: int) -> int:
+    """dim as an index from the front; negative dims count from the end. Out of range raises
+    PyTorch's IndexError rather than wrapping around (a 0-d tensor accepts 0 and -1)."""
+    dim = operator.index(dim)
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not low <= dim <= high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], "
+                         f"but got {dim})")
+    return dim % ndim if ndim else 0
+
+
+def _dim(dim, axis):
+    """PyTorch's dim= or numpy's axis= (not both)."""
+    if dim is not None and axis is not None:
+        raise TypeError("give dim or axis, not both")
+    return axis if dim is None else dim
+
+
+def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+    return bool(keepdim if keepdims is None else keepdims)
+
+
 def _shape_arg(args: tuple) -> tuple:
     """Accept both t.reshape(2, 3) and t.reshape((2, 3))."""
-    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+    return tuple(args[0]) if len(args) == 1 and not np.isscalar(args[0]) else tuple(args)
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -440,151 +628,6 @@ class MatMul(Function):
         return da, db
 
 
-# ---------------------------------------------------------------------------------------------
-# Unary elementwise functions
-# ---------------------------------------------------------------------------------------------
-
-class Exp(Function):
-    """exp(a).  d/da = exp(a)."""
-
-    def forward(self, a):
-        self.out = np.exp(a)
-        return self.out
-
-    def backward(self, grad):
-        return grad * self.out
-
-
-class Log(Function):
-    """ln(a).  d/da = 1/a."""
-
-    def forward(self, a):
-        self.a = a
-        return np.log(a)
-
-    def backward(self, grad):
-        return grad / self.a
-
-
-class ReLU(Function):
-    """max(a, 0).  d/da = 1 where a > 0, else 0."""
-
-    def forward(self, a):
-        self.positive = a > 0
-        return np.maximum(a, 0, dtype=a.dtype)
-
-    def backward(self, grad):
-        return grad * self.positive
-
-
-class Sigmoid(Function):
-    """1 / (1 + e^(−a)).  d/da = s·(1 − s)."""
-
-    def forward(self, a):
-        # Split by sign so that exp never overflows.
-        e = np.exp(-np.abs(a))
-        self.out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
-        return self.out
-
-    def backward(self, grad):
-        return grad * self.out * (1 - self.out)
-
-
-class Tanh(Function):
-    """tanh(a).  d/da = 1 − tanh²(a)."""
-
-    def forward(self, a):
-        self.out = np.tanh(a)
-        return self.out
-
-    def backward(self, grad):
-        return grad * (1 - self.out * self.out)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reductions and shape ops
-# ---------------------------------------------------------------------------------------------
-
-def _axes(axis, ndim: int) -> tuple[int, ...]:
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(sorted(a % ndim for a in axes))
-
-
-def _expand(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Re-insert reduced axes (size 1) so grad broadcasts against the input."""
-    return grad if keepdims else np.expand_dims(grad, axes)
-
-
-class Sum(Function):
-    """a.sum(axis).  Each input element gets the gradient of the sum it went into."""
-
-    def forward(self, a, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = a.shape, _axes(axis, a.ndim), keepdims
-        return np.asarray(a.sum(axis=self.axes, keepdims=keepdims))
-
-    def backward(self, grad):
-        return np.broadcast_to(_expand(grad, self.axes, self.keepdims), self.shape)
-
-
-class Mean(Function):
-    """a.mean(axis).  Each input element gets grad / (number of elements averaged)."""
-
-    def forward(self, a, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = a.shape, _axes(axis, a.ndim), keepdims
-        self.count = int(np.prod([a.shape[i] for i in self.axes]))
-        return np.asarray(a.mean(axis=self.axes, keepdims=keepdims))
-
-    def backward(self, grad):
-        g = _expand(grad, self.axes, self.keepdims) / self.count
-        return np.broadcast_to(g, self.shape).astype(grad.dtype, copy=False)
-
-
-class Max(Function):
-    """a.max(axis).  The gradient goes to the first maximum of each reduced group (as PyTorch's
-    max(dim) does), so ties never split or duplicate it."""
-
-    def forward(self, a, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = a.shape, _axes(axis, a.ndim), keepdims
-        kept = [i for i in range(a.ndim) if i not in self.axes]
-        moved = np.transpose(a, kept + list(self.axes))
-        groups = moved.reshape(moved.shape[:len(kept)] + (-1,))
-        self.first = groups.argmax(axis=-1)
-        self.moved_shape, self.order = moved.shape, kept + list(self.axes)
-        return np.asarray(a.max(axis=self.axes, keepdims=keepdims))
-
-    def backward(self, grad):
-        g = grad.reshape(self.first.shape)
-        groups = np.zeros(self.first.shape + (int(np.prod(self.moved_shape[len(self.first.shape):],
-                                                          dtype=np.int64)),), dtype=grad.dtype)
-        np.put_along_axis(groups, self.first[..., None], g[..., None], axis=-1)
-        moved = groups.reshape(self.moved_shape)
-        return np.transpose(moved, np.argsort(self.order))
-
-
-class Reshape(Function):
-    """a.reshape(shape).  The gradient is reshaped back."""
-
-    def forward(self, a, shape):
-        try:
-            out = a.reshape(shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape {a.shape} ({a.size} elements) into "
-                             f"{tuple(shape)}") from None
-        self.shape = a.shape
-        return out
-
-    def backward(self, grad):
-        return grad.reshape(self.shape)
-
-
-class Transpose(Function):
-    """a.transpose(axes) (reversed axes by default).  The gradient is transposed back."""
-
-    def forward(self, a, axes=None):
-        self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(x % a.ndim for x in axes)
-        return np.transpose(a, self.axes)
-
-    def backward(self, grad):
-        return np.transpose(grad, np.argsort(self.axes))
+# The shape, indexing, joining and reduction ops live in tensor_ops.py, which builds on Function
+# above: imported last, as a module, so that either file can be imported first.
+from minigrad.engine import tensor_ops as _ops  # noqa: E402

@@ -11,8 +11,9 @@ dotted names) and parameters; Keras code's `model` lists every layer's output sh
 parameters (count_params: BatchNormalization's moving statistics included). Recorded per preset:
 total and trainable parameters, buffers (PyTorch: floating-point buffers, i.e. BatchNorm's
 running mean and variance; num_batches_tracked is a counter, not a statistic), non-trainable
-parameters (Keras), the output shape, the layers and the SHA-256 of the preset's text. tests/test_presets_graph.py compares
-`cnncalc shapes PRESET -f json` with this file.
+parameters (Keras), the output shape, the layers, and the SHA-256 of the preset's text (so a
+preset edited since is noticed). tests/test_presets_graph.py compares `cnncalc shapes PRESET -f
+json` with this file.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ dicts, train/eval), Parameter, the initial weights, and Sequential."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +16,7 @@ from minigrad.layers import report
 from minigrad.engine.rng import generator
 from minigrad.engine.tensor import Tensor
 
-__all__ = ["INITS", "Parameter", "init_weight", "Module", "Sequential"]
+__all__ = ["INITS", "Parameter", "init_weight", "Module", "Sequential", "ModuleList", "ModuleDict"]
 
 
 INITS = ("he", "glorot")
@@ -81,6 +82,15 @@ class Module:
             registered[name] = "module"
         elif registered.get(name) in ("parameter", "module"):
             del registered[name]  # e.g. `self.bias = None`: no longer a parameter
+        if isinstance(value, (list, tuple, dict)) and any(
+                isinstance(item, Module) for item in (value.values() if isinstance(value, dict)
+                                                      else value)):
+            # PyTorch is silent here too, and the model then trains with no weights in them.
+            container = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
+            warnings.warn(f"{type(self).__name__}.{name}: a plain {type(value).__name__} of "
+                          "Modules is not registered, so their parameters are not in "
+                          f"parameters() or state_dict() and will not train: use {container}",
+                          UserWarning, stacklevel=2)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -273,3 +283,123 @@ class Sequential(Module):
                                  "model that build_model did not make")
             network = layers.Network(tuple(input_shape), tuple(self._layers()), "chw", "torch")
         report.print_summary(console or Console(), layers.analyze(network), name, explain)
+
+
+# ---------------------------------------------------------------------------------------------
+# ModuleList and ModuleDict: containers that register what they hold
+# ---------------------------------------------------------------------------------------------
+
+class ModuleList(Module):
+    """A list of modules, registered under "0", "1", ... as PyTorch does, so a model's
+    `self.blocks = ModuleList([...])` gives parameters named "blocks.0.weight". It has no
+    forward(): the owner decides how to call its modules."""
+
+    def __init__(self, modules: Iterable[Module] = ()):
+        super().__init__()
+        self.extend(modules)
+
+    def _set_all(self, modules: list[Module]) -> None:
+        """Re-register `modules` as "0", "1", ... (after an insertion or deletion)."""
+        for name in [name for name, _ in self._own("module")]:
+            delattr(self, name)
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"ModuleList: item {index} is a {type(module).__name__}, not a "
+                                "Module")
+            setattr(self, str(index), module)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.children())
+
+    def __iter__(self) -> Iterator[Module]:
+        return self.children()
+
+    def __getitem__(self, index):
+        modules = list(self.children())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        modules = list(self.children())
+        modules[index] = module
+        self._set_all(modules)
+
+    def __delitem__(self, index) -> None:
+        modules = list(self.children())
+        del modules[index]
+        self._set_all(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        self._set_all(list(self.children()) + [module])
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        self._set_all(list(self.children()) + list(modules))
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self.children())
+        modules.insert(index, module)
+        self._set_all(modules)
+
+    def index(self, module: Module) -> int:
+        """The position of `module` itself (by identity, not equality)."""
+        for position, held in enumerate(self.children()):
+            if held is module:
+                return position
+        raise ValueError(f"{type(module).__name__} is not in the ModuleList")
+
+
+class ModuleDict(Module):
+    """Modules by name, in insertion order, registered under their keys ("heads.cls.weight")."""
+
+    def __init__(self, modules: dict[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: keys must be non-empty strings without '.', got {key!r}")
+        if key not in self._registered and hasattr(self, key):
+            raise KeyError(f"ModuleDict: key {key!r} is the name of a ModuleDict attribute")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {key!r} is a {type(module).__name__}, not a Module")
+        setattr(self, key, module)
+
+    def __getitem__(self, key: str) -> Module:
+        if self._registered.get(key) != "module":
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # KeyError for a missing key
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.children())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, key) -> bool:
+        return self._registered.get(key) == "module"
+
+    def keys(self) -> list[str]:
+        return [name for name, _ in self._own("module")]
+
+    def values(self) -> list[Module]:
+        return list(self.children())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._own("module"))
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules) -> None:
+        for key, module in (modules.items() if isinstance(modules, dict) else modules):
+            self[key] = module

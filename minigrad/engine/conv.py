@@ -1,16 +1,21 @@
 """Convolution: im2col + ONE matrix multiply, filled and emptied by loops over the KH·KW kernel
 offsets (never over pixels), as in "Deep Learning from Scratch". Decomposing it into
-elementwise ops would be 100-300x slower on numpy."""
+elementwise ops would be 100-300x slower on numpy.
+
+Grouped convolutions do the same products once per group, as one batched matmul; transposed
+convolutions are the adjoint of conv2d (col2im in forward, im2col in backward); the 1-D ops are
+the 2-D ones on maps of height 1."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from minigrad.layers import shapes
-from minigrad.engine.tensor import Function, Tensor
+from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
 
-__all__ = ["conv2d", "im2col", "col2im", "Conv2d"]
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
+           "Conv2d", "GroupedConv2d", "ConvTranspose2d"]
 
 
 def im2col(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
@@ -39,7 +44,7 @@ def col2im(cols: np.ndarray, padded_shape, kernel, stride, dilation, out_hw) -> 
     return dxp.transpose(1, 0, 2, 3)
 
 
-def _conv_padding(padding, kernel, stride, dilation, h, w):
+def _conv_padding(op, padding, kernel, stride, dilation, h, w):
     """((top, bottom), (left, right)) from an int, a pair, ((top, bottom), (left, right)),
     'valid' or 'same' (PyTorch's rules)."""
     if isinstance(padding, str):
@@ -47,11 +52,25 @@ def _conv_padding(padding, kernel, stride, dilation, h, w):
             return (0, 0), (0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
             return (shapes.same_padding(h, kernel[0], 1, dilation[0]),
                     shapes.same_padding(w, kernel[1], 1, dilation[1]))
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    return padding_sides("conv2d", padding)
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    return padding_sides(op, padding)
+
+
+def _check_groups(op: str, groups, channels: int, filters: int, x_shape, weight_shape) -> None:
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if channels % groups or filters % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the {channels} input channels "
+                         f"and the {filters} output channels (input {x_shape}, weight "
+                         f"{weight_shape})")
+
+
+def _by_group(matrix: np.ndarray, groups: int) -> np.ndarray:
+    """(G·A, B) -> (G, A, B): the rows of each group stacked for one batched matmul (a view)."""
+    return matrix.reshape(groups, -1, matrix.shape[-1])
 
 
 # Columns larger than this are built a slice of the batch at a time, and rebuilt in backward
@@ -61,30 +80,41 @@ def _conv_padding(padding, kernel, stride, dilation, h, w):
 COLUMN_BUDGET_BYTES = 128 * 2**20
 
 
+def _batch_blocks(n: int, chunk: int):
+    """Slices of the batch, `chunk` images each (the last may be shorter)."""
+    for start in range(0, n, chunk):
+        yield slice(start, min(start + chunk, n))
+
+
 class Conv2d(Function):
     """x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F,) -> (N, F, OH, OW).
 
     forward:  out = W(F, C·KH·KW) @ im2col(x) + b
     backward: dW = dout @ colsᵀ,  db = Σ dout,  dx = col2im(Wᵀ @ dout)
     (per slice of the batch when the columns would exceed COLUMN_BUDGET_BYTES)
+    The three products are methods so that GroupedConv2d can do them per group.
     """
 
-    def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1):
-        check_nchw("conv2d", x)
+    def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
+                op="conv2d"):
+        check_nchw(op, x)
         if weight.ndim != 4:
-            raise ValueError(f"conv2d: weight must be (F, C, KH, KW), got shape {weight.shape}")
-        if x.shape[1] != weight.shape[1]:
-            raise ValueError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight "
-                             f"{weight.shape} expects {weight.shape[1]}")
+            raise ValueError(f"{op}: weight must be (F, C/groups, KH, KW), got shape {weight.shape}")
+        _check_groups(op, groups, x.shape[1], weight.shape[0], x.shape, weight.shape)
+        if x.shape[1] != weight.shape[1] * groups:
+            raise ValueError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight "
+                             f"{weight.shape} with groups={groups} expects "
+                             f"{weight.shape[1] * groups}")
         if bias is not None and bias.shape != (weight.shape[0],):
-            raise ValueError(f"conv2d: bias shape {bias.shape} does not match weight "
+            raise ValueError(f"{op}: bias shape {bias.shape} does not match weight "
                              f"{weight.shape} (expected ({weight.shape[0]},))")
         n, c, h, w = x.shape
         f, _, kh, kw = weight.shape
+        self.groups = groups
         self.kernel, self.stride = (kh, kw), pair(stride, "stride")
         self.dilation = pair(dilation, "dilation")
-        self.pads = _conv_padding(padding, self.kernel, self.stride, self.dilation, h, w)
-        self.out_hw = output_hw("conv2d", h, w, self.kernel, self.stride, self.pads, self.dilation)
+        self.pads = _conv_padding(op, padding, self.kernel, self.stride, self.dilation, h, w)
+        self.out_hw = output_hw(op, h, w, self.kernel, self.stride, self.pads, self.dilation)
         self.xp = pad_sides(x, self.pads)
         self.x_shape, self.weight = x.shape, weight
         column_bytes = c * kh * kw * self.out_hw[0] * self.out_hw[1] * x.itemsize  # per image
@@ -93,17 +123,29 @@ class Conv2d(Function):
         self.cols = None
         if self.chunk >= n:  # one block: keep the columns for backward
             self.cols = im2col(self.xp, self.kernel, self.stride, self.dilation, self.out_hw)
-            out = weights @ self.cols                                 # (F, N·OH·OW)
+            out = self._outputs(weights, self.cols)                  # (F, N·OH·OW)
             if bias is not None:
                 out += bias[:, None]
             return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
         out = np.empty((n, f) + self.out_hw, dtype=np.result_type(x, weight))
         for batch, cols in self._column_blocks():
-            part = weights @ cols                                     # (F, n·OH·OW)
+            part = self._outputs(weights, cols)                      # (F, n·OH·OW)
             if bias is not None:
                 part += bias[:, None]
             out[batch] = part.reshape(f, -1, *self.out_hw).transpose(1, 0, 2, 3)
         return out
+
+    def _outputs(self, weights, cols):
+        """(F, C·KH·KW) @ (C·KH·KW, M) -> (F, M)."""
+        return weights @ cols
+
+    def _weight_grad(self, g, cols):
+        """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW)."""
+        return g @ cols.T
+
+    def _column_grad(self, weights, g):
+        """(C·KH·KW, F) @ (F, M) -> (C·KH·KW, M)."""
+        return weights.T @ g
 
     def _column_blocks(self):
         """Yield (batch slice, im2col of that slice): the kept columns, or rebuilt per block."""
@@ -111,8 +153,7 @@ class Conv2d(Function):
         if self.cols is not None:
             yield slice(0, n), self.cols
             return
-        for start in range(0, n, self.chunk):
-            batch = slice(start, min(start + self.chunk, n))
+        for batch in _batch_blocks(n, self.chunk):
             yield batch, im2col(self.xp[batch], self.kernel, self.stride, self.dilation, self.out_hw)
 
     def backward(self, grad):
@@ -123,13 +164,14 @@ class Conv2d(Function):
         for batch, cols in self._column_blocks():
             g = grad[batch].transpose(1, 0, 2, 3).reshape(f, -1)      # (F, n·OH·OW)
             if self.needs_grad[1]:
-                dw = g @ cols.T if dw is None else dw + g @ cols.T
+                part = self._weight_grad(g, cols)
+                dw = part if dw is None else dw + part
             if len(self.needs_grad) == 3 and self.needs_grad[2]:
                 db = g.sum(axis=1) if db is None else db + g.sum(axis=1)
             if self.needs_grad[0]:  # skipped for a first layer, whose input needs no gradient
                 block_shape = (batch.stop - batch.start,) + self.xp.shape[1:]
-                dxp_blocks.append(col2im(weights.T @ g, block_shape, self.kernel, self.stride,
-                                         self.dilation, self.out_hw))
+                dxp_blocks.append(col2im(self._column_grad(weights, g), block_shape, self.kernel,
+                                         self.stride, self.dilation, self.out_hw))
         dx = None
         if dxp_blocks:
             dxp = dxp_blocks[0] if len(dxp_blocks) == 1 else np.concatenate(dxp_blocks)
@@ -140,12 +182,198 @@ class Conv2d(Function):
         return (dx, dw, db) if len(self.needs_grad) == 3 else (dx, dw)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+class GroupedConv2d(Conv2d):
+    """Conv2d with groups=G: input channels g·C/G … (g+1)·C/G − 1 meet only filters
+    g·F/G … (g+1)·F/G − 1. weight: (F, C/G, KH, KW); depthwise is G = C, weight (C·m, 1, KH, KW).
+
+    im2col's rows are ordered channel first, so each group's rows are one contiguous block: the
+    three products of Conv2d become one batched matmul over the G blocks,
+    out_g = W_g (F/G, C/G·KH·KW) @ cols_g (C/G·KH·KW, M), and likewise for dW and dcols.
+    """
+
+    def _outputs(self, weights, cols):
+        g = self.groups
+        return (_by_group(weights, g) @ _by_group(cols, g)).reshape(weights.shape[0], -1)
+
+    def _weight_grad(self, g, cols):
+        groups = self.groups
+        per_group = _by_group(g, groups) @ _by_group(cols, groups).transpose(0, 2, 1)
+        return per_group.reshape(g.shape[0], -1)
+
+    def _column_grad(self, weights, g):
+        groups = self.groups
+        per_group = _by_group(weights, groups).transpose(0, 2, 1) @ _by_group(g, groups)
+        return per_group.reshape(-1, g.shape[1])
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation, as in every framework).
 
-    x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F,) or None -> (N, F, OH, OW) with
+    x: (N, C, H, W), weight: (F, C/groups, KH, KW), bias: (F,) or None -> (N, F, OH, OW) with
     OH = floor((H + 2P − D(KH − 1) − 1) / S) + 1. padding: int, pair (rows, columns), 'valid',
     'same' (stride 1 only) or ((top, bottom), (left, right)), e.g. Keras' 'same' at stride 2.
+    groups: channel groups (depthwise: groups = C); groups=1 takes the plain Conv2d path.
     """
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    op = Conv2d if groups == 1 else GroupedConv2d
+    return op.apply(*inputs, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def _single(value, name: str) -> int:
+    """An int, or a 1-tuple of one (PyTorch's 1-D arguments), as an int."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int or a 1-tuple of an int, got {value!r}")
+    return int(value)
+
+
+def _check_ncl(op: str, x: Tensor, weight: Tensor) -> None:
+    if x.ndim != 3:
+        raise ValueError(f"{op}: input must be (N, C, L), got shape {x.shape}")
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: weight must be 3-D (channels, channels, K), got shape "
+                         f"{weight.shape}")
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution. x: (N, C, L), weight: (F, C/groups, K), bias: (F,) -> (N, F, OL),
+    OL = floor((L + 2P − D(K − 1) − 1) / S) + 1. padding: int, 'valid' or 'same' (stride 1).
+
+    Computed by conv2d on (N, C, 1, L) maps with (F, C/groups, 1, K) kernels: the same
+    im2col and products, with a height of 1.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    _check_ncl("conv1d", x, weight)
+    pads = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    inputs = (x.reshape(*x.shape[:2], 1, x.shape[2]),
+              weight.reshape(*weight.shape[:2], 1, weight.shape[2]))
+    inputs += () if bias is None else (bias,)
+    op = Conv2d if groups == 1 else GroupedConv2d
+    out = op.apply(*inputs, stride=(1, _single(stride, "stride")), padding=pads,
+                   dilation=(1, _single(dilation, "dilation")), groups=groups, op="conv1d")
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+class ConvTranspose2d(Function):
+    """x: (N, C, H, W), weight: (C, F/G, KH, KW), bias: (F,) -> (N, F, OH, OW) with
+    OH = (H − 1)·S − 2P + D·(KH − 1) + output_padding + 1 (and OW alike).
+
+    The adjoint of conv2d (what conv2d's backward does to dout, it does to x):
+    forward:  cols = Wᵀ @ x (every input pixel times the whole kernel, per group), then col2im
+              adds each column onto its window of an output padded by P, and P is cut off
+    backward: dx = W @ im2col(dout padded by P),  dW = x @ im2col(…)ᵀ,  db = Σ dout
+    output_padding only lengthens the bottom and right edges (they receive no input, only bias).
+    Nothing is kept between the passes but x and W: the columns of backward come from dout.
+    """
+
+    def forward(self, x, weight, bias=None, *, stride=1, padding=0, output_padding=0, groups=1,
+                dilation=1, op="conv_transpose2d"):
+        check_nchw(op, x)
+        if weight.ndim != 4:
+            raise ValueError(f"{op}: weight must be (C, F/groups, KH, KW), got shape "
+                             f"{weight.shape}")
+        c, fg, kh, kw = weight.shape
+        _check_groups(op, groups, x.shape[1], c, x.shape, weight.shape)
+        if x.shape[1] != c:
+            raise ValueError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight "
+                             f"{weight.shape} expects {c}")
+        f = fg * groups
+        if bias is not None and bias.shape != (f,):
+            raise ValueError(f"{op}: bias shape {bias.shape} does not match weight {weight.shape} "
+                             f"with groups={groups} (expected ({f},))")
+        self.kernel, self.stride = (kh, kw), pair(stride, "stride")
+        self.dilation, self.padding = pair(dilation, "dilation"), pair(padding, "padding")
+        extra = pair(output_padding, "output_padding")
+        if min(self.padding) < 0 or min(extra) < 0:
+            raise ValueError(f"{op}: padding and output_padding must be non-negative, got "
+                             f"{padding!r} and {output_padding!r}")
+        if any(e >= s and e >= d for e, s, d in zip(extra, self.stride, self.dilation)):
+            raise ValueError(f"{op}: output padding must be smaller than either stride or "
+                             f"dilation, but got output_padding {extra}, stride {self.stride}, "
+                             f"dilation {self.dilation}")
+        n, _, h, w = x.shape
+        self.out_hw = tuple((i - 1) * s - 2 * p + d * (k - 1) + e + 1 for i, s, p, d, k, e in
+                            zip((h, w), self.stride, self.padding, self.dilation, self.kernel,
+                                extra))
+        if min(self.out_hw) < 1:
+            raise ValueError(f"{op}: output size {self.out_hw} is too small for input {x.shape} "
+                             f"and weight {weight.shape} (padding {self.padding} removes more "
+                             "than the kernel adds)")
+        self.x, self.weight, self.groups, self.in_hw = x, weight, groups, (h, w)
+        (ph, pw), (oh, ow) = self.padding, self.out_hw
+        self.padded_hw = (oh + 2 * ph, ow + 2 * pw)  # holds every window of col2im
+        column_bytes = f * kh * kw * h * w * x.itemsize  # per image, in both passes
+        self.chunk = max(1, COLUMN_BUDGET_BYTES // column_bytes)
+        weights = _by_group(weight.reshape(c, -1), groups)           # (G, C/G, F/G·KH·KW)
+        out = np.empty((n, f, oh, ow), dtype=np.result_type(x, weight))
+        for batch in _batch_blocks(n, self.chunk):
+            pixels = _by_group(self._channels_first(x[batch]), groups)  # (G, C/G, n·H·W)
+            cols = (weights.transpose(0, 2, 1) @ pixels).reshape(f * kh * kw, -1)
+            block_shape = (batch.stop - batch.start, f) + self.padded_hw
+            padded = col2im(cols, block_shape, self.kernel, self.stride, self.dilation, (h, w))
+            out[batch] = padded[:, :, ph:ph + oh, pw:pw + ow]
+        if bias is not None:
+            out += bias[:, None, None]
+        return out
+
+    @staticmethod
+    def _channels_first(images):
+        """(n, C, H, W) -> (C, n·H·W)."""
+        return images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1)
+
+    def backward(self, grad):
+        c = self.weight.shape[0]
+        groups, (ph, pw) = self.groups, self.padding
+        weights = _by_group(self.weight.reshape(c, -1), groups)      # (G, C/G, F/G·KH·KW)
+        dx = np.empty(self.x.shape, dtype=grad.dtype) if self.needs_grad[0] else None
+        dw = None
+        for batch in _batch_blocks(grad.shape[0], self.chunk):
+            padded = pad_sides(grad[batch], ((ph, ph), (pw, pw)))
+            cols = _by_group(im2col(padded, self.kernel, self.stride, self.dilation, self.in_hw),
+                             groups)                                  # (G, F/G·KH·KW, n·H·W)
+            if dx is not None:
+                per_channel = (weights @ cols).reshape(c, -1, *self.in_hw)  # (C, n, H, W)
+                dx[batch] = per_channel.transpose(1, 0, 2, 3)
+            if self.needs_grad[1]:
+                pixels = _by_group(self._channels_first(self.x[batch]), groups)
+                part = pixels @ cols.transpose(0, 2, 1)               # (G, C/G, F/G·KH·KW)
+                dw = part if dw is None else dw + part
+        dw = None if dw is None else dw.reshape(self.weight.shape)
+        if len(self.needs_grad) == 2:
+            return dx, dw
+        db = grad.sum(axis=(0, 2, 3)) if self.needs_grad[2] else None
+        return dx, dw, db
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """Transposed 2-D convolution ("deconvolution"), PyTorch's argument order.
+
+    x: (N, C, H, W), weight: (C, F/groups, KH, KW), bias: (F,) or None -> (N, F, OH, OW),
+    OH = (H − 1)·S − 2P + D·(KH − 1) + output_padding + 1. stride, padding, output_padding,
+    dilation: an int or a pair; output_padding must be smaller than the stride or the dilation.
+    """
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
+                                 output_padding=output_padding, groups=groups, dilation=dilation)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """Transposed 1-D convolution. x: (N, C, L), weight: (C, F/groups, K) -> (N, F, OL),
+    OL = (L − 1)·S − 2P + D·(K − 1) + output_padding + 1.
+
+    Computed by conv_transpose2d on (N, C, 1, L) maps with (C, F/groups, 1, K) kernels.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    _check_ncl("conv_transpose1d", x, weight)
+    inputs = (x.reshape(*x.shape[:2], 1, x.shape[2]),
+              weight.reshape(*weight.shape[:2], 1, weight.shape[2]))
+    inputs += () if bias is None else (bias,)
+    # the height axis: stride 1, no padding, and an output_padding of 0 (< its stride of 1)
+    out = ConvTranspose2d.apply(
+        *inputs, stride=(1, _single(stride, "stride")), padding=(0, _single(padding, "padding")),
+        output_padding=(0, _single(output_padding, "output_padding")), groups=groups,
+        dilation=(1, _single(dilation, "dilation")), op="conv_transpose1d")
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])

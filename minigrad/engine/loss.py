@@ -63,6 +63,7 @@ class _ClassIndexLoss(Function):
 
     def _rows(self, scores, target, weight, ignore_index, reduction):
         _check_options(self.op, scores, reduction)
+        self.input_shape = scores.shape
         if scores.ndim == 1:  # one sample (K,) with a scalar target, as PyTorch allows
             if target.shape != ():
                 raise ValueError(f"{self.op}: input of shape {scores.shape} is one sample: "
@@ -127,7 +128,7 @@ class _ClassIndexLoss(Function):
     def _unrows(self, d: np.ndarray) -> np.ndarray:
         """(M, K) back to the input's layout, the class axis at 1."""
         if len(self.scores_shape) == 2:
-            return d
+            return d.reshape(self.input_shape)  # (1, K) back to (K,) for a single sample
         n, k, *rest = self.scores_shape
         return np.moveaxis(d.reshape((n, *rest, k)), -1, 1)
 

@@ -536,7 +536,8 @@ def test_weight_sharing_counts_the_parameters_once():
      [("conv", "conv"), ("conv", "conv")], (3, 8, 8)),
     ("x = torch.cat([x, x], 1)\n        return x", [("cat", "concat")], (6, 8, 8)),
     ("x, y = x, x\n        return x", [], (3, 8, 8)),
-    ("x += 1\n        return x", [], (3, 8, 8)),
+    # arithmetic with a number is a row, so that a built model computes it
+    ("x += 1\n        return 2 * x", [("add", "elementwise"), ("mul", "elementwise")], (3, 8, 8)),
     # a reshape that keeps the batch: 3·8·8 = 192 = 2 · 96
     ("return x.view(x.size(0), 2, -1)", [("view", "reshape")], (2, 96)),
 ])

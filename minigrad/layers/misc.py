@@ -84,15 +84,25 @@ class Identity(Layer):
         return Outcome(one_input(ctx, self, inputs))
 
 
+# op -> how the row shows it (x is the input, v the operand)
+ELEMENTWISE = {"add": "+ {v}", "sub": "− {v}", "rsub": "{v} − x", "mul": "× {v}", "div": "/ {v}",
+               "rdiv": "{v} / x", "pow": "^ {v}", "rpow": "{v} ^ x"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Elementwise(Layer):
-    """Arithmetic with a constant or a function of each value (x * 0.5, x + 1, torch.exp(x)): op
-    is the text shown, e.g. "× 0.5". The shape is unchanged; no parameters, no MACs counted."""
+    """Arithmetic of every value with one number (x * 0.5, x + 1, 1 - x, x ** 2): op is one of
+    ELEMENTWISE, operand the number. The shape is unchanged; no parameters, no MACs counted."""
 
     op: str
+    operand: float
 
     type: ClassVar[str] = "elementwise"
     default_name: ClassVar[str] = "elementwise"
 
     def infer(self, ctx: Context, inputs: tuple[Flow, ...]) -> Outcome:
-        return Outcome(one_input(ctx, self, inputs), description=self.op)
+        if self.op not in ELEMENTWISE:
+            raise ctx.error(f"unknown element-wise op {self.op!r}; known: {', '.join(ELEMENTWISE)}",
+                            self)
+        text = ELEMENTWISE[self.op].format(v=f"{self.operand:g}")
+        return Outcome(one_input(ctx, self, inputs), description=text)

@@ -89,12 +89,14 @@ class Upsample(Layer):
     scale: a factor for every axis (a number or a 1-tuple) or one per spatial axis
     (S' = floor(S·scale), as PyTorch computes it in double precision); size: the output sizes
     (an int or 1-tuple for every axis, or one per axis). Exactly one of the two.
-    mode: "nearest", "bilinear", … (shown only; the shape does not depend on it).
+    mode: "nearest", "bilinear", … and align_corners (PyTorch's): how the values are computed;
+    the shape does not depend on them.
     """
 
     scale: float | tuple[float, ...] | None = None
     size: int | tuple[int, ...] | None = None
     mode: str = "nearest"
+    align_corners: bool = False
 
     type = "upsample"
     default_name = "up_sampling2d"

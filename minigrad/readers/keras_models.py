@@ -22,7 +22,7 @@ from minigrad.layers.base import Layer
 from minigrad.readers.arguments import Args, Signature, bind, unknown_error
 from minigrad.readers.environment import Environment, Function
 from minigrad.readers.interp.values import MISSING, BoundMethod, Foreign, Instance, Unknown
-from minigrad.readers.trace import SymTensor, Trace
+from minigrad.readers.trace import SCALAR_OPS, SymTensor, Trace
 
 MODEL_METHODS = ("summary", "compile", "fit", "evaluate", "predict", "save", "save_weights",
                  "load_weights", "train_on_batch", "fit_generator", "count_params", "get_weights",
@@ -489,11 +489,19 @@ class KerasTensorMethods:
             return tensor.trace.apply(K.Merge(op=merge, where=at), [left, right_tensor],
                                       tensor.trace.unique(self.env.qualified(merge)), "keras", functional=True)
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            return tensor
+            return self.scalar(tensor, op, other, right, at)
         return Unknown(f"a tensor {op} {type(other).__name__}", at)
 
+    def scalar(self, tensor, op, number, number_first, at):
+        """`x * 0.5`, `1 - x`: a row of its own, so that a built model computes it too."""
+        kind = SCALAR_OPS.get((op, number_first))
+        if kind is None or not self.env.keras_traced(tensor):
+            return tensor if kind is not None else Unknown(f"a tensor {op} a number", at)
+        return tensor.trace.apply(K.Elementwise(op=kind, operand=float(number), where=at), [tensor],
+                                  tensor.trace.unique(self.env.qualified(kind)), "keras", functional=True)
+
     def unary(self, interp, tensor, op, at):
-        return tensor
+        return self.scalar(tensor, "*", -1, False, at) if op == "-" else tensor
 
     def get_item(self, interp, tensor, key, at):
         return Unknown("a slice of a tensor", at)

@@ -141,7 +141,9 @@ def _upsample(a: Args) -> K.Layer:
     if (size is None) == (scale is None):
         raise a.error("give either size or scale_factor")
     return K.Upsample(size=_tuple_or_none(size), scale=_tuple_or_none(scale),
-                      mode=a.text("mode", "nearest"), where=a.at)
+                      mode=a.text("mode", "nearest"),
+                      align_corners=a.get("align_corners") is not None and a.flag("align_corners", False),
+                      where=a.at)
 
 
 def _tuple_or_none(value):
@@ -298,7 +300,8 @@ def _flatten_fn(a: Args) -> K.Layer:
 
 def _interpolate(a: Args) -> K.Layer:
     return _upsample(Args(a.what, {"size": a.get("size"), "scale_factor": a.get("scale_factor"),
-                                   "mode": a.get("mode", "nearest")}, a.at))
+                                   "mode": a.get("mode", "nearest"),
+                                   "align_corners": a.get("align_corners")}, a.at))
 
 
 def _functional_pad(a: Args) -> K.Layer:

@@ -12,7 +12,7 @@ from minigrad.errors import SpecError
 from minigrad.readers.arguments import unknown_error
 from minigrad.readers.environment import Environment, Function
 from minigrad.readers.interp.values import Foreign, Unknown
-from minigrad.readers.trace import BATCH, SymTensor
+from minigrad.readers.trace import BATCH, SCALAR_OPS, SymTensor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -27,8 +27,17 @@ def tensor_binary(env: Environment, left: Any, op: str, right: Any, at) -> Any:
     tensor = left if isinstance(left, SymTensor) else right
     other = right if tensor is left else left
     if isinstance(other, (int, float)) and not isinstance(other, bool):
-        return tensor  # scaling or shifting by a number keeps the shape
+        return scalar_op(env, tensor, op, other, tensor is right, at)
     return Unknown(f"a tensor {op} {type(other).__name__}", at)
+
+
+def scalar_op(env: Environment, tensor: Any, op: str, number, number_first: bool, at) -> Any:
+    """`x * 0.5`, `1 - x`: a row of its own, so that a built model computes it too."""
+    kind = SCALAR_OPS.get((op, number_first))
+    if kind is None or not env.traced(tensor):
+        return tensor if kind is not None else Unknown(f"a tensor {op} a number", at)
+    layer = K.Elementwise(op=kind, operand=float(number), where=at)
+    return env.trace.apply(layer, [tensor], env.functional_name(kind), "torch", functional=True)
 
 
 def merge(env: Environment, what: str, op: str, tensors: list, dim: Any, at) -> Any:
@@ -102,7 +111,7 @@ class TorchTensorMethods:
         return tensor_binary(env, other if right else tensor, op, tensor if right else other, at)
 
     def unary(self, interp, tensor, op, at):
-        return tensor
+        return scalar_op(self.env, tensor, "*", -1, False, at) if op == "-" else tensor
 
     def get_item(self, interp, tensor, key, at):
         """x[:, :, ::4], x[:, -1], x[..., None]: the first entry must keep the whole batch."""

@@ -28,6 +28,11 @@ from minigrad.readers.interp.values import Foreign, Unknown
 # bounds.MAX_LAYERS of them): a bound on the time a loop of layer calls can take
 MAX_USES = 4 * bounds.MAX_LAYERS
 
+# (operator, whether the number comes first) -> the Elementwise op of `x op number`
+SCALAR_OPS = {("+", False): "add", ("+", True): "add", ("-", False): "sub", ("-", True): "rsub",
+               ("*", False): "mul", ("*", True): "mul", ("/", False): "div", ("/", True): "rdiv",
+               ("**", False): "pow", ("**", True): "rpow"}
+
 
 class _Batch(Foreign):
     """The batch size of a traced tensor: any number of samples."""

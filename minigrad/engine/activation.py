@@ -161,7 +161,7 @@ def hardsigmoid(x) -> Tensor:
 
 class Hardswish(Function):
     """x·relu6(x + 3) / 6: 0 for x ≤ −3, x for x ≥ 3, x(x + 3)/6 between.
-    d/dx = 0 for x < −3, x/3 + 1/2 for −3 ≤ x ≤ 3, 1 for x > 3 (PyTorch's sides at ±3)."""
+    d/dx = 0 for x ≤ −3, x/3 + 1/2 for −3 < x < 3, 1 for x ≥ 3 (PyTorch's sides at ±3)."""
 
     def forward(self, x):
         self.x = x
@@ -169,7 +169,7 @@ class Hardswish(Function):
 
     def backward(self, grad):
         x = self.x
-        slope = np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0))
+        slope = np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
         return (grad * slope).astype(grad.dtype, copy=False)
 
 

@@ -242,28 +242,29 @@ def _adaptive_output(op: str, x: np.ndarray, output_size) -> tuple[int, int]:
 class AdaptiveAvgPool2d(Function):
     """x: (N, C, H, W) -> (N, C, OH, OW), the mean of each adaptive window (adaptive_windows).
 
-    Averaging is linear and separable: with A (OH, H) and B (OW, W) holding 1/size of each
-    window over its cells, out = A · x · Bᵀ for every (n, c) map.
-    forward:  out = A x Bᵀ
-    backward: dx = Aᵀ g B
+    A window is a block of rows times a block of columns, so its sum is separable: with
+    R (OH, H) and K (OW, W) marking each window's rows and columns with 1s, the window sums of
+    every (n, c) map are R · x · Kᵀ, divided by the window sizes D (OH, OW).
+    forward:  out = (R x Kᵀ) / D
+    backward: dx = Rᵀ (g / D) K
     """
 
     def forward(self, x, *, output_size):
         self.out_hw = _adaptive_output("adaptive_avg_pool2d", x, output_size)
-        self.rows = self._averaging(x.shape[2], self.out_hw[0], x.dtype)
-        self.columns = self._averaging(x.shape[3], self.out_hw[1], x.dtype)
-        return self.rows @ x @ self.columns.T
+        self.rows = self._membership(x.shape[2], self.out_hw[0], x.dtype)
+        self.columns = self._membership(x.shape[3], self.out_hw[1], x.dtype)
+        self.sizes = np.outer(self.rows.sum(axis=1), self.columns.sum(axis=1))
+        return self.rows @ x @ self.columns.T / self.sizes
 
     @staticmethod
-    def _averaging(n: int, o: int, dtype) -> np.ndarray:
-        """(o, n): row i is 1/size on window i's cells, 0 elsewhere."""
+    def _membership(n: int, o: int, dtype) -> np.ndarray:
+        """(o, n): row i is 1 on window i's cells, 0 elsewhere."""
         start, end = adaptive_windows(n, o)
         cells = np.arange(n)
-        inside = (cells >= start[:, None]) & (cells < end[:, None])
-        return (inside / (end - start)[:, None]).astype(dtype)
+        return ((cells >= start[:, None]) & (cells < end[:, None])).astype(dtype)
 
     def backward(self, grad):
-        return self.rows.T @ grad @ self.columns
+        return self.rows.T @ (grad / self.sizes) @ self.columns
 
 
 def adaptive_avg_pool2d(x, output_size) -> Tensor:

@@ -9,6 +9,7 @@ checked exactly, and every function against the torch 2.13 goldens to 1e-10.
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from rich.console import Console
 from test_ops_pool_norm import check_golden, check_grads, golden_cases
 
 import minigrad.engine.functional as F
@@ -92,13 +94,37 @@ def test_gradients(name, shape, seed):
     check_grads(fn, x, seed=seed)
 
 
+@given(slope=st.floats(0, 1), alpha=st.floats(0.1, 2), beta=st.floats(0.5, 3),
+       threshold=st.floats(1, 20), approximate=st.sampled_from(["none", "tanh"]),
+       shape=st.lists(st.integers(1, 4), min_size=1, max_size=2), seed=seeds)
+def test_gradients_with_random_settings(slope, alpha, beta, threshold, approximate, shape, seed):
+    rng = np.random.default_rng(seed)
+    x = away_from(rng, tuple(shape), [0, threshold / beta])
+    check_grads(lambda t: F.leaky_relu(t, slope), x, seed=seed)
+    check_grads(lambda t: F.elu(t, alpha), x, seed=seed)
+    check_grads(lambda t: F.softplus(t, beta, threshold), x, seed=seed)
+    check_grads(lambda t: F.gelu(t, approximate), x, seed=seed)
+
+
+@pytest.mark.parametrize("fn, rank", [(F.dropout2d, 4), (F.dropout1d, 3), (F.dropout1d, 2)])
+@given(p=st.floats(0, 0.9), data=st.data(), seed=seeds)
+def test_channel_dropout_gradients(fn, rank, p, data, seed):
+    shape = tuple(data.draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
+
+    def dropped(t):  # the same mask on every call: the generator restarts from the seed
+        manual_seed(seed)
+        return fn(t, p)
+
+    check_grads(dropped, np.random.default_rng(seed).standard_normal(shape), seed=seed)
+
+
 # PyTorch's derivative exactly at each kink.
 @pytest.mark.parametrize("fn, point, slope", [
     (F.relu6, 0.0, 0.0), (F.relu6, 6.0, 0.0),
     (F.hardsigmoid, -3.0, 0.0), (F.hardsigmoid, 3.0, 0.0),
     (F.hardswish, -3.0, 0.0), (F.hardswish, 3.0, 1.0),
     (F.leaky_relu, 0.0, 0.01), (lambda x: F.elu(x, 0.5), 0.0, 0.5),
-    (F.selu, 0.0, SELU_SCALE * SELU_ALPHA), (lambda x: F.softplus(x, 1.0, 20.0), 20.0, _sigmoid(20)),
+    (F.selu, 0.0, SELU_SCALE * SELU_ALPHA), (F.softplus, 20.0, _sigmoid(20)),
     (lambda x: F.prelu(x, Tensor(np.array([0.25]))), 0.0, 0.25),
 ])
 def test_slope_at_the_kinks_is_pytorchs(fn, point, slope):
@@ -202,5 +228,8 @@ def test_dropout_modules_and_identity():
     assert nn.Identity()(x) is x and isinstance(nn.Identity().layer(), layers.Identity)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.PReLU(4), nn.Dropout2d(0.2), nn.Hardswish(),
                           nn.Identity(), nn.Flatten(), nn.Linear(16, 2), nn.GELU())
-    model.summary(input_shape=(3, 4, 4), console=__import__("rich.console").console.Console(
-        file=__import__("io").StringIO()))
+    console = Console(file=io.StringIO(), width=120)
+    model.summary(input_shape=(3, 4, 4), console=console)
+    total = sum(p.size for p in model.parameters())
+    assert total == 3 * 4 * 9 + 4 + 4 + 16 * 2 + 2
+    assert f"{total:,}" in console.file.getvalue()

@@ -272,7 +272,7 @@ def erf(x: np.ndarray) -> np.ndarray:
         inv_sq = 1 / (y * y)
         tail = np.exp(-y * y) / y * (1 / np.sqrt(np.pi) - inv_sq * _ratio(inv_sq, _ERFC_P,
                                                                           _ERFC_Q))
-    erfc = np.where(y <= 4, middle, np.nan_to_num(tail))
+    erfc = np.where(y <= 4, middle, tail)
     return np.where(y <= 0.46875, small, np.sign(x) * (1 - erfc))
 
 

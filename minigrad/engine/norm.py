@@ -77,9 +77,9 @@ class BatchNorm(Function):
 
 def batch_norm(x, running_mean, running_var, weight, bias, training: bool,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Batch normalisation over the channel axis 1. x: (N, C), (N, C, L) or (N, C, H, W); running_mean,
-    running_var: (C,) numpy arrays, updated in place when training (new = (1 − momentum)·old +
-    momentum·batch statistic); weight, bias: (C,)."""
+    """Batch normalisation over the channel axis 1. x: (N, C), (N, C, L) or (N, C, H, W);
+    running_mean, running_var: (C,) numpy arrays, updated in place when training
+    (new = (1 − momentum)·old + momentum·batch statistic); weight, bias: (C,)."""
     return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
                            training=training, momentum=momentum, eps=eps)
 
@@ -130,7 +130,7 @@ class LayerNorm(Function):
 
     def forward(self, x, weight, bias, *, normalized_shape, eps):
         shape = tuple(normalized_shape)
-        if len(shape) == 0 or x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        if not 0 < len(shape) <= x.ndim or x.shape[x.ndim - len(shape):] != shape:
             raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last axes "
                              f"of the input {x.shape}")
         _check_affine("layer_norm", x, weight, bias, shape)

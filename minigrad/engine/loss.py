@@ -237,8 +237,9 @@ class _ElementwiseLoss(Function):
 
     def backward(self, grad):
         g = _spread(grad, self.reduction, self.shape)
-        d_input = (g * self.d_input).astype(grad.dtype, copy=False) if self.needs_grad[0] else None
-        d_target = (g * self.d_target).astype(grad.dtype, copy=False) if self.needs_grad[1] else None
+        needs_input, needs_target = self.needs_grad
+        d_input = (g * self.d_input).astype(grad.dtype, copy=False) if needs_input else None
+        d_target = (g * self.d_target).astype(grad.dtype, copy=False) if needs_target else None
         return d_input, d_target
 
     def elementwise(self, x, t, **options):

@@ -207,20 +207,21 @@ class Optimizer:
         raise NotImplementedError
 
     # -- saving and loading ---------------------------------------------------------------------
-    def _saved_settings(self) -> list[tuple[str, dict, str]]:
-        """(state_dict key, group, setting name) for every hyperparameter that is saved."""
+    def _saved_settings(self) -> list[tuple[str, int, str]]:
+        """(state_dict key, group index, setting name) for every hyperparameter saved."""
         if len(self.param_groups) == 1:
             group = self.param_groups[0]
-            return [(name, group, name) for name in self.defaults
+            return [(name, 0, name) for name in self.defaults
                     if not (name in self._LATER_OPTIONS
                             and group[name] == self._LATER_OPTIONS[name])]
-        return [(f"group.{g}.{name}", group, name)
-                for g, group in enumerate(self.param_groups) for name in self.defaults]
+        return [(f"group.{g}.{name}", g, name)
+                for g in range(len(self.param_groups)) for name in self.defaults]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of everything needed to continue exactly: hyperparameters as 0-d arrays, the
         step count, and every parameter's buffers as "state.<index>.<buffer>"."""
-        out = {key: np.array(group[name]) for key, group, name in self._saved_settings()}
+        out = {key: np.array(self.param_groups[g][name])
+               for key, g, name in self._saved_settings()}
         if len(self.param_groups) > 1:
             for g, group in enumerate(self.param_groups):
                 out[f"group.{g}.params"] = np.array(len(group["params"]), dtype=np.int64)
@@ -263,9 +264,8 @@ class Optimizer:
                                  f"parameters, this optimizer's has {len(group['params'])}")
         new_settings = [{k: v for k, v in group.items() if k != "params"}
                         for group in self.param_groups]
-        for key, group, name in self._saved_settings():
-            new_settings[self.param_groups.index(group)][name] = \
-                _coerce(name, loaded[key].item())
+        for key, g, name in self._saved_settings():
+            new_settings[g][name] = _coerce(name, loaded[key].item())
         for settings in new_settings:
             _validate(settings)
         for group, settings in zip(self.param_groups, new_settings):

@@ -87,7 +87,8 @@ def rand(seed, shape, low=-2.0, high=2.0):
 def distinct(seed, shape, step=0.05):
     """Pairwise at least `step` apart, so max/min/maximum/clamp are differentiable within EPS."""
     size = int(np.prod(shape))
-    return ((np.random.default_rng(seed).permutation(size) - size / 2) * step + 0.013).reshape(shape)
+    ranks = np.random.default_rng(seed).permutation(size) - size / 2
+    return (ranks * step + 0.013).reshape(shape)  # 0.013: no value exactly at 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +112,8 @@ def index_expressions(draw):
         if choice == "int":
             parts.append(draw(st.integers(-n, n - 1)))
         elif choice == "slice":
-            parts.append(slice(draw(st.none() | st.integers(-n, n)), draw(st.none() | st.integers(-n, n)),
-                               draw(st.sampled_from([None, 1, 2, 3]))))
+            bound = st.none() | st.integers(-n, n)
+            parts.append(slice(draw(bound), draw(bound), draw(st.sampled_from([None, 1, 2, 3]))))
         elif choice == "array":
             parts.append(draw(st.lists(st.integers(-n, n - 1), min_size=length, max_size=length)))
         else:
@@ -259,7 +260,8 @@ def test_maximum_and_minimum_split_ties_half_half_as_torch():
 @given(shape=shapes, data=st.data(), seed=seeds)
 def test_clamp_gradients_and_forward(shape, data, seed):
     low = data.draw(st.none() | st.sampled_from([-1.0, -0.3, 0.0]))
-    high = data.draw(st.sampled_from([0.2, 1.0]) if low is None else st.none() | st.sampled_from([0.2, 1.0]))
+    highs = st.sampled_from([0.2, 1.0])
+    high = data.draw(highs if low is None else st.none() | highs)  # at least one bound
     x = distinct(seed, shape, step=0.11)  # never within EPS of a bound
     out = check_grads(lambda t: t.clamp(low, high), x, seed=seed)
     for idx in np.ndindex(shape):
@@ -336,12 +338,11 @@ def test_var_std_gradients_and_forward(shape, data, keepdim, seed):
     if count > 1:  # the std of one value is 0, where √ has no derivative
         check_grads(lambda t: t.std(dim, unbiased=bool(correction), keepdim=keepdim), x, seed=seed)
     kept = [a for a in range(len(shape)) if a not in axes]
-    for idx in np.ndindex(*[shape[a] for a in kept]):
+    for position, idx in enumerate(np.ndindex(*[shape[a] for a in kept])):
         group = [x[full] for full in np.ndindex(shape) if tuple(full[a] for a in kept) == idx]
         mean = sum(group) / count
         expected = sum((v - mean) ** 2 for v in group) / (count - correction)
-        assert out.data.reshape(-1)[np.ravel_multi_index(idx, [shape[a] for a in kept]) if idx else 0] \
-            == pytest.approx(expected)
+        assert out.data.reshape(-1)[position] == pytest.approx(expected)
 
 
 def test_var_default_is_unbiased_as_torch():
@@ -366,7 +367,8 @@ def test_sum_mean_accept_dim_and_keepdim(shape, data, keepdim, seed):
 @given(shape=shapes, data=st.data(), seed=seeds)
 def test_permute_transpose_view_gradients_and_forward(shape, data, seed):
     perm = data.draw(st.permutations(range(len(shape))))
-    first, second = data.draw(st.integers(0, len(shape) - 1)), data.draw(st.integers(0, len(shape) - 1))
+    dims = st.integers(-len(shape), len(shape) - 1)
+    first, second = data.draw(dims), data.draw(dims)
     x = rand(seed, shape)
     permuted = check_grads(lambda t: t.permute(*perm), x, seed=seed)
     swapped = check_grads(lambda t: t.transpose(first, second), x, seed=seed)
@@ -397,7 +399,8 @@ def test_squeeze_unsqueeze_flatten_gradients_and_shapes(shape, data, seed):
     squeezed = check_grads(lambda t: t.squeeze(dim), x, seed=seed)
     assert squeezed.shape == tuple(n for i, n in enumerate(shape)
                                    if not (i == dim % len(shape) and n == 1))
-    assert check_grads(lambda t: t.squeeze(), x, seed=seed).shape == tuple(n for n in shape if n != 1)
+    squeezed_all = check_grads(lambda t: t.squeeze(), x, seed=seed)
+    assert squeezed_all.shape == tuple(n for n in shape if n != 1)
     unsqueezed = check_grads(lambda t: t.unsqueeze(new), x, seed=seed)
     assert unsqueezed.shape[new] == 1 and unsqueezed.data.size == x.size
     flat = check_grads(lambda t: t.flatten(start, end), x, seed=seed)
@@ -408,7 +411,8 @@ def test_squeeze_unsqueeze_flatten_gradients_and_shapes(shape, data, seed):
 def test_expand_gradients_and_forward(shape, data, seed):
     base = tuple(data.draw(st.sampled_from([1, n])) for n in shape)
     lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
-    sizes = lead + [n if b == 1 else data.draw(st.sampled_from([-1, n])) for n, b in zip(shape, base)]
+    sizes = lead + [n if b == 1 else data.draw(st.sampled_from([-1, n]))  # -1 keeps a size
+                    for n, b in zip(shape, base)]
     x = rand(seed, base)
     out = check_grads(lambda t: t.expand(*sizes), x, seed=seed)
     assert out.shape == tuple(lead) + shape
@@ -451,7 +455,8 @@ def test_out_of_range_dims_raise_index_error(call):
 def test_index_error_message_is_torchs():
     with pytest.raises(IndexError) as caught:
         mg.zeros(2, 3).sum(axis=5)
-    assert str(caught.value) == "Dimension out of range (expected to be in range of [-2, 1], but got 5)"
+    assert str(caught.value) == ("Dimension out of range (expected to be in range of [-2, 1], "
+                                 "but got 5)")
     assert mg.tensor(3.0).sum(0).item() == 3.0   # a 0-d tensor accepts dim 0 and -1, as torch
 
 
@@ -470,7 +475,7 @@ def test_conversions_of_one_element_tensors():
         int(many)
     with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value"):
         bool(many)
-    with pytest.raises(RuntimeError, match="a Tensor with 2 elements cannot be converted to Scalar"):
+    with pytest.raises(RuntimeError, match="a Tensor with 2 elements cannot be converted"):
         many.item()
 
 
@@ -497,7 +502,8 @@ def test_value_constructors():
     assert mg.full((2, 2), 7.0).data.tolist() == [[7.0, 7.0], [7.0, 7.0]]
     assert mg.full((1,), 3).dtype == np.int64
     assert mg.arange(4).data.tolist() == [0, 1, 2, 3] and mg.arange(4).dtype == np.int64
-    assert mg.arange(1, 2, 0.5).data.tolist() == [1.0, 1.5] and mg.arange(0, 1, 0.5).dtype == np.float32
+    assert mg.arange(1, 2, 0.5).data.tolist() == [1.0, 1.5]
+    assert mg.arange(0, 1, 0.5).dtype == np.float32
     assert mg.linspace(0, 1, 5).data.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert mg.eye(2).data.tolist() == [[1, 0], [0, 1]] and mg.eye(2, 3).shape == (2, 3)
     like = mg.zeros(2, 3, dtype=np.float64)

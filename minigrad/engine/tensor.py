@@ -8,6 +8,10 @@ How it works, in brief:
   the output, asking each op for the gradients of its inputs and summing them where a tensor was
   used more than once.
 - After backward the graph is freed (ops drop their cached arrays) unless `retain_graph=True`.
+
+The arithmetic ops live here; the others behind Tensor's methods (elementwise functions,
+reductions, shape ops, indexing, joining) in tensor_ops.py. Tensor's methods take PyTorch's
+names and arguments (dim=, keepdim=) and accept numpy's (axis=, keepdims=) too.
 """
 
 from __future__ import annotations
@@ -147,8 +151,9 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return self.data
 
-    def item(self) -> float:
-        return self.data.item()
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """np.asarray(t) gives t's numbers, as for a PyTorch tensor."""
+        return np.array(self.data, dtype=dtype, copy=copy)
 
     def detach(self) -> Tensor:
         """The same data, cut off from the graph."""
@@ -318,23 +323,26 @@ class Tensor:
     def _extreme(self, op, position, dim, keepdim, axis, keepdims):
         if isinstance(dim, Tensor):
             return (_ops.maximum if op is _ops.Max else _ops.minimum)(self, dim)
-        keep = _keep(keepdim, keepdims)
         if dim is None:
-            return op.apply(self, axis=axis, keepdims=keep)
-        values = op.apply(self, axis=dim, keepdims=keep)
-        axis = _ops.reduction_axes(dim, self.ndim)
-        indices = position(self.data, axis=axis[0], keepdims=keep) if axis else np.zeros((), int)
-        return _ops.ValuesIndices(values, indices)
+            return op.apply(self, axis=axis, keepdims=_keep(keepdim, keepdims))
+        dim = normalize_dim(dim, self.ndim)  # one int, as in PyTorch
+        values = op.apply(self, axis=dim, keepdims=_keep(keepdim, keepdims))
+        return _ops.ValuesIndices(values, self._position(position, dim, _keep(keepdim, keepdims)))
+
+    def _position(self, position, dim, keepdim):
+        if dim is None:
+            return position(self.data)
+        if self.ndim == 0:
+            return np.zeros((), dtype=np.int64)
+        return position(self.data, axis=normalize_dim(dim, self.ndim), keepdims=keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """Positions of the maxima (numpy integers, no gradient); over the flattened tensor
         when dim is None."""
-        axis = None if dim is None else normalize_dim(dim, self.ndim)
-        return np.argmax(self.data, axis=axis, keepdims=keepdim and axis is not None)
+        return self._position(np.argmax, dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        axis = None if dim is None else normalize_dim(dim, self.ndim)
-        return np.argmin(self.data, axis=axis, keepdims=keepdim and axis is not None)
+        return self._position(np.argmin, dim, keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None):
@@ -342,11 +350,13 @@ class Tensor:
         estimate (correction=1, also with axis=); unbiased=False or correction=0 divides by N."""
         if unbiased is not None and correction is not None:
             raise TypeError("var: give unbiased or correction, not both")
-        correction = (1 if unbiased is None else int(unbiased)) if correction is None else correction
+        if correction is None:
+            correction = 1 if unbiased is None else int(unbiased)
         axes = _ops.reduction_axes(_dim(dim, axis), self.ndim)
         count = int(np.prod([self.shape[i] for i in axes]))
         centred = self - self.mean(axes, keepdim=True)
-        return (centred * centred).sum(axes, keepdim=_keep(keepdim, keepdims)) / max(count - correction, 0)
+        squares = (centred * centred).sum(axes, keepdim=_keep(keepdim, keepdims))
+        return squares / max(count - correction, 0)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None):

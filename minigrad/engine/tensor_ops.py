@@ -1,6 +1,7 @@
 """The ops behind Tensor's methods beyond arithmetic: elementwise functions (exp, log, relu,
 sigmoid, tanh, sqrt, abs, clamp, maximum, where), reductions (sum, mean, max, min), shape ops
-(reshape, transpose, expand), indexing, and joining (cat, stack, split). Each is a small `Function`, forward beside backward.
+(reshape, transpose, expand), indexing, and joining (cat, stack, split). Each is a small
+`Function`, forward beside backward.
 
 Dimensions follow PyTorch: negative ones count from the end and an out-of-range one raises
 IndexError ("Dimension out of range ...") instead of wrapping around.
@@ -160,8 +161,11 @@ class Where(Function):
         return np.where(self.condition, a, b)
 
     def backward(self, grad):
-        da = unbroadcast(np.where(self.condition, grad, 0), self.shapes[0]) if self.needs_grad[0] else None
-        db = unbroadcast(np.where(self.condition, 0, grad), self.shapes[1]) if self.needs_grad[1] else None
+        da = db = None
+        if self.needs_grad[0]:
+            da = unbroadcast(np.where(self.condition, grad, 0), self.shapes[0])
+        if self.needs_grad[1]:
+            db = unbroadcast(np.where(self.condition, 0, grad), self.shapes[1])
         return da, db
 
 
@@ -320,7 +324,8 @@ class Expand(Function):
                                  f"the target size {target[new + i]}; target {target}, tensor "
                                  f"{a.shape}")
         if min(target, default=0) < 0:
-            raise ValueError(f"expand: -1 is only allowed for existing dimensions, got {tuple(sizes)}")
+            raise ValueError(f"expand: -1 is only allowed for existing dimensions, got "
+                             f"{tuple(sizes)}")
         self.shape = a.shape
         return np.broadcast_to(a, target)
 

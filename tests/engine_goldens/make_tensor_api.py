@@ -1,4 +1,4 @@
-"""Record PyTorch's outputs and gradients for the Tensor API expressions of tests/test_tensor_api.py.
+"""Record PyTorch's outputs and gradients for the Tensor API expressions (tests/test_tensor_api.py).
 
 Run by hand (torch is not needed by the tests):  python tests/engine_goldens/make_tensor_api.py
 Writes tests/engine_goldens/tensor_api.npz: the fixed float64 inputs, and for expression i its
@@ -25,7 +25,8 @@ EXPRESSIONS = [
     "t.clamp(-0.5, 0.5)", "t.clamp(min=0.0)", "t.clip(max=0.0)", "t.abs()", "(x * x + 1).sqrt()",
     "x.pow(3)",
     # reductions with dim= / keepdim=
-    "t.min(dim=1).values", "t.max(dim=0, keepdim=True).values", "x.max()", "x.sum(dim=1, keepdim=True)",
+    "t.min(dim=1).values", "t.max(dim=0, keepdim=True).values", "x.max()",
+    "x.sum(dim=1, keepdim=True)",
     "m.mean(dim=(0, 2))", "x.var(dim=1)", "x.var(dim=0, unbiased=False)", "x.std()",
     "x.var(1, correction=0, keepdim=True)", "m.std(dim=-1, keepdim=True)",
     # shape ops

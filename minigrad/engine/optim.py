@@ -148,7 +148,7 @@ class Optimizer:
         if name in self.__dict__.get("defaults", {}):
             value = _coerce(name, value)
             group = self._single_group(name)
-            _validate({**{k: v for k, v in group.items() if k != "params"}, name: value})
+            _validate({**{k: group[k] for k in self.defaults}, name: value})
             group[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -262,8 +262,7 @@ class Optimizer:
             if key in loaded and int(loaded[key]) != len(group["params"]):
                 raise ValueError(f"optimizer state {key!r}: group {g} had {int(loaded[key])} "
                                  f"parameters, this optimizer's has {len(group['params'])}")
-        new_settings = [{k: v for k, v in group.items() if k != "params"}
-                        for group in self.param_groups]
+        new_settings = [{k: group[k] for k in self.defaults} for group in self.param_groups]
         for key, g, name in self._saved_settings():
             new_settings[g][name] = _coerce(name, loaded[key].item())
         for settings in new_settings:
@@ -461,3 +460,8 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float | None = None)
         raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZER_NAMES)}")
     build, default_lr = _OPTIMIZERS[key]
     return build(params, default_lr if lr is None else lr)
+
+
+# torch.optim.lr_scheduler's place: optim.lr_scheduler.StepLR(opt, ...). Imported last, as it
+# builds on Optimizer.
+from minigrad.engine import lr_scheduler  # noqa: E402,F401

@@ -36,7 +36,7 @@ def _inferred_dtype(value) -> np.dtype:
         kind, np.dtype(DEFAULT_FLOAT))
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """torch.tensor: a new tensor holding a COPY of data (a list, number, array or Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
@@ -57,7 +57,7 @@ def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(np.empty(_size(size), dtype=dtype or DEFAULT_FLOAT), dtype, requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """Every element fill_value; the dtype follows it (int -> int64, float -> float32)."""
     dtype = dtype or _inferred_dtype(fill_value)
     return _make(np.full(_size((size,)), fill_value, dtype=dtype), dtype, requires_grad)

@@ -183,8 +183,8 @@ def _pad_pairs(op: str, x: np.ndarray, pad, mode: str) -> list[tuple[int, int]]:
         raise ValueError(f"{op}: pad {pad!r} pads {axes} axes but the input {x.shape} has "
                          f"{x.ndim}")
     if mode != "constant" and not (1 <= axes <= 3 and x.ndim in (axes + 1, axes + 2)):
-        raise ValueError(f"{op}: {mode} padding of {axes} axes needs a {axes + 1}-D or "
-                         f"{axes + 2}-D input, got {x.shape}")
+        raise ValueError(f"{op}: {mode} padding of {axes} ax{'is' if axes == 1 else 'es'} needs "
+                         f"a {axes + 1}-D or {axes + 2}-D input, got {x.shape}")
     pairs = [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(axes))]
     for (before, after), n in zip(pairs, x.shape[x.ndim - axes:]):
         if n + before + after < 0:

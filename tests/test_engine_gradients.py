@@ -598,6 +598,9 @@ def test_reshape_gradients(shape, data, seed):
 def test_transpose_gradients(shape, data, seed):
     kind = data.draw(st.sampled_from(["perm", "perm_tuple", "default", "T"]))
     perm = data.draw(st.permutations(range(len(shape))))
+    # two ints are PyTorch's swap of two axes (tested in test_tensor_api); a full permutation
+    # given as separate ints is numpy's reordering from 3 axes on
+    assume(kind != "perm" or len(shape) != 2)
     fn = {"perm": lambda t: t.transpose(*perm), "perm_tuple": lambda t: t.transpose(tuple(perm)),
           "default": lambda t: t.transpose(), "T": lambda t: t.T}[kind]
     x = rand(np.random.default_rng(seed), shape)
@@ -614,7 +617,7 @@ def test_transpose_with_negative_axes_gradients(shape, data, seed):
     neg = [a - len(shape) if data.draw(st.booleans()) else a for a in perm]
     assume(neg != list(perm))
     x = rand(np.random.default_rng(seed), shape)
-    _, out, _ = check_grads(lambda t: t.transpose(*neg), x, seed=seed)
+    _, out, _ = check_grads(lambda t: t.transpose(tuple(neg)), x, seed=seed)
     np.testing.assert_array_equal(out.data, np.transpose(x, neg))
 
 

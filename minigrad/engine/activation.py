@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.engine.rng import generator
-from minigrad.engine.tensor import Function, Tensor, as_tensor, unbroadcast
+from minigrad.engine.tensor import (Function, Tensor, as_tensor, dim_or_axis, normalize_dim,
+                                    unbroadcast)
 
 __all__ = ["relu", "sigmoid", "tanh", "dropout", "softmax", "log_softmax", "Softmax", "LogSoftmax",
            "leaky_relu", "elu", "selu", "gelu", "silu", "hardswish", "hardsigmoid", "relu6",
@@ -101,12 +102,20 @@ class LogSoftmax(Function):
         return grad - np.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
 
 
-def softmax(x, axis: int = -1) -> Tensor:
-    return Softmax.apply(x, axis=axis)
+def softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Softmax along `dim` (PyTorch's name) or `axis` (numpy's); the last axis by default."""
+    x = as_tensor(x)
+    return Softmax.apply(x, axis=normalize_dim(_last_by_default(dim, axis), x.ndim))
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
-    return LogSoftmax.apply(x, axis=axis)
+def log_softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    x = as_tensor(x)
+    return LogSoftmax.apply(x, axis=normalize_dim(_last_by_default(dim, axis), x.ndim))
+
+
+def _last_by_default(dim, axis) -> int:
+    chosen = dim_or_axis(dim, axis)
+    return -1 if chosen is None else chosen
 
 
 

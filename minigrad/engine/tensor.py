@@ -306,10 +306,10 @@ class Tensor:
 
     # -- methods (PyTorch's dim=/keepdim=; numpy's axis=/keepdims= accepted too) ---------------
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.Sum.apply(self, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
+        return _ops.Sum.apply(self, axis=dim_or_axis(dim, axis), keepdims=_keep(keepdim, keepdims))
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.Mean.apply(self, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
+        return _ops.Mean.apply(self, axis=dim_or_axis(dim, axis), keepdims=_keep(keepdim, keepdims))
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """max() and max(axis=...): the largest values (a tensor). max(dim) as PyTorch: the pair
@@ -352,7 +352,7 @@ class Tensor:
             raise TypeError("var: give unbiased or correction, not both")
         if correction is None:
             correction = 1 if unbiased is None else int(unbiased)
-        axes = _ops.reduction_axes(_dim(dim, axis), self.ndim)
+        axes = _ops.reduction_axes(dim_or_axis(dim, axis), self.ndim)
         count = int(np.prod([self.shape[i] for i in axes]))
         centred = self - self.mean(axes, keepdim=True)
         squares = (centred * centred).sum(axes, keepdim=_keep(keepdim, keepdims))
@@ -458,7 +458,7 @@ def normalize_dim(dim: int, ndim: int) -> int:
     return dim % ndim if ndim else 0
 
 
-def _dim(dim, axis):
+def dim_or_axis(dim, axis):
     """PyTorch's dim= or numpy's axis= (not both)."""
     if dim is not None and axis is not None:
         raise TypeError("give dim or axis, not both")

@@ -62,7 +62,7 @@ def _conv_repr(module, zeros, ones, output_padding=None) -> str:
         text += f", groups={module.groups}"
     if module.bias is None:
         text += ", bias=False"
-    if getattr(module, "padding_mode", "zeros") != "zeros":
+    if module.padding_mode != "zeros":
         text += f", padding_mode={module.padding_mode!r}"
     return text
 
@@ -179,6 +179,7 @@ class _ConvTranspose(Module):
         name = type(self).__name__
         _check_conv_module(name, in_channels, out_channels, groups, "zeros")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = "zeros"  # the only one PyTorch's transposed convolutions take
         if self.rank == 2:
             as_tuple = pair
         else:

@@ -114,7 +114,8 @@ def column_budget(budget_bytes: int):
 # ---------------------------------------------------------------------------------------------
 
 def conv2d_loops(x, w, b, stride, pads, dilation, groups):
-    """out[n, f, y, x] = b[f] + Σ_{c in f's group, p, q} xpad[n, c, y·S + p·D, x·S + q·D]·w[f, c, p, q]."""
+    """out[n, f, y, x] = b[f] + Σ_{c in f's group, p, q} xpad[n, c, y·S + p·D, x·S + q·D]
+    · w[f, c, p, q]."""
     n, _, _, _ = x.shape
     f, cg, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), pads[0], pads[1]))
@@ -137,7 +138,8 @@ def conv2d_loops(x, w, b, stride, pads, dilation, groups):
 
 
 def conv_transpose2d_loops(x, w, b, stride, padding, output_padding, dilation, groups):
-    """Scatter: every x[n, c, y, z] adds x·w[c, f, p, q] at (y·S + p·D − P, z·S + q·D − P)."""
+    """Scatter: every x[n, c, y, z] adds x[n, c, y, z]·w[c, f, p, q] to the output pixel
+    (y·S + p·D − P, z·S + q·D − P) of channel f of c's group."""
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
     oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
@@ -154,7 +156,8 @@ def conv_transpose2d_loops(x, w, b, stride, padding, output_padding, dilation, g
                                 row = y * stride[0] + p * dilation[0] - padding[0]
                                 col = z * stride[1] + q * dilation[1] - padding[1]
                                 if 0 <= row < oh and 0 <= col < ow:
-                                    out[i, group * fg + fo, row, col] += x[i, ci, y, z] * w[ci, fo, p, q]
+                                    out[i, group * fg + fo, row, col] += (
+                                        x[i, ci, y, z] * w[ci, fo, p, q])
     if b is not None:
         out += b[None, :, None, None]
     return out

@@ -55,7 +55,8 @@ def _conv_padding(op, padding, kernel, stride, dilation, h, w):
                 raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
             return (shapes.same_padding(h, kernel[0], 1, dilation[0]),
                     shapes.same_padding(w, kernel[1], 1, dilation[1]))
-        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
     return padding_sides(op, padding)
 
 
@@ -99,7 +100,8 @@ class Conv2d(Function):
                 op="conv2d"):
         check_nchw(op, x)
         if weight.ndim != 4:
-            raise ValueError(f"{op}: weight must be (F, C/groups, KH, KW), got shape {weight.shape}")
+            raise ValueError(f"{op}: weight must be (F, C/groups, KH, KW), got shape "
+                             f"{weight.shape}")
         _check_groups(op, groups, x.shape[1], weight.shape[0], x.shape, weight.shape)
         if x.shape[1] != weight.shape[1] * groups:
             raise ValueError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight "
@@ -154,7 +156,8 @@ class Conv2d(Function):
             yield slice(0, n), self.cols
             return
         for batch in _batch_blocks(n, self.chunk):
-            yield batch, im2col(self.xp[batch], self.kernel, self.stride, self.dilation, self.out_hw)
+            yield batch, im2col(self.xp[batch], self.kernel, self.stride, self.dilation,
+                                self.out_hw)
 
     def backward(self, grad):
         f = self.weight.shape[0]
@@ -184,7 +187,8 @@ class Conv2d(Function):
 
 class GroupedConv2d(Conv2d):
     """Conv2d with groups=G: input channels g·C/G … (g+1)·C/G − 1 meet only filters
-    g·F/G … (g+1)·F/G − 1. weight: (F, C/G, KH, KW); depthwise is G = C, weight (C·m, 1, KH, KW).
+    g·F/G … (g+1)·F/G − 1. weight: (F, C/G, KH, KW); depthwise is G = C with weight
+    (C·m, 1, KH, KW).
 
     im2col's rows are ordered channel first, so each group's rows are one contiguous block: the
     three products of Conv2d become one batched matmul over the G blocks,

@@ -275,7 +275,8 @@ def pad(x, pad, mode="constant", value=0.0) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 def _shuffle(x: np.ndarray, r: int) -> np.ndarray:
-    """(*, C·r², H, W) -> (*, C, H·r, W·r): out[c, h·r + i, w·r + j] = x[c·r² + i·r + j, h, w]."""
+    """(*, C·r², H, W) -> (*, C, H·r, W·r):
+    out[c, h·r + i, w·r + j] = x[c·r² + i·r + j, h, w]."""
     *lead, c, h, w = x.shape
     blocks = x.reshape(*lead, c // (r * r), r, r, h, w)        # (*, C, i, j, H, W)
     k = len(lead)

@@ -191,9 +191,9 @@ class _ConvTranspose(Module):
         self.output_padding = as_tuple(output_padding, "output_padding")
         self.dilation = as_tuple(dilation, "dilation")
         area = math.prod(self.kernel_size)
-        self.weight = Parameter(init_weight((in_channels, out_channels // groups) + self.kernel_size,
-                                            in_channels // groups * area, out_channels * area,
-                                            init))
+        shape = (in_channels, out_channels // groups) + self.kernel_size
+        self.weight = Parameter(init_weight(shape, in_channels // groups * area,
+                                            out_channels * area, init))
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32)) if bias else None
 
     def layer(self) -> layers.ConvTranspose:

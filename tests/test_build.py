@@ -5,7 +5,9 @@ worked TensorFlow results, gradients of whole built models against finite differ
 from __future__ import annotations
 
 import io
+import json
 import math
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -23,10 +25,13 @@ from minigrad import layers as kinds
 from minigrad.tools.build import build_model
 from minigrad.readers import PRESETS, load_spec, parse_spec
 
-# Parameter counts as published (Keras summaries, torchvision, the papers), not computed here.
+# Trainable parameter counts as published (Keras summaries, torchvision, the papers), not computed
+# here; for the graph presets, as PyTorch 2.13 and Keras 3 count them (engine_goldens/presets.json).
 PUBLISHED_PARAMS = {"lenet5": 61_706, "alexnet": 61_100_840, "vgg16": 138_357_544,
                     "simple-convnet": 433_890, "mnist-cnn": 1_625_866,
-                    "mnist-cnn-dropout": 1_199_882, "shapes-cnn": 178}
+                    "mnist-cnn-dropout": 1_199_882, "shapes-cnn": 178} | {
+    name: record["trainable_params"] for name, record in json.loads(
+        (Path(__file__).parent / "engine_goldens" / "presets.json").read_text()).items()}
 # Forward passes at 224×224 through VGG16 take too long for the default suite.
 SMALL_INPUT = {"vgg16": (32, 32, 3)}
 
@@ -48,6 +53,9 @@ def chw(network: kinds.Network, shape) -> tuple[int, ...]:
 
 
 def forward(model, network, n=2, seed=0):
+    """model(x) for n random samples of the input `network` (a Network or LayerGraph) states."""
+    if isinstance(network, kinds.LayerGraph):
+        network = kinds.Network(network.nodes[0].layer.shape, (), network.layout)
     shape = chw(network, network.input_shape)
     x = np.random.default_rng(seed).standard_normal((n,) + shape).astype(np.float32)
     with mg.no_grad():
@@ -65,17 +73,18 @@ def test_every_preset_has_a_published_count():
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_preset_parameter_counts(name):
     """Two independent computations: the sizes of the arrays built, and the layer arithmetic."""
-    network = load_spec(name).network
-    model = build_model(network)
-    assert n_params(model) == kinds.analyze(network).trainable_params == PUBLISHED_PARAMS[name]
+    graph = load_spec(name).graph
+    model = build_model(graph)
+    assert n_params(model) == kinds.analyze_graph(graph).trainable_params == PUBLISHED_PARAMS[name]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_preset_forward_gives_the_last_rows_shape(name):
-    network = load_spec(name, input_shape=SMALL_INPUT.get(name)).network
-    model = build_model(network)
-    out = forward(model, network)
-    expected = chw(network, kinds.analyze(network).rows[-1].output_shape)
+    graph = load_spec(name, input_shape=SMALL_INPUT.get(name)).graph
+    model = build_model(graph)
+    out = forward(model, graph)
+    expected = shapes.convert_shape(kinds.analyze_graph(graph).rows[-1].output_shape,
+                                    graph.layout, "chw")
     assert out.shape == (2,) + expected
     assert out.dtype == np.float32
     assert np.isfinite(out.data).all()
@@ -199,7 +208,8 @@ def test_dense_on_a_feature_map_follows_each_frameworks_layout():
     assert forward(model, keras).shape == (2, 5, 4, 4)
     torch = torch_net("model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Linear(4, 5))", (1, 6, 6))
     model = build_model(torch)
-    assert type(model[1]) is nn.Linear and model[1].weight.shape == (5, 4)
+    linear = dict(model.named_modules())["1"]   # PyTorch's own name for it
+    assert type(linear) is nn.Linear and linear.weight.shape == (5, 4)
     assert forward(model, torch).shape == (2, 2, 4, 5)
 
 
@@ -208,7 +218,7 @@ def test_adaptive_and_global_average_pools():
                         (1, 10, 10))
     model = build_model(network)
     x = Tensor(np.random.default_rng(0).standard_normal((1, 1, 10, 10)).astype(np.float32))
-    conv_out = model[0](x).data
+    conv_out = dict(model.named_modules())["0"](x).data
     expected = conv_out.reshape(1, 4, 2, 4, 2, 4).mean(axis=(3, 5))   # 4×4 blocks
     np.testing.assert_allclose(model(x).data, expected, rtol=1e-5, atol=1e-6)
     one = torch_net("model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1))", (1, 5, 5))
@@ -220,7 +230,7 @@ def test_adaptive_and_global_average_pools():
 def test_batchnorm_on_maps_and_on_features():
     model = build_model(dsl("input 6x6x2; conv 3 3x3; batchnorm; flatten; dense 4; batchnorm"))
     assert [type(m) for m in model] == [nn.Conv2d, nn.BatchNorm2d, nn.Flatten, nn.Linear,
-                                        nn.BatchNorm2d]
+                                        nn.BatchNorm1d]
     assert model[1].num_features == 3 and model[4].num_features == 4
     assert forward(model, model.network).shape == (2, 4)
 
@@ -237,7 +247,9 @@ def test_final_softmax_is_left_to_the_loss():
     assert logsoft.output_activation == "log_softmax" and len(logsoft) == 1
     torch = build_model(torch_net("model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))",
                                   (4,)))
-    assert torch.output_activation == "softmax" and len(torch) == 1
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32))
+    assert torch.output_activation == "softmax"   # the logits come out: the loss applies it
+    np.testing.assert_array_equal(torch(x).data, dict(torch.named_modules())["0"](x).data)
     plain = build_model(dsl("input 4; dense 3 relu"))
     assert plain.output_activation is None and isinstance(plain[-1], nn.ReLU)
     middle = build_model(dsl("input 4; dense 3 softmax; dense 2; linear"))
@@ -255,7 +267,9 @@ def test_activations_become_modules():
 
 
 def _max_abs(model, index):
-    return float(np.abs(model[index].weight.data).max())
+    """The largest initial weight of module `index` (its name, in a model of PyTorch code)."""
+    module = model[index] if isinstance(model, nn.Sequential) else dict(model.named_modules())[str(index)]
+    return float(np.abs(module.weight.data).max())
 
 
 def test_auto_init_uses_he_before_relu_and_glorot_otherwise():
@@ -361,12 +375,30 @@ model = nn.Sequential(
 
 
 @pytest.mark.parametrize("layer, shape, message", [
-    (kinds.Conv(filters=2, kernel=(3,)), (8, 1), "1-D convolution"),
-    (kinds.Conv(filters=2, kernel=(3, 3), groups=2), (4, 4, 2), "grouped convolution"),
-    (kinds.GlobalPool(mode="max"), (4, 4, 2), "global max pooling"),
-    (kinds.Activation(fn="gelu"), (4, 4, 2), "activation 'gelu'"),
-    (kinds.AdaptivePool(mode="avg", output=(3, 3)), (4, 4, 2), "divide evenly"),
+    (kinds.Pad(padding=1, mode="circular"), (4, 4, 2), "circular padding"),
+    (kinds.Normalization(axis=-1), (4, 4, 2), "Normalization"),
+    (kinds.Augment(kind="RandomFlip"), (4, 4, 2), "Augment"),
+    (kinds.Resizing(height=3, width=3), (4, 4, 2), "Resizing"),
 ])
 def test_kinds_the_engine_cannot_compute_are_refused_by_name(layer, shape, message):
     with pytest.raises(SpecError, match=message):
         build_model(kinds.Network(shape, (layer,)))
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (kinds.Conv(filters=2, kernel=(3,)), (8, 1)),
+    (kinds.Conv(filters=2, kernel=(3,), padding="same", stride=(2,)), (8, 3)),
+    (kinds.Conv(filters=4, kernel=(3, 3), groups=2), (4, 4, 2)),
+    (kinds.GlobalPool(mode="max"), (4, 4, 2)),
+    (kinds.Activation(fn="gelu"), (4, 4, 2)),
+    (kinds.AdaptivePool(mode="avg", output=(3, 3)), (4, 4, 2)),
+    (kinds.ConvTranspose(filters=3, kernel=(3, 3), stride=(2, 2), padding="same"), (5, 5, 2)),
+    (kinds.SeparableConv(filters=3, kernel=(3, 3), padding="same"), (5, 5, 2)),
+    (kinds.Upsample(scale=(2,), mode="bilinear"), (3, 3, 2)),
+    (kinds.Reshape(target=(2, 8)), (4, 4, 1)),
+    (kinds.Elementwise(op="rdiv", operand=2.0), (4, 4, 1)),
+])
+def test_kinds_once_refused_now_build_to_the_analysed_shape(layer, shape):
+    network = kinds.Network(shape, (layer,))
+    out = forward(build_model(network), network)
+    assert out.shape == (2,) + chw(network, kinds.analyze(network).rows[-1].output_shape)

@@ -1,20 +1,18 @@
-"""Turn a `minigrad.layers.Network` (anything `cnncalc shapes` reads: the layer language, pasted
-Keras or PyTorch code, a preset) into a trainable `nn.Sequential`.
+"""Turn anything `cnncalc shapes` reads — a `minigrad.layers.LayerGraph` or a chain `Network` from
+the layer language, pasted Keras or PyTorch code, or a preset — into a minigrad model.
 
-The network is first analysed by `minigrad.layers.analyze`, which refuses layers that do not fit
-and gives every layer's input shape; each layer then becomes one or two modules. The data is
-always N×C×H×W, whatever layout the network was written in:
+- A chain of the layer language or Keras (each layer feeds the next, one input, no shared
+  weights) becomes an `nn.Sequential` whose modules are named "0", "1", … (as saved model files
+  name their arrays).
+- PyTorch code, and any other graph — residual adds, concatenations, shared layers, several
+  inputs or outputs — becomes an `nn.GraphModel` that runs the nodes in topological order; its
+  parameters carry the layers' dotted names ("layer1.0.conv1.weight"), as PyTorch's state_dict
+  names them.
 
-- Keras/layer-language 'same' padding becomes explicit (before, after) padding from
-  `shapes.same_padding`, so stride 2 and even kernels put the odd pixel after, as TensorFlow does.
-  'same' average pools divide by the number of real values (TensorFlow's rule).
-- Keras' Dense on an H×W×C map acts on the channels: `nn.ChannelLinear`.
-- Flatten takes the values in C, H, W order, whereas Keras flattens H, W, C. The sizes agree and a
-  model trained here from scratch does not care, but Keras weights would not load one to one.
-- A final softmax or log_softmax is not built: the loss (cross_entropy on logits) applies it.
-  The model's `output_activation` says which one was left out.
-- Batch normalisation uses PyTorch's eps 1e-5 and momentum 0.1 for every network (Keras'
-  defaults are 1e-3 and 0.99, i.e. 0.01 in PyTorch's terms); a network records neither.
+The graph is first analysed (minigrad.layers), which refuses layers that do not fit and gives
+every node's shape; each node then becomes the modules of minigrad.tools.build_kinds. A final
+softmax or log_softmax is not built: the loss (cross_entropy on logits) applies it, and the
+model's `output_activation` says which one was left out.
 """
 
 from __future__ import annotations
@@ -22,16 +20,13 @@ from __future__ import annotations
 import math
 
 from minigrad import layers
-
 from minigrad.engine import nn
-
-from minigrad.layers import shapes
 from minigrad.errors import SpecError
+from minigrad.layers import LayerGraph, Network, shapes
+from minigrad.layers.analysis import default_names
+from minigrad.layers.base import shape_text
+from minigrad.tools.build_kinds import Where, activation_of, modules_for
 
-ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-                      # axis 1 is the channel axis of N×C×H×W maps and the class axis of (N, K)
-                      "softmax": lambda: nn.Softmax(axis=1),
-                      "log_softmax": lambda: nn.LogSoftmax(axis=1)}
 FOLDED = ("softmax", "log_softmax")
 INITS = ("auto",) + nn.INITS
 
@@ -55,133 +50,152 @@ def check_buildable(summary: shapes.Summary) -> None:
                         "of float32); use a smaller input")
 
 
-def build_model(network: layers.Network, init: str = "auto") -> nn.Sequential:
-    """An nn.Sequential computing `network` on N×C×H×W (or N×features) batches.
+def build_model(model: LayerGraph | Network, init: str = "auto") -> nn.Module:
+    """An nn.Sequential (a chain) or nn.GraphModel computing `model` on channels-first batches.
 
     init: "he" or "glorot" for every conv and dense layer, or "auto": "he" for one whose
-    activation (inline, or an activation layer right after it) is relu, "glorot" otherwise.
-    Raises SpecError, naming the layer, for a network that cannot be built.
+    activation (inline, or an activation layer fed by it) is relu, "glorot" otherwise.
+    Raises SpecError, naming the layer, for a model that cannot be built.
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-    summary = layers.analyze(network)
+    graph = LayerGraph.chain(model) if isinstance(model, Network) else model
+    summary = layers.analyze_graph(graph)
     check_buildable(summary)
-    chain = network.layers
-    last = _activation(chain[-1]) if chain else None
-    folded = last if last in FOLDED else None
-    modules: list[nn.Module] = []
-    for index, layer in enumerate(chain):
-        # rows[index] is what arrives at this layer (rows[0] is the input)
-        in_shape = shapes.convert_shape(summary.rows[index].output_shape, network.layout, "chw")
-        builder = _BUILDERS.get(type(layer))
-        if builder is None:
-            raise SpecError(f"{summary.rows[index + 1].name}: cannot build a "
-                            f"{type(layer).__name__} layer", layer.where)
-        activation = _activation(layer)
-        if activation is not None and activation not in ACTIVATION_MODULES:
-            raise SpecError(f"{summary.rows[index + 1].name}: cannot build the activation "
-                            f"{activation!r}", layer.where)
-        following = chain[index + 1] if index + 1 < len(chain) else None
-        after = activation or (_activation(following)
-                               if isinstance(following, layers.Activation) else None)
-        unsupported = builder is not None and _UNSUPPORTED.get(type(layer), lambda _: None)(layer)
-        if unsupported:
-            raise SpecError(f"{summary.rows[index + 1].name}: cannot build {unsupported}",
-                            layer.where)
-        modules += builder(layer, in_shape, network,
-                           init if init != "auto" else "he" if after == "relu" else "glorot")
-        if activation and not (index == len(chain) - 1 and folded):
-            modules.append(ACTIVATION_MODULES[activation]())
-    model = nn.Sequential(*modules)
-    model.network = network
-    model.output_activation = folded
+    built = _Built(graph, summary, init)
+    if _is_plain_chain(graph, summary):
+        return built.sequential()
+    return built.graph_model()
+
+
+def classifier_problem(summary: shapes.Summary) -> str | None:
+    """Why `cnncalc train` cannot train this model as an image classifier, or None."""
+    inputs = [row for row in summary.rows if row.type == "input"]
+    if len(inputs) != 1:
+        return f"it takes {len(inputs)} inputs; an image classifier takes one image"
+    if any(row.type == "embedding" for row in summary.rows):
+        return "it starts from token ids (an embedding): a text model, not an image classifier"
+    output = summary.rows[-1].output_shape
+    if len(output) != 1:
+        what = "an image" if len(output) == 3 else "a sequence" if len(output) == 2 else "a map"
+        return (f"its output is {shape_text(output)}, {what} (a generator, autoencoder or "
+                "segmenter), not one score per class")
+    return None
+
+
+def _is_plain_chain(graph: LayerGraph, summary: shapes.Summary) -> bool:
+    """A chain nn.Sequential can hold: no branch, no weights shared between nodes, every module
+    registered and trainable, one output. PyTorch code is never one: its modules keep the names
+    the code gives them ("features.0"), as its state_dict() does."""
+    shared = any(node.shares is not None and summary.rows[node.shares].params
+                 for node in graph.nodes)
+    return (graph.rules != "torch" and graph.is_chain() and not shared
+            and graph.outputs in ((), (len(graph.nodes) - 1,))
+            and all(node.counted and node.trainable for node in graph.nodes))
+
+
+class _Built:
+    """The modules of one graph, node by node."""
+
+    def __init__(self, graph: LayerGraph, summary: shapes.Summary, init: str):
+        self.graph, self.summary, self.init = graph, summary, init
+        self.names = default_names(graph)
+        self.outputs = graph.outputs or (len(graph.nodes) - 1,)
+        last = graph.nodes[self.outputs[0]].layer
+        single = len(self.outputs) == 1
+        self.folded = activation_of(last) if single and activation_of(last) in FOLDED else None
+        self.consumers: dict[int, list[int]] = {}
+        for index, node in enumerate(graph.nodes):
+            for source in node.inputs:
+                self.consumers.setdefault(source, []).append(index)
+
+    def chw(self, index: int) -> tuple[int, ...]:
+        """Node `index`'s per-sample output shape, channels first."""
+        return shapes.convert_shape(self.summary.rows[index].output_shape, self.graph.layout, "chw")
+
+    def node_init(self, index: int) -> str:
+        if self.init != "auto":
+            return self.init
+        node = self.graph.nodes[index]
+        after = activation_of(node.layer) or next(
+            (activation_of(self.graph.nodes[c].layer) for c in self.consumers.get(index, ())
+             if isinstance(self.graph.nodes[c].layer, layers.Activation)), None)
+        return "he" if after == "relu" else "glorot"
+
+    def modules(self, index: int) -> list[nn.Module]:
+        node = self.graph.nodes[index]
+        where = Where(self.graph.layout, self.graph.rules, self.node_init(index))
+        modules = modules_for(node.layer, [self.chw(i) for i in node.inputs], where,
+                              self.names[index])
+        if self.folded and index == self.outputs[0] and activation_of(node.layer) == self.folded:
+            modules = modules[:-1]  # the loss applies it
+        return modules
+
+    def sequential(self) -> nn.Sequential:
+        model = nn.Sequential(*(m for index in range(1, len(self.graph.nodes))
+                                for m in self.modules(index)))
+        nodes = self.graph.nodes
+        model.network = Network(nodes[0].layer.shape, tuple(n.layer for n in nodes[1:]),
+                                self.graph.layout, self.graph.rules, nodes[0].layer.where)
+        model.output_activation = self.folded
+        _name_parameters(model)
+        return model
+
+    def graph_model(self) -> nn.GraphModel:
+        inputs = [i for i, node in enumerate(self.graph.nodes) if isinstance(node.layer, layers.Input)]
+        if inputs != list(range(len(inputs))):
+            raise SpecError("the model's inputs must come first in the graph")
+        position = {node: i for i, node in enumerate(inputs)}  # node index -> value index
+        steps, built = [], {}
+        registered: list[tuple[str, nn.Module, bool]] = []
+        for index in range(len(inputs), len(self.graph.nodes)):
+            node = self.graph.nodes[index]
+            modules = built[node.shares] if node.shares is not None else self.modules(index)
+            built[index] = modules
+            if node.shares is None:
+                registered += [(name, owner, node.trainable)
+                               for name, owner in _owners(self.names[index], modules, node.counted)]
+            position[index] = len(position)
+            steps.append(nn.Step(self.names[index], _chain(modules),
+                                 tuple(position[i] for i in node.inputs)))
+        model = nn.GraphModel(self.graph, [self.chw(i) for i in inputs], steps,
+                              tuple(position[i] for i in self.outputs), self.folded)
+        for name, owner, trainable in registered:
+            model.register(name, owner)
+            for parameter in owner.parameters():
+                parameter.requires_grad = trainable
+        _name_parameters(model)
+        return model
+
+
+def _owners(name: str, modules: list[nn.Module], counted: bool):
+    """(dotted name, module) for each module of a node that holds parameters or buffers. A
+    module PyTorch would not register (counted False) is left out, as model.parameters() leaves
+    it out."""
+    owners = [m.inner if isinstance(m, nn.ChannelsLast) else m for m in modules]
+    owners = [m for m in owners if m.state_dict()]
+    if not counted:
+        return []
+    if len(owners) == 1:
+        return [(name, owners[0])]
+    return [(f"{name}.{i}", m) for i, m in enumerate(owners)]
+
+
+def _chain(modules: list[nn.Module]):
+    """One callable applying `modules` in order (the identity for none)."""
+    if len(modules) == 1:
+        return modules[0]
+
+    def apply(*xs):
+        if not modules:
+            return xs[0]
+        out = modules[0](*xs)
+        for module in modules[1:]:
+            out = module(out)
+        return out
+    return apply
+
+
+def _name_parameters(model: nn.Module) -> None:
     for dotted, parameter in model.named_parameters():
         parameter.name = dotted  # shown by minigrad.print_graph
-    return model
-
-
-def _activation(layer) -> str | None:
-    """The function an activation layer applies, or a conv's or dense's inline activation
-    (None for none, and for 'linear' and 'identity')."""
-    fn = layer.fn if isinstance(layer, layers.Activation) else getattr(layer, "activation", None)
-    return None if fn in ("linear", "identity") else fn
-
-
-def _same(in_shape, kernel, stride, dilation=(1, 1)):
-    """TensorFlow's 'same' padding, ((top, bottom), (left, right)), for a C×H×W input."""
-    _, h, w = in_shape
-    return (shapes.same_padding(h, kernel[0], stride[0], dilation[0]),
-            shapes.same_padding(w, kernel[1], stride[1], dilation[1]))
-
-
-def _padding(layer, in_shape, stride, dilation=(1, 1)):
-    if layer.padding == "same":
-        return _same(in_shape, layer.kernel, stride, dilation)
-    return 0 if layer.padding == "valid" else layer.padding
-
-
-def _conv(layer: layers.Conv, in_shape, network, init):
-    return [nn.Conv2d(in_shape[0], layer.filters, layer.kernel, layer.stride,
-                      _padding(layer, in_shape, layer.stride, layer.dilation), layer.dilation,
-                      bias=layer.bias, init=init)]
-
-
-def _pool(layer: layers.Pool, in_shape, network, init):
-    stride = layer.stride or layer.kernel
-    padding = _padding(layer, in_shape, stride)
-    if layer.mode == "max":
-        return [nn.MaxPool2d(layer.kernel, stride, padding, ceil_mode=layer.ceil)]
-    # TensorFlow's 'same' average pooling ignores the padding; PyTorch counts its zeros.
-    keras_same = layer.padding == "same" and network.rules == "keras"
-    return [nn.AvgPool2d(layer.kernel, stride, padding, ceil_mode=layer.ceil,
-                         count_include_pad=not keras_same)]
-
-
-def _adaptive_pool(layer: layers.AdaptivePool, in_shape, network, init):
-    _, h, w = in_shape
-    output = tuple(n if o is None else o for n, o in zip((h, w), layer.output))
-    if output == (1, 1):
-        return [nn.GlobalAvgPool2d(keepdims=True)]
-    if h % output[0] or w % output[1]:
-        raise SpecError(f"cannot build an adaptive pool from {h}×{w} to {output[0]}×{output[1]}: "
-                        "only sizes that divide evenly are built (plain windows)", layer.where)
-    kernel = (h // output[0], w // output[1])
-    return [nn.AvgPool2d(kernel, kernel)]
-
-
-def _dense(layer: layers.Dense, in_shape, network, init):
-    if len(in_shape) == 3 and network.layout == "hwc":  # Keras: the last axis is the channels
-        return [nn.ChannelLinear(in_shape[0], layer.units, layer.bias, init)]
-    # a flat input, or PyTorch's Linear on the last axis (W) of a C×H×W map
-    return [nn.Linear(in_shape[-1], layer.units, layer.bias, init)]
-
-
-_BUILDERS = {
-    layers.Conv: _conv,
-    layers.Pool: _pool,
-    layers.AdaptivePool: _adaptive_pool,
-    layers.GlobalPool: lambda layer, *_: [nn.GlobalAvgPool2d(layer.keepdims)],
-    layers.Flatten: lambda layer, *_: [nn.Flatten()],
-    layers.Dense: _dense,
-    layers.Dropout: lambda layer, *_: [nn.Dropout(layer.rate)],
-    # C×H×W maps and flat vectors both have their channels (features) first
-    layers.BatchNorm: lambda layer, in_shape, *_: [nn.BatchNorm2d(in_shape[0])],
-    layers.Activation: lambda *_: [],  # build_model adds every layer's activation module
-}
-
-# What the engine's modules cannot compute, per kind: a phrase for the error, or None.
-_UNSUPPORTED = {
-    layers.Conv: lambda c: ("a 1-D convolution" if len(c.kernel) != 2 else
-                            f"a grouped convolution (groups={c.groups})" if c.groups != 1
-                            else f"a convolution with padding_mode='{c.padding_mode}'"
-                            if c.padding_mode != "zeros" else None),
-    layers.Pool: lambda p: "1-D pooling" if len(p.kernel) != 2 else None,
-    layers.AdaptivePool: lambda p: ("adaptive max pooling" if p.mode != "avg" else
-                                    "1-D pooling" if len(p.output) != 2 else None),
-    layers.GlobalPool: lambda p: "global max pooling" if p.mode != "avg" else None,
-    layers.Flatten: lambda f: f"a flatten from axis {f.start_dim}" if f.start_dim else None,
-    layers.Dropout: lambda d: f"{d.variant}" if d.variant != "dropout" else None,
-    layers.BatchNorm: lambda b: ("a batch norm without γ or β or running statistics"
-                                 if not (b.scale and b.center and b.track_running_stats)
-                                 or b.axis is not None else None),
-}

@@ -198,7 +198,7 @@ def _load(path: Path, archive: Archive, fail) -> ModelFile:
     if needed > held + SHORTFALL:
         fail(f"its model description needs {needed:,} weights but the file holds {held:,}")
     try:
-        model = build_model(spec.network)
+        model = build_model(spec.graph)
     except SpecError as error:
         fail(f"its model description cannot be built: {error.headline()}")
 

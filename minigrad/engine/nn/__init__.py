@@ -6,7 +6,8 @@ A `Module` notices the `Parameter`s and sub-`Module`s assigned to its attributes
 `minigrad.engine.functional`; the sizes of its outputs come from there (and so from `minigrad.layers.shapes`).
 
 One file per kind, as in the engine: module.py (Module, Parameter, Sequential), conv.py,
-dense.py, norm.py, pool.py, activation.py, resample.py, loss.py.
+dense.py, norm.py, pool.py, activation.py, resample.py, loss.py, shape.py
+(reshapes, merges), graph.py (GraphModel, a model whose layers form a graph).
 
 Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`), which is how
 `Sequential.summary()` prints the same table as `cnncalc shapes`.
@@ -15,8 +16,10 @@ Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`)
 from minigrad.engine.nn.activation import *  # noqa: F401,F403
 from minigrad.engine.nn.conv import *  # noqa: F401,F403
 from minigrad.engine.nn.dense import *  # noqa: F401,F403
+from minigrad.engine.nn.graph import *  # noqa: F401,F403
 from minigrad.engine.nn.loss import *  # noqa: F401,F403
 from minigrad.engine.nn.module import *  # noqa: F401,F403
 from minigrad.engine.nn.norm import *  # noqa: F401,F403
 from minigrad.engine.nn.pool import *  # noqa: F401,F403
 from minigrad.engine.nn.resample import *  # noqa: F401,F403
+from minigrad.engine.nn.shape import *  # noqa: F401,F403

@@ -187,6 +187,24 @@ class Module:
                 target[...] = state[name]
         return missing, unexpected
 
+    def to(self, dtype) -> Module:
+        """Convert every parameter and floating-point buffer to `dtype`, in place (PyTorch's
+        model.to(torch.float64)); float64 is what gradient checks want."""
+        for module in (m for _, m in self.named_modules()):
+            for name, what in module._registered.items():
+                value = getattr(module, name)
+                if what == "parameter":
+                    value.data = value.data.astype(dtype)
+                elif what == "buffer" and np.issubdtype(value.dtype, np.floating):
+                    object.__setattr__(module, name, value.astype(dtype))
+        return self
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
     # -- modes and gradients -------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout drops, batch norm uses batch statistics) for this module and

@@ -1,0 +1,112 @@
+"""Graph models built by minigrad compute what PyTorch 2.13 and Keras 3 compute for the same code
+and weights: outputs, input and weight gradients, BatchNorm's running statistics, and the output
+in eval mode afterwards (fixtures: tests/engine_goldens/make_graph_models.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad.engine.functional as F
+from minigrad import Tensor, nn
+from minigrad.readers import load_spec
+from minigrad.tools.build import build_model, classifier_problem
+
+HERE = Path(__file__).parent
+GOLDENS = np.load(HERE / "engine_goldens" / "graph_models.npz", allow_pickle=False)
+TOLERANCE = 1e-10
+
+
+def recorded(model_file: str) -> dict[str, np.ndarray]:
+    prefix = f"{model_file}/"
+    return {k[len(prefix):]: GOLDENS[k] for k in GOLDENS.files if k.startswith(prefix)}
+
+
+def build(model_file: str, input_shape=None):
+    spec = load_spec(str(HERE / "graph_models" / model_file), input_shape=input_shape)
+    return spec, build_model(spec.graph).double()
+
+
+# Keras 3.15's torch backend multiplies float64 matrices in float32 (keras.ops.matmul of two
+# float64 arrays returns float32, 9e-7 off), so its Dense layer is float32-exact only.
+KERAS_TOLERANCE = 1e-6
+
+
+def assert_close(actual, expected, what, tolerance=TOLERANCE):
+    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance, err_msg=what)
+
+
+@pytest.mark.parametrize("model_file", ["resnet.py", "unet.py", "dcgan.py", "mobilenet.py"])
+def test_pytorch_graph_models_compute_what_pytorch_computes(model_file):
+    golden = recorded(model_file)
+    _, model = build(model_file)
+    weights = {k.removeprefix("weight/"): v for k, v in golden.items() if k.startswith("weight/")}
+    assert isinstance(model, nn.GraphModel)
+    assert set(model.state_dict()) == set(weights)   # PyTorch's names, one to one
+    model.load_state_dict({name: value.copy() for name, value in weights.items()})
+    theirs = {name: name for name in weights}
+    model.train()
+
+    x = Tensor(golden["x"], requires_grad=True)
+    out = model(x)
+    assert_close(out.data, golden["out"], "output")
+    out.backward(golden["upstream"])
+    assert_close(x.grad, golden["grad/x"], "input gradient")
+    for name, parameter in model.named_parameters():
+        assert_close(parameter.grad, golden[f"grad/{theirs[name]}"], f"gradient of {name}")
+    for name, value in model.state_dict().items():
+        if f"after/{theirs[name]}" in golden:
+            assert_close(value, golden[f"after/{theirs[name]}"], f"{name} after a training pass")
+    assert_close(model.eval()(Tensor(golden["x"])).data, golden["eval_out"], "eval output")
+
+
+def keras_weights_as_minigrad(golden) -> dict[str, np.ndarray]:
+    """Keras' kernels are (KH, KW, C_in, C_out) and (in, out); minigrad's are PyTorch's."""
+    weights = {}
+    for key, value in golden.items():
+        if not key.startswith("weight/"):
+            continue
+        _, layer, kind = key.split("/")
+        if kind == "kernel":
+            weights[f"{layer}.weight"] = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
+        else:
+            weights[f"{layer}.bias"] = value
+    return weights
+
+
+def test_keras_functional_model_computes_what_keras_computes():
+    golden = recorded("keras_residual.py")
+    spec, model = build("keras_residual.py")
+    assert model.output_activation == "softmax"   # left to the loss, so applied here
+    weights = keras_weights_as_minigrad(golden)
+    assert set(weights) == set(model.state_dict())
+    model.load_state_dict(weights)
+
+    x = Tensor(golden["x"].transpose(0, 3, 1, 2), requires_grad=True)   # NHWC -> NCHW
+    out = F.softmax(model(x), axis=1)
+    assert_close(out.data, golden["out"], "output", KERAS_TOLERANCE)
+    out.backward(golden["upstream"])
+    assert_close(x.grad.transpose(0, 2, 3, 1), golden["grad/x"], "input gradient", KERAS_TOLERANCE)
+    for name, value in keras_weights_as_minigrad(
+            {k.replace("grad/", "weight/"): v for k, v in golden.items() if k.startswith("grad/")
+             and k != "grad/x"}).items():
+        assert_close(dict(model.named_parameters())[name].grad, value, f"gradient of {name}",
+                     KERAS_TOLERANCE)
+
+
+def test_graph_model_summary_is_the_calculators_table(capsys):
+    spec, model = build("resnet.py")
+    model.summary(name="resnet")
+    table = capsys.readouterr().out
+    assert "layer2.shortcut.0" in table and f"{spec.analyze().total_params:,}" in table
+    assert sum(p.size for p in model.parameters()) == spec.analyze().trainable_params
+
+
+@pytest.mark.parametrize("model_file, reason", [
+    ("resnet.py", None), ("mobilenet.py", None), ("keras_residual.py", None),
+    ("unet.py", "its output is 2×32×32, an image"), ("dcgan.py", "its output is 1×28×28, an image")])
+def test_what_cannot_train_as_a_classifier_says_why(model_file, reason):
+    problem = classifier_problem(load_spec(str(HERE / "graph_models" / model_file)).analyze())
+    assert problem == reason or (reason and problem.startswith(reason))

@@ -336,10 +336,19 @@ class Init(str, Enum):
     glorot = "glorot"
 
 
+class Schedule(str, Enum):
+    none = "none"
+    step = "step"
+    cosine = "cosine"
+    onecycle = "onecycle"
+    plateau = "plateau"
+
+
 class OptimizerName(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
     adam = "adam"
+    adamw = "adamw"
     rmsprop = "rmsprop"
     adagrad = "adagrad"
 
@@ -404,10 +413,23 @@ def train(
         help="Images per step. [default: 32]",
         show_default=False)] = None,
     optimizer: Annotated[OptimizerName | None, typer.Option(
-        help="momentum is SGD with momentum 0.9. [default: adam]", show_default=False)] = None,
+        help="momentum is SGD with momentum 0.9; adamw is Adam with decoupled weight decay. "
+             "[default: adam]", show_default=False)] = None,
     lr: Annotated[float | None, typer.Option(
         help="Learning rate; by default the optimizer's usual one (sgd "
-                                     "and momentum 0.01, adam and rmsprop 0.001, adagrad 0.01).",
+                                     "and momentum 0.01, adam, adamw and rmsprop 0.001, adagrad "
+                                     "0.01). With --scheduler: where the schedule starts (the "
+                                     "peak of onecycle).",
+        show_default=False)] = None,
+    weight_decay: Annotated[float | None, typer.Option(
+        "--weight-decay", metavar="λ",
+        help="Weight decay: adamw shrinks every weight by lr·λ per step (decoupled; default "
+             "0.01); the others add λ·weight to its gradient, L2 as torch.optim does (default 0).",
+        show_default=False)] = None,
+    scheduler: Annotated[Schedule | None, typer.Option(
+        help="How the learning rate changes: step (×0.1 after every third of the epochs), cosine "
+             "(down to 0 over the run), onecycle (up and down again over every batch), plateau "
+             "(×0.1 after 2 epochs without a lower val_loss). [default: none]",
         show_default=False)] = None,
     val_split: Annotated[float | None, typer.Option(
         "--val-split",
@@ -478,7 +500,8 @@ def train(
         from_checkpoint = {"SPEC": spec, "--dataset": dataset, "--batch-size": batch_size,
                            "--optimizer": optimizer, "--lr": lr, "--val-split": val_split,
                            "--early-stopping": early_stopping, "--seed": seed, "--limit": limit,
-                           "--init": init, "--augment": augment or None}
+                           "--init": init, "--augment": augment or None,
+                           "--weight-decay": weight_decay, "--scheduler": scheduler}
         conflicting = [name for name, value in from_checkpoint.items() if value is not None]
         if conflicting:
             raise typer.BadParameter(f"a resumed run takes its model, data and settings from "
@@ -486,6 +509,9 @@ def train(
                                      param_hint="'--resume'")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise typer.BadParameter(f"must be a finite positive number, got {lr}", param_hint="'--lr'")
+    if weight_decay is not None and not (math.isfinite(weight_decay) and 0 <= weight_decay < 1):
+        raise typer.BadParameter(f"must be at least 0 and below 1, got {weight_decay}",
+                                 param_hint="'--weight-decay'")
     if val_split is not None and not 0 <= val_split < 1:
         raise typer.BadParameter(f"must be at least 0 and less than 1, got {val_split}",
                                  param_hint="'--val-split'")
@@ -510,7 +536,8 @@ def train(
                 optimizer=(optimizer or OptimizerName.adam).value, lr=lr, val_split=val_split,
                 early_stopping=early_stopping, seed=0 if seed is None else seed, limit=limit,
                 save=save, threads=threads or 1, init=(init or Init.auto).value,
-                augment=augment), None
+                augment=augment, weight_decay=weight_decay,
+                scheduler=(scheduler or Schedule.none).value), None
         try:
             status = training.run_training(settings, checkpoint, as_json, out, err, plot)
         except KeyboardInterrupt:

@@ -19,7 +19,7 @@ from pathlib import Path
 from minigrad.engine import rng
 
 from minigrad.layers import report
-from minigrad.tools.build import INITS, build_model
+from minigrad.tools.build import INITS, build_model, classifier_problem
 from minigrad.tools.data import (ArrayDataset, Augmentation, DataLoader, flip_allowed,
                                  has_test_split)
 from minigrad.tools.datasets import load_dataset, rich_progress
@@ -28,7 +28,7 @@ from minigrad.text import printable
 from minigrad.engine.optim import OPTIMIZER_NAMES, make_optimizer
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import ReadOptions, Spec, load_spec
-from minigrad.tools.train import Trainer, TrainingState, evaluate
+from minigrad.tools.train import SCHEDULES, Trainer, TrainingState, evaluate
 
 from . import plots, render
 from .limits import CORES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_LIMIT, MAX_SEED
@@ -74,6 +74,8 @@ class Settings:
     threads: int              # BLAS threads: results can differ in the last bits between counts
     init: str = "auto"        # initial weights: "auto" (He before relu, else Glorot), "he", "glorot"
     augment: bool = False     # shift (and, where the dataset allows, flip) the training images
+    weight_decay: float | None = None  # None: the optimizer's default
+    scheduler: str = "none"   # a learning-rate schedule of minigrad.tools.train.SCHEDULES
 
 
 @dataclass
@@ -130,6 +132,10 @@ def resolve_spec(spec_arg: str | None, data: ArrayDataset, dataset: str) -> Spec
 
 
 def check_outputs(summary, num_classes: int, dataset: str) -> None:
+    problem = classifier_problem(summary)
+    if problem:
+        raise TrainError(f"cnncalc trains image classifiers, and this model is not one: {problem} "
+                         "(cnncalc graph still runs it forward and backward)")
     outputs = summary.rows[-1].output_shape
     if outputs != (num_classes,):
         raise TrainError(f"the model's output shape is {report.shape_text(outputs)} but {dataset} "
@@ -201,8 +207,16 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
 
     if checkpoint is None:
         rng.manual_seed(settings.seed)  # weight initialisation draws from it
-        model = build_model(spec.network, init=settings.init)
-    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr)
+        model = build_model(spec.graph, init=settings.init)
+    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
+                               settings.weight_decay)
+    augment = augmentation(settings)
+    loader = DataLoader(data.train, settings.batch_size, shuffle=True, seed=settings.seed,
+                        augment=augment)
+    # made before a checkpoint's optimizer state is loaded: the schedule starts from the
+    # settings' learning rate, and the trainer replays it to where the run stopped
+    trainer = Trainer(model, optimizer, loader, settings.epochs, data.validation,
+                      settings.early_stopping, settings.scheduler)
     if checkpoint is not None:
         try:
             optimizer.load_state_dict(checkpoint.optimizer_state or {})
@@ -211,14 +225,9 @@ def run_training(settings: Settings, checkpoint: ModelFile | None, as_json: bool
                                  f"{error}") from None
         console.print(f"resuming {checkpoint.path} at epoch {state.epoch + 1}, "
                       f"batch {state.batch + 1}", markup=False)
-    augment = augmentation(settings)
     if augment is not None:
         console.print(f"augmenting: shifts of up to {augment.max_shift} pixels"
                       + (", left-right flips" if augment.flip else ""), markup=False)
-    loader = DataLoader(data.train, settings.batch_size, shuffle=True, seed=settings.seed,
-                        augment=augment)
-    trainer = Trainer(model, optimizer, loader, settings.epochs, data.validation,
-                      settings.early_stopping)
 
     with threads_limited(settings.threads):
         with (render.TrainingProgress(console, settings.epochs) as display,
@@ -351,6 +360,9 @@ SETTING_CHECKS = {
     "limit": _whole(1, MAX_LIMIT, optional=True), "save": _text(optional=True),
     "threads": _whole(1, 1024), "init": ((lambda v: v in INITS), f"one of {', '.join(INITS)}"),
     "augment": ((lambda v: type(v) is bool), "true or false"),
+    "weight_decay": ((lambda v: v is None or (type(v) in (int, float) and 0 <= v < 1)),
+                     "a number at least 0 and below 1, or null"),
+    "scheduler": ((lambda v: v in SCHEDULES), f"one of {', '.join(SCHEDULES)}"),
 }
 
 

@@ -276,6 +276,8 @@ ERRORS = [
     ("input 8x8x1; dropout 1.5", "dropout rate must be in [0, 1), got 1.5", "1.5"),
     ("conv 32 3x3; flatten; dense 10", "missing input shape", None),
     ("input 8x8x1; maxpoll 2", "did you mean 'maxpool'?", "maxpoll"),
+    ("input 8x8x1; conv 4 3x3 padding same", "options are written with '=': padding=same",
+     "padding"),
     ("", "empty model", None),
     ("model.py", "no such file: model.py", None),
     # a name the code never defines is known only when it runs: named, with the way out

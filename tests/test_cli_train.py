@@ -420,3 +420,16 @@ def test_a_checkpoint_from_a_bigger_machine_resumes_with_this_machines_cores(mon
     assert settings.threads == training.CORES < 1024
     settings, _ = training.open_checkpoint("run.npz", None, None, None, 1)
     assert settings.threads == 1
+
+
+def test_a_model_that_is_not_a_classifier_is_refused_with_the_reason():
+    text = refused("train", "conv 4 3x3 padding=same; conv 1 3x3 padding=same", "--epochs", "1")
+    assert "its output is 28×28×1, an image" in text and "cnncalc graph" in text
+
+
+def test_schedule_and_weight_decay_are_settings_of_the_run(trained):
+    path, _ = trained
+    result = run("train", "--resume", path, "--scheduler", "cosine", "--weight-decay", "0.1")
+    assert result.exit_code == 2 and "drop --weight-decay, --scheduler" in result.output
+    assert run("train", "--weight-decay", "-1").exit_code == 2
+    assert run("train", "--scheduler", "linear").exit_code == 2

@@ -61,7 +61,7 @@ CASES = {
                                      "be a whole number in 1..100,000, got '5'"),
     "ck_optimizer_bogus.npz": (RESUME, 2, "this file is damaged: its training setting "
                                           "'optimizer' should be one of sgd, momentum, adam, "
-                                          "rmsprop, adagrad, got 'bogus'"),
+                                          "adamw, rmsprop, adagrad, got 'bogus'"),
     "declared_4TiB_x.npz": (DATASET, 2, "this file is damaged: array 'x' declares shape "
                                         "(4398046511104,)"),
     "y_huge_label.npz": (DATASET, 2, "y has the label 1099511627776, more than the 100,000 "

@@ -177,6 +177,40 @@ def test_checkpoint_resumes_to_the_uninterrupted_run(tmp_path, stop_after):
     assert final.best_epoch == full.best_epoch
 
 
+@pytest.mark.parametrize("schedule", ["step", "cosine", "onecycle", "plateau"])
+def test_a_scheduled_run_resumes_to_the_uninterrupted_run(tmp_path, schedule):
+    """The schedule is replayed from the history: the learning rate of every later step, and so
+    the weights, are those of the run that was never stopped."""
+    spec, model, optimizer, loader, validation = run_setup()
+    Trainer(model, optimizer, loader, 3, validation, schedule=schedule).fit()
+    expected, expected_lr = model.state_dict(), optimizer.lr
+
+    spec, model, optimizer, loader, validation = run_setup()
+    trainer = Trainer(model, optimizer, loader, 3, validation, schedule=schedule)
+    batches = 0
+
+    def stop_at(progress):
+        nonlocal batches
+        batches += 1
+        if batches == 8:
+            trainer.request_stop()
+
+    state = trainer.fit(on_batch=stop_at)
+    path = tmp_path / "checkpoint.npz"
+    save_model(path, model, spec, META, optimizer.state_dict(), state)
+    checkpoint = load_model(path)
+    resumed_optimizer = Adam(checkpoint.model.parameters(), lr=0.01)
+    resumed = Trainer(checkpoint.model, resumed_optimizer, loader, 3, validation, schedule=schedule)
+    resumed_optimizer.load_state_dict(checkpoint.optimizer_state)   # as cnncalc train does
+    resumed.fit(checkpoint.training_state)
+
+    assert resumed_optimizer.lr == expected_lr
+    assert schedule == "plateau" or expected_lr != 0.01   # the schedule moved it
+    result = checkpoint.model.state_dict()
+    for name, value in expected.items():
+        assert result[name].tobytes() == value.tobytes(), name
+
+
 def test_training_state_and_optimizer_state_round_trip(tmp_path):
     spec, model, optimizer, loader, validation = run_setup()
     state = Trainer(model, optimizer, loader, 2, validation).fit()  # with best-epoch weights

@@ -440,26 +440,33 @@ class Adagrad(Optimizer):
         param -= group["lr"] * grad / (np.sqrt(s) + group["eps"])
 
 
-# name -> (build(params, lr), default learning rate). RMSprop's default here is Keras' 1e-3: the
-# class keeps PyTorch's 1e-2, which is often too large for a CNN from scratch.
+# name -> (class and its fixed settings, default learning rate). RMSprop's default here is Keras'
+# 1e-3: the class keeps PyTorch's 1e-2, which is often too large for a CNN from scratch.
 _OPTIMIZERS = {
-    "sgd": (lambda params, lr: SGD(params, lr=lr), 0.01),
-    "momentum": (lambda params, lr: SGD(params, lr=lr, momentum=0.9), 0.01),
-    "adam": (lambda params, lr: Adam(params, lr=lr), 1e-3),
-    "rmsprop": (lambda params, lr: RMSprop(params, lr=lr), 1e-3),
-    "adagrad": (lambda params, lr: Adagrad(params, lr=lr), 1e-2),
+    "sgd": ((SGD, {}), 0.01),
+    "momentum": ((SGD, {"momentum": 0.9}), 0.01),
+    "adam": ((Adam, {}), 1e-3),
+    "adamw": ((AdamW, {}), 1e-3),
+    "rmsprop": ((RMSprop, {}), 1e-3),
+    "adagrad": ((Adagrad, {}), 1e-2),
 }
 OPTIMIZER_NAMES = tuple(_OPTIMIZERS)
 
 
-def make_optimizer(name: str, params: Iterable[Tensor], lr: float | None = None) -> Optimizer:
-    """The optimizer called `name` (sgd, momentum, adam, rmsprop, adagrad; "momentum" is SGD with
-    momentum 0.9), with learning rate `lr`, or that optimizer's usual default when lr is None."""
+def make_optimizer(name: str, params: Iterable[Tensor], lr: float | None = None,
+                   weight_decay: float | None = None) -> Optimizer:
+    """The optimizer called `name` (sgd, momentum, adam, adamw, rmsprop, adagrad; "momentum" is
+    SGD with momentum 0.9), with learning rate `lr` and weight decay `weight_decay`, or that
+    optimizer's usual defaults when None (AdamW's decay is decoupled, 0.01 by default; the
+    others add λθ to the gradient, 0 by default, as torch.optim does)."""
     key = name.lower()
     if key not in _OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZER_NAMES)}")
-    build, default_lr = _OPTIMIZERS[key]
-    return build(params, default_lr if lr is None else lr)
+    (kind, fixed), default_lr = _OPTIMIZERS[key]
+    options = dict(fixed, lr=default_lr if lr is None else lr)
+    if weight_decay is not None:
+        options["weight_decay"] = weight_decay
+    return kind(params, **options)
 
 
 # torch.optim.lr_scheduler's place: optim.lr_scheduler.StepLR(opt, ...). Imported last, as it

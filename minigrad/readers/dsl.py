@@ -132,9 +132,13 @@ def _layer(keyword: str, words: list[Token]) -> Layer:
         raise SpecError(f"{keyword} needs {'a filter count and a kernel size' if keyword == 'conv' else 'a size'}"
                         f", e.g. '{EXAMPLES[keyword]}'", where)
     if len(positional) > wanted:
-        raise SpecError(f"unexpected '{_q(positional[wanted].text)}' in {keyword}",
-                        positional[wanted].where, did_you_mean(positional[wanted].text,
-                                                               list(OPTIONS[keyword]) + list(ACTIVATIONS)))
+        extra = positional[wanted]
+        if extra.text.lower() in OPTIONS[keyword]:  # `padding same`: an option without its '='
+            value = positional[wanted + 1].text if len(positional) > wanted + 1 else "…"
+            hint = f"options are written with '=': {extra.text.lower()}={_q(value)}"
+        else:
+            hint = did_you_mean(extra.text, list(OPTIONS[keyword]) + list(ACTIVATIONS))
+        raise SpecError(f"unexpected '{_q(extra.text)}' in {keyword}", extra.where, hint)
     options = _options(keyword, rest)
     if keyword == "dense":
         return Dense(units=_int(positional[0], "units"), bias=options.get("bias", True),

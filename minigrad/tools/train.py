@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from minigrad.engine import functional as F
-from minigrad.engine import rng
+from minigrad.engine import lr_scheduler, rng
 from minigrad.engine.tensor import Tensor, no_grad
 
 
@@ -204,6 +204,37 @@ def evaluate(model, dataset, batch_size: int = 500) -> EvalResult:
                       predictions, probs)
 
 
+# --scheduler: how the learning rate changes over a run (torch.optim.lr_scheduler's classes)
+SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
+
+
+def make_schedule(name: str, optimizer, epochs: int, batches_per_epoch: int):
+    """The learning-rate schedule called `name`, or None for "none":
+
+    step      StepLR: × 0.1 after every third of the epochs (at least one epoch)
+    cosine    CosineAnnealingLR: from lr down to 0 along half a cosine over the epochs
+    onecycle  OneCycleLR: up to lr and back down over every batch of the run (Smith's 1cycle);
+              momentum (or Adam's β₁) cycles the other way where the optimizer has it
+    plateau   ReduceLROnPlateau: × 0.1 after 2 epochs without a lower val_loss (the training loss
+              when there is no validation set)
+    """
+    if name == "none":
+        return None
+    if name == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "onecycle":
+        group = optimizer.param_groups[0]
+        cycles = group.get("momentum", 0) > 0 or "betas" in group
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=group["lr"],
+                                       total_steps=epochs * batches_per_epoch,
+                                       cycle_momentum=cycles)
+    if name == "plateau":
+        return lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=2)
+    raise ValueError(f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)}")
+
+
 class Trainer:
     """Trains `model` with cross-entropy on integer labels.
 
@@ -214,14 +245,37 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loader, epochs: int, validation=None,
-                 early_stopping: int | None = None):
+                 early_stopping: int | None = None, schedule: str = "none"):
         if epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {epochs}")
         if early_stopping is not None and validation is None:
             raise ValueError("early stopping watches val_loss: it needs a validation set")
         self.model, self.optimizer, self.loader = model, optimizer, loader
         self.epochs, self.validation, self.early_stopping = epochs, validation, early_stopping
+        self.schedule = schedule
+        self.scheduler = make_schedule(schedule, optimizer, epochs, len(loader))
+        self.start_lrs = [group["lr"] for group in optimizer.param_groups]
         self._stop_requested = False
+
+    def _replay_schedule(self, state: TrainingState) -> None:
+        """Bring the schedule to where an interrupted run left it: a schedule depends only on
+        the steps taken (and, for plateau, on the epochs' losses), so it is stepped again from
+        the learning rate it started at (a checkpoint's optimizer state holds the last one)."""
+        if self.scheduler is None:
+            return
+        for group, lr in zip(self.optimizer.param_groups, self.start_lrs):
+            group["lr"] = lr
+        for stats in state.history:
+            self._step_epoch_schedule(stats)
+        if self.schedule == "onecycle":
+            for _ in range(len(state.history) * len(self.loader) + state.batch):
+                self.scheduler.step()
+
+    def _step_epoch_schedule(self, stats: EpochStats) -> None:
+        if self.schedule == "plateau":
+            self.scheduler.step(stats.val_loss if stats.val_loss is not None else stats.loss)
+        elif self.scheduler is not None and self.schedule != "onecycle":
+            self.scheduler.step()
 
     def request_stop(self) -> None:
         """Stop after the batch in progress (what Ctrl-C does); fit() then returns the state."""
@@ -234,6 +288,7 @@ class Trainer:
         on_batch(BatchProgress) after every batch; on_epoch(EpochStats) after every epoch.
         """
         state = state or TrainingState()
+        self._replay_schedule(state)
         if state.rng_state is not None:
             rng.generator().bit_generator.state = state.rng_state
         self._stop_requested = False
@@ -243,6 +298,7 @@ class Trainer:
                 state.rng_state = rng.generator().bit_generator.state
                 return state
             stats = self._end_epoch(state)
+            self._step_epoch_schedule(stats)
             if on_epoch:
                 on_epoch(stats)
             if self._should_stop_early(state):
@@ -265,6 +321,8 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            if self.schedule == "onecycle":
+                self.scheduler.step()
             state.seconds += time.perf_counter() - started
             state.batch += 1
             state.loss_sum += loss.item() * len(y)

@@ -4,7 +4,8 @@ reads them with the numbers PyTorch 2.13 and Keras 3 give for the same code.
 tests/engine_goldens/presets.json holds those numbers; tests/engine_goldens/make_presets.py
 wrote it by running each preset's text in the real framework (by hand: no framework is needed
 here). Compared: total, trainable and non-trainable parameters, PyTorch's buffers (BatchNorm's
-running statistics), and every layer the framework reports: its output shape and parameters.
+running statistics), and every layer the framework reports: its output shape and parameters;
+and the model `cnncalc train` builds holds as many weights and statistics.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cnncalc.app import app
 from typer.testing import CliRunner
 
+from minigrad.engine.tensor import Tensor, no_grad
+from minigrad.readers import load_spec
 from minigrad.readers.presets import PRESETS
+from minigrad.tools.build import build_model
 
 GOLDENS = json.loads((Path(__file__).parent / "engine_goldens" / "presets.json")
                      .read_text(encoding="utf-8"))
@@ -66,6 +71,18 @@ def test_every_framework_layer_has_its_output_shape_and_parameters(name):
         row = rows[index]
         assert (row["output_shape"], row["params"]) == (layer["output_shape"], layer["params"]), \
             f"{name}: {layer['name']}"
+
+
+@pytest.mark.parametrize("name", GRAPH_PRESETS)
+def test_the_built_model_has_the_frameworks_weights_and_statistics(name):
+    golden = GOLDENS[name]
+    model = build_model(load_spec(name).graph)
+    assert sum(p.data.size for p in model.parameters()) == golden["trainable_params"]
+    # BatchNorm's running mean and variance: PyTorch's buffers, Keras' non-trainable weights
+    statistics = golden["buffers"] if "buffers" in golden else golden["non_trainable_params"]
+    assert sum(b.size for _, b in model.named_buffers()) == statistics
+    with no_grad():
+        assert model(Tensor(np.zeros((2, 1, 28, 28), np.float32))).shape == (2, 10)
 
 
 def test_resnet_mini_is_a_graph_with_both_kinds_of_shortcut():

@@ -388,3 +388,14 @@ def test_dot_of_a_diamond():
     assert len(edges) == 3 + 3 + 3
     a_id = next(k for k, (s, label) in nodes.items() if label.startswith("a"))
     assert len([e for e in edges if e[0] == a_id]) == 2  # a feeds two ops, one node
+
+
+def test_rich_tree_shows_a_tensor_in_full_where_it_is_first_printed():
+    # x is an input of the last op at the top level and of one deep inside the first branch:
+    # the line printed first (the deep one) is the full one, the later one points "above"
+    x = leaf([1.0, 2.0], name="x")
+    console = Console(record=True, width=120, file=io.StringIO())
+    console.print(mg.tree(((x * 2).exp() + x).sum()))
+    lines_with_x = [line for line in console.export_text().splitlines() if re.search(r"\bx\b", line)]
+    assert len(lines_with_x) == 2
+    assert "shown above" not in lines_with_x[0] and "shown above" in lines_with_x[1]

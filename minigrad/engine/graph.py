@@ -24,19 +24,19 @@ def tree(tensor: Tensor) -> Tree:
     in full once and then as "(shown above)"."""
     root = Tree(_label(tensor))
     seen = {id(tensor)}
-    stack = [(tensor, root)]
+    # depth first, in the order the lines are printed, so "above" is above (no recursion: a
+    # chain of 10,000 ops is fine)
+    stack = [(root, iter(tensor.op.inputs if tensor.op else ()))]
     while stack:
-        node, branch = stack.pop()
-        if node.op is None:
-            continue
-        children = []
-        for parent in node.op.inputs:
-            if id(parent) in seen:
-                branch.add(_label(parent) + " [dim](shown above)[/]")
-                continue
+        branch, inputs = stack[-1]
+        parent = next(inputs, None)
+        if parent is None:
+            stack.pop()
+        elif id(parent) in seen:
+            branch.add(_label(parent) + " [dim](shown above)[/]")
+        else:
             seen.add(id(parent))
-            children.append((parent, branch.add(_label(parent))))
-        stack.extend(reversed(children))
+            stack.append((branch.add(_label(parent)), iter(parent.op.inputs if parent.op else ())))
     return root
 
 

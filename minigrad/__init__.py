@@ -3,9 +3,10 @@
     from minigrad import Tensor, functional as F, nn, optim
 
 The package has four parts, one folder each:
-- `minigrad.engine`: `Tensor` and `no_grad()` (tensor.py), the ops with their derivatives
-  (functional.py: conv2d, pools, linear, activations, softmax, losses, with PyTorch's names),
-  modules (nn.py), optimizers (optim.py), `gradcheck` and `print_graph` / `to_dot`.
+- `minigrad.engine`: `Tensor` and `no_grad()` (tensor.py, tensor_ops.py, creation.py), the ops
+  with their derivatives (one file per kind, gathered as functional.py with PyTorch's names),
+  modules (nn/), optimizers and schedules (optim.py, lr_scheduler.py), `gradcheck` and
+  `print_graph` / `to_dot`.
 - `minigrad.layers`: the layer math, one small definition per layer kind (output shape,
   parameters, receptive field, MACs), the layer graph, its analysis and the summary report.
 - `minigrad.readers`: reads a model description — the layer language, pasted PyTorch or Keras

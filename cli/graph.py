@@ -24,8 +24,10 @@ def one_pass(spec: Spec):
     minigrad.manual_seed(0)
     model = build_model(spec.graph)
     rng = np.random.default_rng(0)
-    inputs = [Tensor(sample(rng, spec, summary, index), name=row.name)
-              for index, row in enumerate(summary.rows) if row.type == "input"]
+    # a graph model takes the inputs its outputs need; a chain its one input
+    nodes = list(getattr(model, "input_shapes", {0: None}))
+    inputs = [Tensor(sample(rng, spec, summary, index), name=summary.rows[index].name)
+              for index in nodes]
     outputs = model(*inputs)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     if len(outputs) == 1 and outputs[0].ndim == 2:

@@ -377,8 +377,8 @@ model = nn.Sequential(
 @pytest.mark.parametrize("layer, shape, message", [
     (kinds.Pad(padding=1, mode="circular"), (4, 4, 2), "circular padding"),
     (kinds.Normalization(axis=-1), (4, 4, 2), "Normalization"),
-    (kinds.Augment(kind="RandomFlip"), (4, 4, 2), "Augment"),
-    (kinds.Resizing(height=3, width=3), (4, 4, 2), "Resizing"),
+    (kinds.Augment(kind="RandomFlip"), (4, 4, 2), "RandomFlip.*cnncalc train --augment"),
+    (kinds.Resizing(height=3, width=3, interpolation="nearest"), (4, 4, 2), "'nearest'"),
 ])
 def test_kinds_the_engine_cannot_compute_are_refused_by_name(layer, shape, message):
     with pytest.raises(SpecError, match=message):
@@ -397,6 +397,9 @@ def test_kinds_the_engine_cannot_compute_are_refused_by_name(layer, shape, messa
     (kinds.Upsample(scale=(2,), mode="bilinear"), (3, 3, 2)),
     (kinds.Reshape(target=(2, 8)), (4, 4, 1)),
     (kinds.Elementwise(op="rdiv", operand=2.0), (4, 4, 1)),
+    (kinds.Resizing(height=3, width=5), (4, 4, 2)),
+    (kinds.PReLU(shared_axes=(0, 1)), (4, 4, 2)),
+    (kinds.Dropout(rate=0.5, variant="spatial_dropout"), (6, 3)),
 ])
 def test_kinds_once_refused_now_build_to_the_analysed_shape(layer, shape):
     network = kinds.Network(shape, (layer,))

@@ -4,14 +4,19 @@ in eval mode afterwards (fixtures: tests/engine_goldens/make_graph_models.py).""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cnncalc.app import parse_shape
+from cnncalc.graph import sample
 
 import minigrad.engine.functional as F
-from minigrad import Tensor, nn
-from minigrad.readers import load_spec
+from minigrad import SpecError, Tensor, nn, no_grad
+from minigrad.layers import shapes
+from minigrad.readers import ReadOptions, load_spec
+from minigrad.readers.interp import parse_override
 from minigrad.tools.build import build_model, classifier_problem
 
 HERE = Path(__file__).parent
@@ -110,3 +115,49 @@ def test_graph_model_summary_is_the_calculators_table(capsys):
 def test_what_cannot_train_as_a_classifier_says_why(model_file, reason):
     problem = classifier_problem(load_spec(str(HERE / "graph_models" / model_file)).analyze())
     assert problem == reason or (reason and problem.startswith(reason))
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything the calculator reads builds: every model of the corpus (tests/corpus) runs forward
+# to the output shape the analysis gives, except Keras' random augmentation layers, refused by
+# name (the layer graph does not record what they draw).
+# ---------------------------------------------------------------------------------------------
+
+CORPUS = HERE / "corpus"
+CORPUS_MODELS = [g for g in sorted((CORPUS / "goldens").glob("*.json"))
+                 if json.loads(g.read_text(encoding="utf-8"))["error"] is None]
+RANDOM_AUGMENTATION = {"keras_preprocessing_resize_crop.py", "nb_keras_xception_small.ipynb",
+                       "tf_image_classification_flowers.py"}
+
+
+def corpus_spec(golden: dict):
+    args, options = list(golden["args"]), {"model": None, "overrides": []}
+    input_shape = None
+    for flag, value in zip(args[::2], args[1::2]):
+        if flag in ("--input", "-i"):
+            input_shape = parse_shape(value)
+        elif flag == "--model":
+            options["model"] = value
+        elif flag == "--set":
+            options["overrides"].append(parse_override(value))
+    read = ReadOptions(model=options["model"], overrides=tuple(options["overrides"]))
+    return load_spec(str(CORPUS / golden["file"]), None, input_shape, read)
+
+
+@pytest.mark.parametrize("golden_path", CORPUS_MODELS, ids=lambda p: p.stem)
+def test_every_corpus_model_builds_and_runs_to_its_analysed_shape(golden_path):
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))
+    spec = corpus_spec(golden)
+    if golden["file"] in RANDOM_AUGMENTATION:
+        with pytest.raises(SpecError, match="cnncalc train --augment"):
+            build_model(spec.graph)
+        return
+    model = build_model(spec.graph)
+    summary = spec.analyze()
+    rng = np.random.default_rng(0)
+    inputs = [Tensor(sample(rng, spec, summary, node)[0:1].repeat(2, axis=0))
+              for node in getattr(model, "input_shapes", {0: None})]
+    with no_grad():
+        out = model(*inputs)
+    expected = shapes.convert_shape(summary.rows[-1].output_shape, spec.layout, "chw")
+    assert (out[-1] if isinstance(out, tuple) else out).shape == (2,) + expected

@@ -50,3 +50,14 @@ def test_a_model_without_an_input_shape_is_an_error():
     assert result.exit_code == 2
     assert "missing input shape" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_graph_model_that_is_not_a_classifier_runs_forward_and_backward():
+    # a U-Net: two concatenations, a transposed conv, bilinear upsampling; its loss is the
+    # output's mean, and every parameter, PyTorch's names, gets a gradient
+    result = runner.invoke(app, ["graph", "tests/graph_models/unet.py"])
+    assert result.exit_code == 0, result.output
+    assert "Cat" in result.output and "ConvTranspose2d" in result.output
+    for name in ("down1.0.weight", "up2.weight", "conv_up1.3.bias", "out.weight"):
+        assert re.search(rf"{re.escape(name)}\s.*\d", result.output), name
+    assert "—" not in result.output.split("gradients after")[1]   # no parameter without one

@@ -142,30 +142,40 @@ class _Built:
         return model
 
     def graph_model(self) -> nn.GraphModel:
-        inputs = [i for i, node in enumerate(self.graph.nodes) if isinstance(node.layer, layers.Input)]
-        if inputs != list(range(len(inputs))):
-            raise SpecError("the model's inputs must come first in the graph")
-        position = {node: i for i, node in enumerate(inputs)}  # node index -> value index
+        needed = self.ancestors_of_outputs()
+        inputs = [i for i in needed if isinstance(self.graph.nodes[i].layer, layers.Input)]
         steps, built = [], {}
         registered: list[tuple[str, nn.Module, bool]] = []
-        for index in range(len(inputs), len(self.graph.nodes)):
+        for index in needed:
             node = self.graph.nodes[index]
-            modules = built[node.shares] if node.shares is not None else self.modules(index)
+            if index in inputs:
+                continue
+            shared = node.shares is not None and node.shares in built
+            modules = built[node.shares] if shared else self.modules(index)
             built[index] = modules
-            if node.shares is None:
+            if not shared:
                 registered += [(name, owner, node.trainable)
                                for name, owner in _owners(self.names[index], modules, node.counted)]
-            position[index] = len(position)
-            steps.append(nn.Step(self.names[index], _chain(modules),
-                                 tuple(position[i] for i in node.inputs)))
-        model = nn.GraphModel(self.graph, [self.chw(i) for i in inputs], steps,
-                              tuple(position[i] for i in self.outputs), self.folded)
+            steps.append(nn.Step(self.names[index], _chain(modules), index, node.inputs))
+        model = nn.GraphModel(self.graph, {i: self.chw(i) for i in inputs}, steps, self.outputs,
+                              self.folded)
         for name, owner, trainable in registered:
             model.register(name, owner)
             for parameter in owner.parameters():
                 parameter.requires_grad = trainable
         _name_parameters(model)
         return model
+
+    def ancestors_of_outputs(self) -> list[int]:
+        """The nodes the outputs depend on, in order: code around the model (a standalone
+        encoder beside the autoencoder that reuses its layers) is left out."""
+        needed, pending = set(), list(self.outputs)
+        while pending:
+            index = pending.pop()
+            if index not in needed:
+                needed.add(index)
+                pending.extend(self.graph.nodes[index].inputs)
+        return sorted(needed)
 
 
 def _owners(name: str, modules: list[nn.Module], counted: bool):

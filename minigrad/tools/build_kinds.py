@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from minigrad import layers
 from minigrad.engine import nn
 from minigrad.errors import SpecError
+from minigrad.layers import shapes
 from minigrad.layers.window import pads_of
 
 ACTIVATION_MODULES = {
@@ -321,19 +322,27 @@ def _activation(layer: layers.Activation, in_shapes, where: Where):
 
 
 def _prelu(layer: layers.PReLU, in_shapes, where: Where):
-    if layer.shared_axes is not None or (where.rules == "keras" and layer.num_parameters != 1):
-        return "a Keras PReLU (one slope per value)"
-    return [nn.PReLU(layer.num_parameters)]
+    if layer.num_parameters is not None:  # PyTorch's: 1 or C slopes
+        return [nn.PReLU(layer.num_parameters)]
+    # Keras': one slope per value of its channels-last shape, 1 along the shared axes
+    keras_shape = shapes.convert_shape(in_shapes[0], "chw", where.layout)
+    rank = len(keras_shape)
+    shared = {axis % rank for axis in layer.shared_axes}
+    slopes = tuple(1 if i in shared else n for i, n in enumerate(keras_shape))
+    return [nn.ValuePReLU(shapes.convert_shape(slopes, where.layout, "chw"))]
 
 
 def _dropout(layer: layers.Dropout, in_shapes, where: Where):
     if layer.variant == "dropout":
         return [nn.Dropout(layer.rate)]
-    if layer.variant in ("dropout2d", "spatial_dropout2d") and len(in_shapes[0]) == 3:
+    # whole channels dropped: Keras' SpatialDropout1D/2D, PyTorch's Dropout1d/2d (which PyTorch
+    # also applies to (N, C, L) maps as Dropout1d)
+    rank = len(in_shapes[0]) - 1
+    if layer.variant in ("dropout2d", "spatial_dropout") and rank == 2:
         return [nn.Dropout2d(layer.rate)]
-    if layer.variant in ("dropout1d", "spatial_dropout1d") and len(in_shapes[0]) == 2:
+    if layer.variant in ("dropout1d", "dropout2d", "spatial_dropout") and rank == 1:
         return [nn.Dropout1d(layer.rate)]
-    return f"{layer.variant} on a {len(in_shapes[0]) - 1}-D map"
+    return f"{layer.variant} on a {rank}-D map"
 
 
 def _merge(layer: layers.Merge, in_shapes, where: Where):
@@ -384,6 +393,19 @@ def _center_crop(layer: layers.CenterCrop, in_shapes, where: Where):
                         "constant")]
 
 
+def _resizing(layer: layers.Resizing, in_shapes, where: Where):
+    # Keras resizes with tf.image.resize (half-pixel centres, no antialiasing): PyTorch's
+    # bilinear interpolation without align_corners
+    if layer.interpolation != "bilinear":
+        return f"a resize with {layer.interpolation!r} interpolation (bilinear only)"
+    return [nn.Upsample(size=(layer.height, layer.width), mode="bilinear", align_corners=False)]
+
+
+def _augment(layer: layers.Augment, in_shapes, where: Where):
+    return (f"Keras' {layer.kind} (a random change of the training images that the layer graph "
+            "does not record); leave it out and train with `cnncalc train --augment`")
+
+
 BUILDERS = {
     layers.Conv: _conv,
     layers.DepthwiseConv: _depthwise,
@@ -415,6 +437,8 @@ BUILDERS = {
     layers.Crop: _crop,
     layers.CenterCrop: _center_crop,
     layers.PixelShuffle: lambda layer, *_: [nn.PixelShuffle(layer.factor)],
+    layers.Resizing: _resizing,
+    layers.Augment: _augment,
     layers.Rescaling: lambda layer, *_: [nn.Arithmetic("mul", layer.scale)]
     + ([nn.Arithmetic("add", layer.offset)] if layer.offset else []),
     layers.Elementwise: lambda layer, *_: [nn.Arithmetic(layer.op, layer.operand)],

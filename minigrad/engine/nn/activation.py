@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad.engine.nn.module import Module, Parameter
 
-__all__ = ["Dropout", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout1d", "Dropout2d",
+__all__ = ["ValuePReLU", "Dropout", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout1d", "Dropout2d",
            "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "ReLU6",
            "Softplus", "Mish", "Softsign", "PReLU", "Identity"]
 
@@ -231,3 +231,20 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+
+class ValuePReLU(Module):
+    """Keras' PReLU: a learnt negative slope per value, shared along some axes: slopes of shape
+    `slope_shape` (the per-sample shape, channels first, with 1 on the shared axes), starting
+    at 0 as Keras' do.  f(x) = x for x ≥ 0, alpha·x below."""
+
+    def __init__(self, slope_shape: tuple[int, ...]):
+        super().__init__()
+        self.alpha = Parameter(np.zeros(slope_shape, dtype=np.float32))
+
+    def forward(self, x):
+        return x.relu() - self.alpha * (-x).relu()
+
+    def extra_repr(self) -> str:
+        return f"slope_shape={self.alpha.shape}"

@@ -1,12 +1,12 @@
 """GraphModel: a model whose layers form a graph — residual adds, concatenations, shared layers,
 several inputs or outputs — as `minigrad.tools.build.build_model` makes it from a layer graph.
 
-Each step applies a callable to the outputs of earlier steps, in topological order, so
+Each step applies a callable to the outputs of earlier nodes, in topological order, so
 `forward` is one loop:
 
-    values = list(inputs)
+    values = dict(zip(input_nodes, inputs))
     for step in steps:
-        values.append(step.fn(*(values[i] for i in step.inputs)))
+        values[step.node] = step.fn(*(values[i] for i in step.inputs))
 
 Modules with parameters are registered under their layer's dotted name ("layer1.0.conv1"), so
 `named_parameters()` gives the names PyTorch's `state_dict()` gives for the same code.
@@ -28,11 +28,12 @@ __all__ = ["GraphModel", "Step"]
 
 @dataclass(frozen=True)
 class Step:
-    """One node of the graph: `fn` applied to the values of the nodes `inputs` (indices into the
-    list of values, inputs first). `name` is the node's row name."""
+    """One node of the graph: `fn` applied to the values of the nodes `inputs`, giving the value
+    of node `node`. `name` is the node's row name."""
 
     name: str
     fn: Callable[..., Tensor]
+    node: int
     inputs: tuple[int, ...]
 
 
@@ -51,13 +52,14 @@ def _free(name: str) -> str:
 class GraphModel(Module):
     """x (or several inputs, each (N, *shape) in C×H×W order) -> the output, or a tuple of outputs.
 
-    graph: the minigrad.layers.LayerGraph it computes; input_shapes: each input's per-sample shape
-    in C×H×W; steps: the nodes after the inputs; outputs: indices of the values returned;
-    output_activation: a final softmax or log_softmax left out because the loss applies it.
+    graph: the minigrad.layers.LayerGraph it computes; input_shapes: each input node's
+    per-sample shape in C×H×W, in the order forward() takes them; steps: the other nodes the
+    outputs need; outputs: the nodes returned; output_activation: a final softmax or
+    log_softmax left out because the loss applies it.
     """
 
-    def __init__(self, graph: LayerGraph, input_shapes: list[tuple[int, ...]], steps: list[Step],
-                 outputs: tuple[int, ...], output_activation: str | None = None):
+    def __init__(self, graph: LayerGraph, input_shapes: dict[int, tuple[int, ...]],
+                 steps: list[Step], outputs: tuple[int, ...], output_activation: str | None = None):
         super().__init__()
         object.__setattr__(self, "steps", tuple(steps))  # plain data: not registered modules
         self.graph, self.input_shapes, self.outputs = graph, input_shapes, outputs
@@ -78,15 +80,15 @@ class GraphModel(Module):
     def forward(self, *inputs):
         if len(inputs) != len(self.input_shapes):
             raise ValueError(f"the model takes {len(self.input_shapes)} input(s), got {len(inputs)}")
-        values = []
-        for x, shape in zip(inputs, self.input_shapes):
+        values = {}
+        for x, (node, shape) in zip(inputs, self.input_shapes.items()):
             x = x if isinstance(x, Tensor) else Tensor(x)
             if tuple(x.shape[1:]) != shape:
                 raise ValueError(f"input of shape {x.shape} does not fit the model's "
                                  f"(N, {', '.join(map(str, shape))})")
-            values.append(x)
+            values[node] = x
         for step in self.steps:
-            values.append(step.fn(*(values[i] for i in step.inputs)))
+            values[step.node] = step.fn(*(values[i] for i in step.inputs))
         results = tuple(values[i] for i in self.outputs)
         return results[0] if len(results) == 1 else results
 
@@ -96,4 +98,4 @@ class GraphModel(Module):
         report.print_summary(console or Console(), analyze_graph(self.graph), name, explain)
 
     def extra_repr(self) -> str:
-        return f"{len(self.steps)} steps, inputs {self.input_shapes}"
+        return f"{len(self.steps)} steps, inputs {list(self.input_shapes.values())}"

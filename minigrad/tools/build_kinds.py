@@ -360,13 +360,7 @@ def _upsample(layer: layers.Upsample, in_shapes, where: Where):
 
 
 def _pad(layer: layers.Pad, in_shapes, where: Where):
-    rank = len(in_shapes[0]) - 1
-    value = layer.padding
-    if rank == 1 and isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, int) for v in value):
-        value = (value,)
-    per_axis = value if isinstance(value, tuple) else (value,) * rank
-    sides = tuple(p if isinstance(p, tuple) else (p, p) for p in per_axis)
+    sides = _sides(layer.padding, len(in_shapes[0]) - 1)
     mode = "constant" if layer.mode in ("zeros", "constant") else layer.mode
     if mode == "circular":
         return "circular padding"
@@ -374,14 +368,18 @@ def _pad(layer: layers.Pad, in_shapes, where: Where):
 
 
 def _crop(layer: layers.Crop, in_shapes, where: Where):
-    rank = len(in_shapes[0]) - 1
-    value = layer.cropping
+    sides = _sides(layer.cropping, len(in_shapes[0]) - 1)
+    return [nn.PadSides(tuple((-b, -a) for b, a in sides), "constant")]
+
+
+def _sides(value, rank: int) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial axis from p, (p per axis) or ((before, after) per axis); in
+    1-D a plain (before, after) too, as Keras' ZeroPadding1D and Cropping1D take it."""
     if rank == 1 and isinstance(value, tuple) and len(value) == 2 and all(
             isinstance(v, int) for v in value):
         value = (value,)
     per_axis = value if isinstance(value, tuple) else (value,) * rank
-    sides = tuple(p if isinstance(p, tuple) else (p, p) for p in per_axis)
-    return [nn.PadSides(tuple((-b, -a) for b, a in sides), "constant")]
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in per_axis)
 
 
 def _center_crop(layer: layers.CenterCrop, in_shapes, where: Where):

@@ -173,8 +173,9 @@ class _ConvTranspose(Module):
     for a transposed convolution swaps the roles of the two channel counts.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 groups, bias, dilation, init):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 init: str = "glorot"):
         super().__init__()
         name = type(self).__name__
         _check_conv_module(name, in_channels, out_channels, groups, "zeros")
@@ -213,12 +214,6 @@ class ConvTranspose2d(_ConvTranspose):
 
     rank = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 init: str = "glorot"):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, init)
-
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.groups, self.dilation)
@@ -229,12 +224,6 @@ class ConvTranspose1d(_ConvTranspose):
     OL = (L − 1)·S − 2P + D·(K − 1) + output_padding + 1 (see F.conv_transpose1d)."""
 
     rank = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 init: str = "glorot"):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, init)
 
     def forward(self, x):
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,

@@ -67,9 +67,6 @@ class _Pad(Module):
 class ZeroPad1d(_Pad):
     axes, mode, layer_mode = 1, "constant", "zeros"
 
-    def __init__(self, padding):
-        super().__init__(padding)
-
 
 class ZeroPad2d(ZeroPad1d):
     axes = 2
@@ -93,9 +90,6 @@ class ReflectionPad1d(_Pad):
     """Mirror padding without the edge pixel (each pad smaller than its axis)."""
     axes, mode, layer_mode = 1, "reflect", "reflect"
 
-    def __init__(self, padding):
-        super().__init__(padding)
-
 
 class ReflectionPad2d(ReflectionPad1d):
     axes = 2
@@ -104,9 +98,6 @@ class ReflectionPad2d(ReflectionPad1d):
 class ReplicationPad1d(_Pad):
     """Padding with copies of the edge pixel."""
     axes, mode, layer_mode = 1, "replicate", "replicate"
-
-    def __init__(self, padding):
-        super().__init__(padding)
 
 
 class ReplicationPad2d(ReplicationPad1d):

@@ -13,7 +13,7 @@ import argparse
 import time
 
 import torch
-from bench import torch_twin
+from torch_twin import torch_twin
 
 import minigrad
 from minigrad.tools.build import build_model
@@ -34,7 +34,7 @@ def main() -> None:
     train = load_dataset("mnist", "train", data_dir=args.data_dir)
     test = load_dataset("mnist", "test", data_dir=args.data_dir)
     minigrad.manual_seed(args.seed)  # as cnncalc train does before building the model
-    model = torch_twin(build_model(load_spec(args.preset).network))
+    model = torch_twin(build_model(load_spec(args.preset).graph))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = DataLoader(train, args.batch_size, shuffle=True, seed=args.seed)
@@ -49,7 +49,8 @@ def main() -> None:
         with torch.no_grad():
             accuracy = (model(torch.from_numpy(test.x)).argmax(1).numpy() == test.y).mean()
         model.train()
-        print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
+        print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f} "
+              f"({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

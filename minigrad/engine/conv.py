@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.layers import shapes
+from minigrad.engine import workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
 
@@ -18,30 +19,82 @@ __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col",
            "Conv2d", "GroupedConv2d", "ConvTranspose2d"]
 
 
-def im2col(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
-    """Padded x: (N, C, Hp, Wp) -> columns (C*KH*KW, N*OH*OW), one strided copy per kernel offset.
+def _clipped(offset, stride, before, size, out):
+    """For one kernel offset along one axis: the outputs whose input lies inside the unpadded
+    image (the rest read padding), as (output slice, input slice)."""
+    first = max(0, -(-(before - offset) // stride))                 # ceil((before − offset) / S)
+    last = min(out - 1, (size - 1 + before - offset) // stride)
+    if last < first:
+        return slice(0, 0), slice(0, 0)
+    start = offset + stride * first - before
+    return slice(first, last + 1), slice(start, start + stride * (last - first) + 1, stride)
+
+
+def _offsets(kernel, stride, dilation, pads, image_hw, out_hw):
+    """Yield (i, j, output rows, output columns, input rows, input columns) for every kernel
+    offset: where the offset's strided view falls inside the unpadded image."""
+    for i in range(kernel[0]):
+        out_rows, rows = _clipped(i * dilation[0], stride[0], pads[0][0], image_hw[0], out_hw[0])
+        for j in range(kernel[1]):
+            out_columns, columns = _clipped(j * dilation[1], stride[1], pads[1][0], image_hw[1],
+                                            out_hw[1])
+            yield i, j, out_rows, out_columns, rows, columns
+
+
+def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)),
+           out=None) -> np.ndarray:
+    """x: (N, C, H, W), zero-padded by pads -> columns (C*KH*KW, N*OH*OW), one strided copy per
+    kernel offset. out: a (C*KH*KW, N*OH*OW) buffer to fill (any old contents), else new.
 
     Column n*OH*OW + p holds the window under output pixel p of image n, so the convolution is
-    one matrix product W(F, C*KH*KW) @ columns.
+    one matrix product W(F, C*KH*KW) @ columns. The padding is never built: each offset copies
+    the part of its view inside the image and writes zeros where the view reads padding.
     """
-    n, c = xp.shape[:2]
+    n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_hw
-    cols = np.empty((c, kh, kw, n, oh, ow), dtype=xp.dtype)
-    channels_first = xp.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view, matching the column order
-    for i, j, rows, columns in windows(kernel, stride, dilation, out_hw):
-        cols[:, i, j] = channels_first[:, :, rows, columns]
-    return cols.reshape(c * kh * kw, n * oh * ow)
+    if out is None:
+        out = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    cols = out.reshape(c, kh, kw, n, oh, ow)
+    channels_first = x.transpose(1, 0, 2, 3)  # (C, N, H, W) view, matching the column order
+    for i, j, out_rows, out_columns, rows, columns in _offsets(kernel, stride, dilation, pads,
+                                                               x.shape[2:], out_hw):
+        slab = cols[:, i, j]
+        slab[:, :, :out_rows.start] = 0
+        slab[:, :, out_rows.stop:] = 0
+        slab[:, :, out_rows, :out_columns.start] = 0
+        slab[:, :, out_rows, out_columns.stop:] = 0
+        slab[:, :, out_rows, out_columns] = channels_first[:, :, rows, columns]
+    return out
 
 
-def col2im(cols: np.ndarray, padded_shape, kernel, stride, dilation, out_hw) -> np.ndarray:
-    """The adjoint of im2col: sum each column entry back onto the pixel it was copied from."""
-    n, c, hp, wp = padded_shape
+def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
+           pads=((0, 0), (0, 0))) -> np.ndarray:
+    """The adjoint of im2col: sum each column entry back onto the pixel of the (N, C, H, W)
+    image it was copied from (entries that came from the padding are dropped).
+
+    Written once where possible: an offset whose view covers the whole image (the centre of a
+    stride-1 'same' convolution) is assigned first, instead of zeroing the image and adding.
+    """
+    n, c, h, w = image_shape
     (kh, kw), (oh, ow) = kernel, out_hw
     cols = cols.reshape(c, kh, kw, n, oh, ow)
-    dxp = np.zeros((c, n, hp, wp), dtype=cols.dtype)
-    for i, j, rows, columns in windows(kernel, stride, dilation, out_hw):
-        dxp[:, :, rows, columns] += cols[:, i, j]
-    return dxp.transpose(1, 0, 2, 3)
+    offsets = list(_offsets(kernel, stride, dilation, pads, (h, w), out_hw))
+    covering = [o for o in offsets if _covers(o[4], h) and _covers(o[5], w)]
+    dx = np.empty((c, n, h, w), dtype=cols.dtype)
+    if covering:
+        i, j, out_rows, out_columns, _, _ = first = covering[0]
+        dx[...] = cols[:, i, j, :, out_rows, out_columns]
+        offsets.remove(first)
+    else:
+        dx[...] = 0
+    for i, j, out_rows, out_columns, rows, columns in offsets:
+        dx[:, :, rows, columns] += cols[:, i, j, :, out_rows, out_columns]
+    return dx.transpose(1, 0, 2, 3)
+
+
+def _covers(pixels: slice, size: int) -> bool:
+    """Whether a strided slice visits every one of `size` pixels."""
+    return len(range(*pixels.indices(size))) == size
 
 
 def _conv_padding(op, padding, kernel, stride, dilation, h, w):
@@ -94,6 +147,11 @@ class Conv2d(Function):
     backward: dW = dout @ colsᵀ,  db = Σ dout,  dx = col2im(Wᵀ @ dout)
     (per slice of the batch when the columns would exceed COLUMN_BUDGET_BYTES)
     The three products are methods so that GroupedConv2d can do them per group.
+
+    The columns, their gradient and dout's (F, N·OH·OW) copy are scratch: they are taken from
+    the workspace of the weight tensor (workspace.py) and given back when done, so the next step
+    finds them already mapped. The output and dx are fresh arrays: they become tensors that
+    others may hold.
     """
 
     def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
@@ -117,17 +175,21 @@ class Conv2d(Function):
         self.dilation = pair(dilation, "dilation")
         self.pads = _conv_padding(op, padding, self.kernel, self.stride, self.dilation, h, w)
         self.out_hw = output_hw(op, h, w, self.kernel, self.stride, self.pads, self.dilation)
-        self.xp = pad_sides(x, self.pads)
-        self.x_shape, self.weight = x.shape, weight
+        self.x, self.weight = x, weight
+        self.owner = self.inputs[1]  # the weight tensor lives as long as its layer
         column_bytes = c * kh * kw * self.out_hw[0] * self.out_hw[1] * x.itemsize  # per image
         self.chunk = max(1, COLUMN_BUDGET_BYTES // column_bytes)
         weights = weight.reshape(f, -1)
         self.cols = None
-        if self.chunk >= n:  # one block: keep the columns for backward
-            self.cols = im2col(self.xp, self.kernel, self.stride, self.dilation, self.out_hw)
-            out = self._outputs(weights, self.cols)                  # (F, N·OH·OW)
+        if self.chunk >= n:  # one block: keep the columns for backward (if there is one)
+            cols = self._columns(slice(0, n), "columns")
+            out = self._outputs(weights, cols)                       # (F, N·OH·OW)
             if bias is not None:
                 out += bias[:, None]
+            if self.records_graph:
+                self.cols = cols
+            else:
+                workspace.give_back(self.owner, "columns", cols)
             return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
         out = np.empty((n, f) + self.out_hw, dtype=np.result_type(x, weight))
         for batch, cols in self._column_blocks():
@@ -137,6 +199,15 @@ class Conv2d(Function):
             out[batch] = part.reshape(f, -1, *self.out_hw).transpose(1, 0, 2, 3)
         return out
 
+    def _columns(self, batch, role):
+        """im2col of x[batch] into a workspace buffer of this weight's `role`."""
+        images = self.x[batch]
+        (c, kh, kw), (oh, ow) = (images.shape[1],) + self.kernel, self.out_hw
+        buffer = workspace.take(self.owner, role, (c * kh * kw, len(images) * oh * ow),
+                                self.x.dtype)
+        return im2col(images, self.kernel, self.stride, self.dilation, self.out_hw, self.pads,
+                      out=buffer)
+
     def _outputs(self, weights, cols):
         """(F, C·KH·KW) @ (C·KH·KW, M) -> (F, M)."""
         return weights @ cols
@@ -145,44 +216,66 @@ class Conv2d(Function):
         """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW)."""
         return g @ cols.T
 
-    def _column_grad(self, weights, g):
-        """(C·KH·KW, F) @ (F, M) -> (C·KH·KW, M)."""
-        return weights.T @ g
+    def _column_grad(self, weights, g, out):
+        """(C·KH·KW, F) @ (F, M) -> (C·KH·KW, M), written into out."""
+        return np.matmul(weights.T, g, out=out)
 
     def _column_blocks(self):
-        """Yield (batch slice, im2col of that slice): the kept columns, or rebuilt per block."""
-        n = self.x_shape[0]
+        """Yield (batch slice, im2col of that slice): the kept columns, or rebuilt per block
+        (each block's buffer given back to the workspace once the caller is done with it)."""
+        n = self.x.shape[0]
         if self.cols is not None:
             yield slice(0, n), self.cols
             return
         for batch in _batch_blocks(n, self.chunk):
-            yield batch, im2col(self.xp[batch], self.kernel, self.stride, self.dilation,
-                                self.out_hw)
+            # the last block may be shorter: its own role, so the two sizes do not evict each other
+            role = "columns" if batch.stop - batch.start == self.chunk else "last columns"
+            cols = self._columns(batch, role)
+            yield batch, cols
+            workspace.give_back(self.owner, role, cols)
+
+    def _rows_of(self, grad):
+        """dout (n, F, OH, OW) as the (F, n·OH·OW) matrix of the products: a view when dout is
+        already F-major (as this conv's own output is), else copied into a workspace buffer."""
+        by_filter = grad.transpose(1, 0, 2, 3)
+        if by_filter.flags.c_contiguous:
+            return by_filter.reshape(by_filter.shape[0], -1), None
+        rows = workspace.take(self.owner, "output grad", by_filter.shape, grad.dtype)
+        np.copyto(rows, by_filter)
+        return rows.reshape(rows.shape[0], -1), rows
 
     def backward(self, grad):
         f = self.weight.shape[0]
         weights = self.weight.reshape(f, -1)
         dw = db = None
-        dxp_blocks = []
+        dx_blocks = []
         for batch, cols in self._column_blocks():
-            g = grad[batch].transpose(1, 0, 2, 3).reshape(f, -1)      # (F, n·OH·OW)
+            g, rows = self._rows_of(grad[batch])                     # (F, n·OH·OW)
             if self.needs_grad[1]:
                 part = self._weight_grad(g, cols)
                 dw = part if dw is None else dw + part
             if len(self.needs_grad) == 3 and self.needs_grad[2]:
                 db = g.sum(axis=1) if db is None else db + g.sum(axis=1)
             if self.needs_grad[0]:  # skipped for a first layer, whose input needs no gradient
-                block_shape = (batch.stop - batch.start,) + self.xp.shape[1:]
-                dxp_blocks.append(col2im(self._column_grad(weights, g), block_shape, self.kernel,
-                                         self.stride, self.dilation, self.out_hw))
+                dcols = workspace.take(self.owner, "column grad", cols.shape, cols.dtype)
+                self._column_grad(weights, g, dcols)
+                block_shape = (batch.stop - batch.start,) + self.x.shape[1:]
+                dx_blocks.append(col2im(dcols, block_shape, self.kernel, self.stride,
+                                        self.dilation, self.out_hw, self.pads))
+                workspace.give_back(self.owner, "column grad", dcols)
+            if rows is not None:
+                workspace.give_back(self.owner, "output grad", rows)
         dx = None
-        if dxp_blocks:
-            dxp = dxp_blocks[0] if len(dxp_blocks) == 1 else np.concatenate(dxp_blocks)
-            (top, _), (left, _) = self.pads
-            h, w = self.x_shape[2:]
-            dx = dxp[:, :, top:top + h, left:left + w]
+        if dx_blocks:
+            dx = dx_blocks[0] if len(dx_blocks) == 1 else np.concatenate(dx_blocks)
         dw = None if dw is None else dw.reshape(self.weight.shape)
         return (dx, dw, db) if len(self.needs_grad) == 3 else (dx, dw)
+
+    def release(self):
+        """Give the kept columns back to the workspace for the next step, then forget the rest."""
+        if getattr(self, "cols", None) is not None:
+            workspace.give_back(self.owner, "columns", self.cols)
+        super().release()
 
 
 class GroupedConv2d(Conv2d):
@@ -204,10 +297,10 @@ class GroupedConv2d(Conv2d):
         per_group = _by_group(g, groups) @ _by_group(cols, groups).transpose(0, 2, 1)
         return per_group.reshape(g.shape[0], -1)
 
-    def _column_grad(self, weights, g):
+    def _column_grad(self, weights, g, out):
         groups = self.groups
-        per_group = _by_group(weights, groups).transpose(0, 2, 1) @ _by_group(g, groups)
-        return per_group.reshape(-1, g.shape[1])
+        return np.matmul(_by_group(weights, groups).transpose(0, 2, 1), _by_group(g, groups),
+                         out=_by_group(out, groups))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:

@@ -38,6 +38,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from minigrad.engine import workspace
 from minigrad.engine.tensor import Tensor
 
 FLAGS = ("nesterov", "amsgrad", "centered", "maximize")
@@ -347,21 +348,25 @@ class Adam(Optimizer):
         state["step"] += 1
         t = int(state["step"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        # In place, as PyTorch does: a dense layer's moments are millions of numbers, and each
-        # full pass over them costs about a millisecond.
+        # In place, as PyTorch does, through one scratch array kept between steps (workspace.py):
+        # a dense layer's moments are millions of numbers, so every full pass costs about a
+        # millisecond, and every fresh temporary as much again in page faults.
+        scratch = workspace.take(param, "adam scratch", param.shape, param.dtype)
         m *= beta1
-        m += (1 - beta1) * grad                            # m ← β₁·m + (1 − β₁)·g
+        m += np.multiply(grad, 1 - beta1, out=scratch)          # m ← β₁·m + (1 − β₁)·g
         v *= beta2
-        v += (1 - beta2) * np.square(grad)                 # v ← β₂·v + (1 − β₂)·g²
+        np.multiply(grad, math.sqrt(1 - beta2), out=scratch)
+        v += np.square(scratch, out=scratch)                    # v ← β₂·v + (1 − β₂)·g²
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         # m̂ / (√v̂ + ε) = m / (1 − β₁ᵗ) / (√v / √(1 − β₂ᵗ) + ε)
-        denominator = np.sqrt(v, out=np.empty_like(v))  # an array even for 0-d parameters
+        denominator = np.sqrt(v, out=scratch)
         denominator *= 1 / math.sqrt(1 - beta2 ** t)
         denominator += group["eps"]
-        np.divide(m, denominator, out=denominator)
-        denominator *= group["lr"] / (1 - beta1 ** t)
-        param -= denominator                               # θ ← θ − γ·m̂ / (√v̂ + ε)
+        step = np.divide(m, denominator, out=scratch)
+        step *= group["lr"] / (1 - beta1 ** t)
+        param -= step                                           # θ ← θ − γ·m̂ / (√v̂ + ε)
+        workspace.give_back(param, "adam scratch", scratch)
 
 
 class AdamW(Adam):

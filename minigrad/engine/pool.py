@@ -41,41 +41,63 @@ class MaxPool2d(Function):
     """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each window (padding is −inf, and so is
     the part of a ceil_mode window that runs past the padded input).
 
-    forward:  running np.maximum over the KH·KW strided views of the windows
-    backward: each window's gradient goes to its FIRST maximum (row-major), as in PyTorch
+    forward:  running np.maximum over the KH·KW strided views of the windows, noting in a small
+              int array which kernel offset holds each window's FIRST maximum (row-major)
+    backward: each window's gradient goes to that offset, as in PyTorch
     """
 
     def forward(self, x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
         self.kernel, self.stride, _, self.pads, self.out_hw = _pool_geometry(
             "max_pool2d", x, kernel_size, stride, padding, ceil_mode)
-        self.xp = pad_sides(x, self.pads, -np.inf)
-        self.x_shape = x.shape
-        out = None
-        for _, _, rows, columns in windows(self.kernel, self.stride, (1, 1), self.out_hw):
-            window = self.xp[:, :, rows, columns]
-            out = window.copy() if out is None else np.maximum(out, window, out=out)
-        self.out = out
+        xp = pad_sides(x, self.pads, -np.inf)
+        self.x, self.x_shape, self.padded_shape = x, x.shape, xp.shape
+        # Padding must never win a tie (possible when a window's real values are all −inf):
+        # while a window's best so far is padding, any real value replaces it.
+        real = pad_sides(np.ones((1, 1) + x.shape[2:], dtype=bool), self.pads, False)
+        padded = xp.shape != x.shape
+        out = argmax = on_padding = None
+        wins = np.empty(x.shape[:2] + self.out_hw, dtype=bool)
+        index_type = np.min_scalar_type(self.kernel[0] * self.kernel[1])  # uint8 for kernels
+        candidate = np.empty(wins.shape, dtype=index_type)                 # up to 16x16
+        for offset, (_, _, rows, columns) in enumerate(
+                windows(self.kernel, self.stride, (1, 1), self.out_hw)):
+            window = xp[:, :, rows, columns]
+            if out is None:
+                out, argmax = window.copy(), np.zeros(wins.shape, dtype=index_type)
+                if padded:
+                    on_padding = np.broadcast_to(~real[:, :, rows, columns], out.shape).copy()
+                continue
+            np.greater(window, out, out=wins)  # strictly: an equal later value is not first
+            if padded:
+                wins |= on_padding & real[:, :, rows, columns]
+                on_padding &= ~wins
+            # Offsets come in increasing order, so the offset of the last strict improvement,
+            # the first maximum, is the largest offset that improved: a running np.maximum.
+            np.multiply(wins, index_type.type(offset), out=candidate)
+            np.maximum(argmax, candidate, out=argmax)
+            np.maximum(out, window, out=out)
+        self.argmax = argmax
         return out
 
     def backward(self, grad):
-        dxp = np.zeros(self.xp.shape, dtype=grad.dtype)
-        free = np.ones(self.out.shape, dtype=bool)  # windows whose maximum has not had it yet
-        first = np.empty(self.out.shape, dtype=bool)
-        # Padding must never win a tie (possible when a window's real values are all −inf).
-        padded = self.xp.shape != self.x_shape
-        real = pad_sides(np.ones((1, 1) + self.x_shape[2:], dtype=bool), self.pads, False)
-        # Disjoint windows write each input pixel once, so they can write instead of add.
+        # Disjoint windows write each input pixel at most once, so they can write instead of
+        # add; when they also tile the whole input (kernel = stride, no padding, nothing left
+        # over) every pixel is written and the zeros need not be written first.
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
-        for _, _, rows, columns in windows(self.kernel, self.stride, (1, 1), self.out_hw):
-            np.equal(self.xp[:, :, rows, columns], self.out, out=first)
-            first &= free
-            if padded:
-                first &= real[:, :, rows, columns]
-            free ^= first  # first ⊆ free: clears the windows served now
+        tiled = self.stride == self.kernel and self.padded_shape == self.x_shape and \
+            all(o * s == n for o, s, n in zip(self.out_hw, self.stride, self.x_shape[2:]))
+        # A tiled input's gradient takes the input's memory layout, which the op before
+        # (a ReLU after a conv, filter-major) then multiplies fastest.
+        dxp = np.empty_like(self.x, grad.dtype) if tiled else np.zeros(self.padded_shape,
+                                                                       dtype=grad.dtype)
+        chosen = np.empty(self.argmax.shape, dtype=bool)
+        for offset, (_, _, rows, columns) in enumerate(
+                windows(self.kernel, self.stride, (1, 1), self.out_hw)):
+            np.equal(self.argmax, offset, out=chosen)
             if overlapping:
-                dxp[:, :, rows, columns] += grad * first
+                dxp[:, :, rows, columns] += grad * chosen
             else:
-                np.multiply(grad, first, out=dxp[:, :, rows, columns])
+                np.multiply(grad, chosen, out=dxp[:, :, rows, columns])
         (top, _), (left, _) = self.pads
         h, w = self.x_shape[2:]
         return dxp[:, :, top:top + h, left:left + w]

@@ -61,6 +61,8 @@ class Function:
     def __init__(self, inputs: tuple[Tensor, ...]):
         self.inputs = inputs
         self.needs_grad = tuple(t.requires_grad for t in inputs)
+        # Whether apply() will keep this op for backward: if not, forward need cache nothing.
+        self.records_graph = _grad_enabled and any(self.needs_grad)
 
     @property
     def name(self) -> str:
@@ -83,9 +85,8 @@ class Function:
         tensors = tuple(as_tensor(x) for x in inputs)
         op = cls(tensors)
         out = op.forward(*(t.data for t in tensors), **options)
-        requires_grad = _grad_enabled and any(op.needs_grad)
-        result = Tensor(out, requires_grad=requires_grad, dtype=out.dtype)
-        if requires_grad:
+        result = Tensor(out, requires_grad=op.records_graph, dtype=out.dtype)
+        if op.records_graph:
             result._op = op
         return result
 

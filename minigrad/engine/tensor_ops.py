@@ -53,7 +53,9 @@ class ReLU(Function):
         return np.maximum(a, 0, dtype=a.dtype)
 
     def backward(self, grad):
-        return grad * self.positive
+        # Laid out in memory as the input was (a conv's output is filter-major), so that the
+        # conv's backward can read this gradient as its (F, N·OH·OW) matrix without a copy.
+        return np.multiply(grad, self.positive, out=np.empty_like(self.positive, grad.dtype))
 
 
 class Sigmoid(Function):

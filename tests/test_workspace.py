@@ -1,0 +1,224 @@
+"""The workspace (minigrad/engine/workspace.py): scratch buffers reused across steps must never
+change a result. Two models alive at once, a model run at several batch sizes, buffers full of
+garbage from an earlier step, two graphs alive before one backward: each must give exactly what a
+model with nothing kept gives. And the buffers go when their model goes."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+from column_budget import BUDGETS, column_budget
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad.engine.functional as F
+from minigrad import Tensor, no_grad
+from minigrad.engine import nn, workspace
+from minigrad.engine.conv import col2im, im2col
+from minigrad.engine.optim import Adam
+from minigrad.engine.rng import manual_seed
+
+
+def small_cnn(seed: int) -> nn.Sequential:
+    manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 4 * 4, 5))
+
+
+def batch(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 2, 8, 8)).astype(np.float32), rng.integers(0, 5, n)
+
+
+def poison_workspace() -> None:
+    """Fill every kept buffer with NaN: a result that reads stale contents turns NaN."""
+    for roles in workspace._free.values():
+        for kept in roles.values():
+            for buffer in kept:
+                buffer.fill(np.nan)
+
+
+def train(model, optimizer, x, y):
+    """One training step; returns the loss and copies of the gradients it computed."""
+    loss = F.cross_entropy(model(Tensor(x)), y)
+    optimizer.zero_grad()
+    loss.backward()
+    grads = [p.grad.copy() for p in model.parameters()]
+    optimizer.step()
+    return float(loss), grads
+
+
+def fresh_twin(model) -> nn.Sequential:
+    """A new model object (a new workspace) with the model's current weights."""
+    twin = small_cnn(0)
+    twin.load_state_dict({k: v.copy() for k, v in model.state_dict().items()})
+    return twin
+
+
+def test_two_models_alive_at_once_train_as_each_alone():
+    alone = {}
+    for seed in (1, 2):
+        model = small_cnn(seed)
+        optimizer = Adam(model.parameters(), lr=1e-2)
+        alone[seed] = [train(model, optimizer, *batch(step, 4)) for step in range(3)]
+    models = {seed: small_cnn(seed) for seed in (1, 2)}
+    optimizers = {seed: Adam(m.parameters(), lr=1e-2) for seed, m in models.items()}
+    together = {1: [], 2: []}
+    for step in range(3):
+        for seed in (1, 2):  # interleaved: each step of one model between the other's
+            together[seed].append(train(models[seed], optimizers[seed], *batch(step, 4)))
+    for seed in (1, 2):
+        for (loss_a, grads_a), (loss_b, grads_b) in zip(alone[seed], together[seed]):
+            assert loss_a == loss_b
+            for a, b in zip(grads_a, grads_b):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_batch_sizes_in_turn_with_stale_buffers_match_a_fresh_model(budget):
+    with column_budget(budget):
+        model = small_cnn(3)
+        for step, n in enumerate([4, 3, 4, 1, 3]):
+            x, _ = batch(step, n)
+            upstream = np.random.default_rng(step).standard_normal((n, 5)).astype(np.float32)
+            twin = fresh_twin(model)
+            poison_workspace()
+            out = model(Tensor(x))
+            out.backward(upstream)
+            expected = twin(Tensor(x))
+            expected.backward(upstream)
+            np.testing.assert_array_equal(out.data, expected.data)
+            for p, q in zip(model.parameters(), twin.parameters()):
+                np.testing.assert_array_equal(p.grad, q.grad)
+                p.grad = q.grad = None
+
+
+def test_two_graphs_alive_before_one_backward():
+    """Two forwards, one summed loss: the first graph's columns must survive the second forward."""
+    model = small_cnn(4)
+    (x1, y1), (x2, y2) = batch(1, 3), batch(2, 3)
+    loss = F.cross_entropy(model(Tensor(x1)), y1) + F.cross_entropy(model(Tensor(x2)), y2)
+    loss.backward()
+    together = [p.grad.copy() for p in model.parameters()]
+    separate = fresh_twin(model)
+    for x, y in ((x1, y1), (x2, y2)):
+        F.cross_entropy(separate(Tensor(x)), y).backward()
+    for a, p in zip(together, separate.parameters()):
+        np.testing.assert_allclose(a, p.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_saved_results_are_not_changed_by_the_next_step():
+    model = small_cnn(5)
+    optimizer = Adam(model.parameters(), lr=1e-2)
+    x, y = batch(0, 4)
+    features = model[:2](Tensor(x))         # a conv + ReLU activation the user keeps
+    out = model(Tensor(x))
+    loss = F.cross_entropy(out, y)
+    loss.backward()
+    saved = {"features": features.data.copy(), "out": out.data.copy(),
+             "grads": [p.grad.copy() for p in model.parameters()]}
+    held_grads = [p.grad for p in model.parameters()]
+    optimizer.step()
+    for step in range(1, 3):
+        train(model, optimizer, *batch(step, 4))
+    np.testing.assert_array_equal(features.data, saved["features"])
+    np.testing.assert_array_equal(out.data, saved["out"])
+    for held, copy in zip(held_grads, saved["grads"]):
+        np.testing.assert_array_equal(held, copy)
+
+
+def test_a_deleted_model_frees_its_workspace():
+    gc.collect()
+    before = workspace.cached_bytes()
+    model = small_cnn(6)
+    optimizer = Adam(model.parameters(), lr=1e-2)
+    train(model, optimizer, *batch(0, 4))
+    conv_weight = model[2].weight
+    assert workspace.cached_bytes(conv_weight) > 0  # the columns were kept for the next step
+    assert workspace.cached_bytes() > before
+    del model, optimizer, conv_weight
+    gc.collect()
+    assert workspace.cached_bytes() == before
+
+
+def test_a_new_batch_size_replaces_the_old_buffers():
+    model = small_cnn(7)
+    weight = model[2].weight
+    with_four = None
+    for n in (4, 16, 4):
+        out = model(Tensor(batch(0, n)[0]))
+        out.backward(np.ones(out.shape, dtype=np.float32))
+        if with_four is None:
+            with_four = workspace.cached_bytes(weight)
+    assert workspace.cached_bytes(weight) == with_four  # the batch-16 buffers are gone
+
+
+def test_inference_without_a_graph_keeps_nothing_alive():
+    model = small_cnn(8)
+    x, _ = batch(0, 4)
+    with no_grad():
+        first = model(Tensor(x)).data.copy()
+        poison_workspace()
+        second = model(Tensor(x)).data
+    np.testing.assert_array_equal(first, second)
+    assert workspace.cached_bytes(model[2].weight) > 0  # given back at once, not held by an op
+
+
+# ---------------------------------------------------------------------------------------------
+# im2col / col2im with the padding never built
+# ---------------------------------------------------------------------------------------------
+
+geometry = st.fixed_dictionaries({
+    "n": st.integers(1, 2), "c": st.integers(1, 3), "h": st.integers(1, 7), "w": st.integers(1, 7),
+    "kh": st.integers(1, 3), "kw": st.integers(1, 3), "sh": st.integers(1, 3),
+    "sw": st.integers(1, 3), "dh": st.integers(1, 2), "dw": st.integers(1, 2),
+    "top": st.integers(0, 2), "bottom": st.integers(0, 2), "left": st.integers(0, 2),
+    "right": st.integers(0, 2), "seed": st.integers(0, 2**32 - 1)})
+
+
+def _setup(g):
+    hp, wp = g["h"] + g["top"] + g["bottom"], g["w"] + g["left"] + g["right"]
+    oh = (hp - g["dh"] * (g["kh"] - 1) - 1) // g["sh"] + 1
+    ow = (wp - g["dw"] * (g["kw"] - 1) - 1) // g["sw"] + 1
+    rng = np.random.default_rng(g["seed"])
+    x = rng.standard_normal((g["n"], g["c"], g["h"], g["w"]))
+    return x, rng, (oh, ow)
+
+
+@given(geometry)
+def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
+    x, _, (oh, ow) = _setup(g)
+    if min(oh, ow) < 1:
+        return
+    pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
+    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
+    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow), pads,
+                  out=stale)
+    padded = np.pad(x, ((0, 0), (0, 0)) + pads)
+    expected = np.empty((g["c"], g["kh"], g["kw"], g["n"], oh, ow))
+    for c in range(g["c"]):
+        for i in range(g["kh"]):
+            for j in range(g["kw"]):
+                for n in range(g["n"]):
+                    for r in range(oh):
+                        for q in range(ow):
+                            expected[c, i, j, n, r, q] = padded[n, c, r * g["sh"] + i * g["dh"],
+                                                                q * g["sw"] + j * g["dw"]]
+    np.testing.assert_array_equal(cols, expected.reshape(cols.shape))
+
+
+@given(geometry)
+def test_col2im_is_the_adjoint_of_im2col(g):
+    """<im2col(x), c> = <x, col2im(c)> for every x and c: col2im sums exactly what im2col copied."""
+    x, rng, (oh, ow) = _setup(g)
+    if min(oh, ow) < 1:
+        return
+    pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
+    geometry_args = ((g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow))
+    cols = im2col(x, *geometry_args, pads)
+    c = rng.standard_normal(cols.shape)
+    back = col2im(c, x.shape, *geometry_args, pads)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-10)

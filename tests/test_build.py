@@ -405,3 +405,17 @@ def test_kinds_once_refused_now_build_to_the_analysed_shape(layer, shape):
     network = kinds.Network(shape, (layer,))
     out = forward(build_model(network), network)
     assert out.shape == (2,) + chw(network, kinds.analyze(network).rows[-1].output_shape)
+
+
+def test_batch_norm_takes_the_codes_eps_and_momentum_else_its_frameworks():
+    def norm_of(model):
+        return next(m for _, m in model.named_modules() if isinstance(m, nn.BatchNorm2d))
+
+    keras = norm_of(build_model(dsl("input 6x6x2; conv 3 3x3; batchnorm")))
+    assert (keras.eps, keras.momentum) == (1e-3, pytest.approx(0.01))   # Keras' 1e-3 and 0.99
+    given = parse_spec("model = Sequential([Input((6, 6, 2)), BatchNormalization(momentum=0.9, "
+                       "epsilon=0.01)])", "keras").graph
+    assert (norm_of(build_model(given)).eps, norm_of(build_model(given)).momentum) == (
+        0.01, pytest.approx(0.1))
+    torch = norm_of(build_model(torch_net("model = nn.Sequential(nn.BatchNorm2d(2))", (2, 6, 6))))
+    assert (torch.eps, torch.momentum) == (1e-5, 0.1)

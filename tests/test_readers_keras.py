@@ -212,7 +212,7 @@ model = Sequential([
     found = layers(text)
     assert found[0] == Conv(filters=16, kernel=(3, 3), stride=(2, 2), padding="same",
                             bias=False, name="stem")
-    assert found[1] == BatchNorm(name="batch_normalization")
+    assert found[1] == BatchNorm(name="batch_normalization", eps=1e-3, momentum=1 - 0.9)
     assert found[2] == Activation(fn="relu", name="activation")
     assert found[3] == Pool(mode="max", kernel=(3, 3), stride=(2, 2), padding="same",
                             name="max_pooling2d")

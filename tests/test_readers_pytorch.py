@@ -356,7 +356,7 @@ model = nn.Sequential(
     assert found[0] == Conv(in_channels=3, filters=16, kernel=(3, 5), stride=(2, 2),
                             padding=(1, 2), bias=False, name="0")
     assert found[1].padding == "same"
-    assert found[2] == BatchNorm(num_features=16, name="2")
+    assert found[2] == BatchNorm(num_features=16, name="2", eps=1e-3, momentum=0.01)
     assert found[3] == Pool(mode="max", kernel=(3, 3), stride=(2, 2), padding=(1, 1), ceil=True,
                             name="3")
     assert found[4] == Pool(mode="avg", kernel=(2, 2), padding=(0, 0), name="4")
@@ -364,7 +364,7 @@ model = nn.Sequential(
     assert isinstance(found[6], Dropout) and found[6].rate == 0.1
     assert isinstance(found[7], Flatten)
     assert found[8] == Dense(units=10, in_features=64, bias=False, name="8")
-    assert found[9] == BatchNorm(num_features=10, name="9")
+    assert found[9] == BatchNorm(num_features=10, name="9", eps=1e-5, momentum=0.1)
     assert [layer.fn for layer in found[10:14]] == ["sigmoid", "tanh", "softmax", "log_softmax"]
     assert isinstance(found[14], Dropout) and found[14].rate == 0.5
     result = summary(text)

@@ -50,13 +50,18 @@ def _affine_words(gamma: bool, beta: bool) -> str:
 class BatchNorm(Layer):
     """num_features: declared by PyTorch code, checked; axis: the normalised (channel) axis,
     per-sample (None: the layout's channel axis); scale, center: γ and β (PyTorch's affine sets
-    both); track_running_stats: PyTorch's (False: no running statistics at all)."""
+    both); track_running_stats: PyTorch's (False: no running statistics at all). eps and
+    momentum as the code gives them, momentum in PyTorch's sense (the weight of each batch's
+    statistic: Keras' momentum 0.99 is 0.01 here); None: the framework's default. They change
+    the numbers a built model computes, not its shape."""
 
     num_features: int | None = None
     axis: int | None = None
     scale: bool = True
     center: bool = True
     track_running_stats: bool = True
+    eps: float | None = None
+    momentum: float | None = None
 
     type: ClassVar[str] = "batchnorm"
     default_name: ClassVar[str] = "batch_normalization"

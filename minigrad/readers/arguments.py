@@ -121,7 +121,7 @@ def bind(sig: Signature, what: str, args: list, kwargs: dict, at: Where | None) 
                         f"({', '.join(sig.names)}), got {len(args)}", at)
     values = dict(zip(sig.names, args))
     for key, value in kwargs.items():
-        if key in sig.ignored:
+        if key in sig.ignored and key not in sig.names:  # a name the signature lists is read
             continue
         if key not in sig.names:
             raise SpecError(f"{what} has no argument '{key}'", at,

@@ -157,7 +157,8 @@ def _norm(cls, rank_name: str):
         if cls is K.BatchNorm:
             affine = a.flag("affine", True)
             return K.BatchNorm(num_features=a.integer("num_features"), scale=affine, center=affine,
-                               track_running_stats=a.flag("track_running_stats", True), where=a.at)
+                               track_running_stats=a.flag("track_running_stats", True),
+                               eps=a.number("eps", 1e-5), momentum=a.get("momentum", 0.1), where=a.at)
         return K.InstanceNorm(num_features=a.integer("num_features"), affine=a.flag("affine", False),
                               track_running_stats=a.flag("track_running_stats", False), where=a.at)
     return make

@@ -12,8 +12,8 @@ model's layout and rules, and returns the modules to apply in order (usually one
   concatenate, Slice, LayerNorm, …) runs inside nn.ChannelsLast, which moves the channels last
   and back, so it computes what Keras computes. Flatten is the exception: it takes the values in
   C, H, W order (Keras: H, W, C); the sizes agree, and a model trained here does not care.
-- Batch normalisation uses PyTorch's eps 1e-5 and momentum 0.1 (Keras' 1e-3 and 0.99, i.e. 0.01
-  in PyTorch's terms; a layer graph records neither).
+- Batch normalisation takes the eps and momentum the code gives, else its framework's defaults
+  (PyTorch's 1e-5 and 0.1; Keras' 1e-3 and 0.99, i.e. 0.01 in PyTorch's terms).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ ACTIVATION_MODULES = {
 }
 # LeakyReLU's default slope: PyTorch's 0.01, Keras' 0.3 (keras.layers.LeakyReLU)
 LEAKY_DEFAULT = {"torch": 0.01, "keras": 0.3}
+# BatchNorm's (eps, momentum) where the code gives none (the layer language is Keras'): momentum
+# in PyTorch's sense, the weight of each batch's statistic (Keras' 0.99 is 0.01)
+BATCH_NORM_DEFAULTS = {"torch": (1e-5, 0.1), "keras": (1e-3, 0.01)}
 
 
 @dataclass(frozen=True)
@@ -282,8 +285,11 @@ def _batch_norm(layer: layers.BatchNorm, in_shapes, where: Where):
     rank = len(in_shapes[0])
     if _per_channel_axis(layer.axis, rank, where) not in (None, 0):
         return f"a batch norm over axis {layer.axis}"
-    channels = in_shapes[0][0]
-    return [nn.BatchNorm2d(channels) if rank == 3 else nn.BatchNorm1d(channels)]
+    eps, momentum = BATCH_NORM_DEFAULTS[where.rules]
+    eps = eps if layer.eps is None else layer.eps
+    momentum = momentum if not isinstance(layer.momentum, (int, float)) else layer.momentum
+    norm = nn.BatchNorm2d if rank == 3 else nn.BatchNorm1d
+    return [norm(in_shapes[0][0], eps=eps, momentum=momentum)]
 
 
 def _layer_norm(layer: layers.LayerNorm, in_shapes, where: Where):

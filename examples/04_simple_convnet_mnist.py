@@ -34,7 +34,7 @@ train = ArrayDataset(train.x[:n_train], train.y[:n_train], train.classes, train.
 test = ArrayDataset(test.x[:n_test], test.y[:n_test], test.classes, test.name)
 
 minigrad.manual_seed(0)                      # same initial weights every run
-model = build_model(load_spec("simple-convnet").network)
+model = build_model(load_spec("simple-convnet").graph)
 optimizer = Adam(model.parameters(), lr=1e-3)
 loader = DataLoader(train, batch_size=50, shuffle=True, seed=0)
 check_every = max(len(loader) // checks, 1)  # batches between test measurements

@@ -41,7 +41,7 @@ print(f"{len(train):,} training, {len(validation):,} validation, {len(test):,} t
 
 minigrad.manual_seed(0)
 spec = load_spec("mnist-cnn-dropout")
-model = build_model(spec.network)
+model = build_model(spec.graph)
 print(f"{spec.name}: {sum(p.data.size for p in model.parameters()):,} parameters")
 trainer = Trainer(model, Adam(model.parameters(), lr=1e-3),
                   DataLoader(train, batch_size=batch_size, shuffle=True, seed=0),

@@ -83,7 +83,7 @@ _common.one_blas_thread()
 train, test = _common.load_or_skip(args.dataset, args.download)
 
 minigrad.manual_seed(0)
-model = build_model(load_spec("simple-convnet").network,   # conv 30 5x5, relu, pool, dense...
+model = build_model(load_spec("simple-convnet").graph,   # conv 30 5x5, relu, pool, dense...
                     init="he" if args.init == "book" else args.init)
 if args.init == "book":
     book_initialisation(model)

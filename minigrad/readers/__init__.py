@@ -64,14 +64,15 @@ class Spec:
 
     @property
     def network(self) -> Network:
-        """The model as a chain of layers, which the model builder takes; a SpecError for a
-        graph with branches."""
+        """The model as a chain of layers (`Network`), for code that walks a chain; a SpecError
+        for a graph with branches or shared weights (`graph` holds every model, and
+        minigrad.tools.build.build_model builds it)."""
         graph = self.graph
         # a layer used twice is built twice: right for a pool, wrong for weights shared on purpose
         shared = [node for node in graph.nodes if node.shares is not None]
         if not graph.is_chain() or (shared and any(self.analyze().rows[n.shares].params for n in shared)):
-            raise SpecError(f"{self.name} has branches or shared weights; minigrad builds chains of "
-                            "layers only so far")
+            raise SpecError(f"{self.name} has branches or shared weights: it is a graph, not a "
+                            "chain of layers (build it from spec.graph)")
         return Network(self.input_shape, tuple(node.layer for node in graph.nodes[1:]),
                        graph.layout, graph.rules, graph.nodes[0].layer.where)
 

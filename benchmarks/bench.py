@@ -18,12 +18,16 @@ What is measured, for the five MNIST-sized presets (training batch: simple-convn
 - a training step (forward, cross-entropy, backward, Adam step), inference at batch 32 and at
   batch 1 (eval mode, no graph: what `cnncalc predict` does). Each repeat times some calls of one
   engine, then as many of the other; the ratio torch_time / minigrad_time per repeat gives
-  min / median / max (> 1: minigrad is faster). Minor page faults per call are counted too.
+  min / median / max (> 1: minigrad is faster);
 - a per-op breakdown of one mnist-cnn training step (one thread): each Function's forward and
   backward, the optimizer, and what is left (Python around the ops), with PyTorch's step beside;
+- minor page faults per training step (one thread), each engine in a fresh process, against the
+  measured cost of one fault: the share of a step spent faulting in fresh memory;
 - one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.tools.train.Trainer` and the
   same model in a plain PyTorch loop over the same batches, each in a fresh process, with the
-  process's peak RSS.
+  process's peak RSS and page faults per batch.
+
+Every row also gives "others' load": the cores other processes kept busy meanwhile.
 """
 
 from __future__ import annotations
@@ -142,17 +146,34 @@ def minor_faults() -> int:
         return int(stat.read().rsplit(")", 1)[1].split()[7])
 
 
-def timed(fn, calls: int) -> tuple[float, float]:
-    """Seconds per call of fn and minor page faults per call, over `calls` calls."""
-    faults, started = minor_faults(), time.perf_counter()
+def cpu_ticks() -> tuple[int, int, int]:
+    """(all CPUs' ticks, their busy ticks, this process's ticks) from /proc: busy is user, nice,
+    system, irq, softirq and steal (time the host gave elsewhere); ours is utime + stime, with
+    those of the finished child processes (an epoch's)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:9]]
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return sum(ticks), sum(ticks) - ticks[3] - ticks[4], sum(int(t) for t in fields[11:15])
+
+
+def others_load(before: tuple[int, int, int], after: tuple[int, int, int]) -> float:
+    """Cores kept busy by everything but this process between two cpu_ticks() readings: the noise
+    a shared machine adds to a measurement."""
+    total, busy, ours = (b - a for a, b in zip(before, after))
+    return max(busy - ours, 0) / max(total, 1) * os.cpu_count()
+
+
+def seconds_per_call(fn, calls: int) -> float:
+    started = time.perf_counter()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - started) / calls, (minor_faults() - faults) / calls
+    return (time.perf_counter() - started) / calls
 
 
 def calls_per_repeat(fns, target_s: float) -> int:
     """Calls that take about target_s for the slower engine (at least one)."""
-    slowest = max(timed(fn, 1)[0] for fn in fns)
+    slowest = max(seconds_per_call(fn, 1) for fn in fns)
     return max(1, round(target_s / slowest))
 
 
@@ -172,6 +193,7 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
     with threadpool_limits(threads):
         if openblas()["num_threads"] not in (threads, "?"):
             raise RuntimeError(f"OpenBLAS runs {openblas()['num_threads']} threads, not {threads}")
+        ticks = cpu_ticks()
         for kind in KINDS:
             training = kind == "train"
             for engine in (model, twin):
@@ -184,21 +206,19 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
             measured = {"minigrad": [], "torch": []}
             for _ in range(repeats):
                 for name, fn in zip(measured, fns):
-                    measured[name].append(timed(fn, calls))
+                    measured[name].append(seconds_per_call(fn, calls))
             row[kind] = summarize(measured)
+        row["others_load"] = others_load(ticks, cpu_ticks())
     return row
 
 
 def summarize(measured: dict) -> dict:
-    """Median ms and mean faults per call of each engine, and the ratios of the repeats."""
-    mine = [seconds for seconds, _ in measured["minigrad"]]
-    result = {"minigrad_ms": 1e3 * statistics.median(mine),
-              "minigrad_faults": statistics.mean(f for _, f in measured["minigrad"])}
-    if measured["torch"]:
-        theirs = [seconds for seconds, _ in measured["torch"]]
+    """Median ms per call of each engine, and the ratios of the repeats."""
+    mine, theirs = measured["minigrad"], measured["torch"]
+    result = {"minigrad_ms": 1e3 * statistics.median(mine)}
+    if theirs:
         ratios = [t / m for t, m in zip(theirs, mine)]
         result.update(torch_ms=1e3 * statistics.median(theirs),
-                      torch_faults=statistics.mean(f for _, f in measured["torch"]),
                       ratio_min=min(ratios), ratio_median=statistics.median(ratios),
                       ratio_max=max(ratios))
     return result
@@ -216,8 +236,9 @@ def seconds_per_fault(mib: int = 16, rounds: int = 7) -> float:
     for _ in range(rounds):
         region = mmap.mmap(-1, mib * 2**20)
         pages = np.frombuffer(region, dtype=np.uint8)
-        seconds, faults = timed(lambda: pages.__setitem__(slice(None, None, page), 1), 1)
-        costs.append(seconds / max(faults, 1))
+        faults, started = minor_faults(), time.perf_counter()
+        pages[::page] = 1
+        costs.append((time.perf_counter() - started) / max(minor_faults() - faults, 1))
         del pages
         region.close()
     return statistics.median(costs)
@@ -228,7 +249,7 @@ def gemm_gflops(size: int, repeats: int = 5) -> float:
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
     with threadpool_limits(1):
         a @ a
-        best = min(timed(lambda: a @ a, 1)[0] for _ in range(repeats))
+        best = min(seconds_per_call(lambda: a @ a, 1) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
@@ -315,14 +336,14 @@ def op_breakdown(steps: int, preset: str = "mnist-cnn", batch: int = 32) -> dict
     if torch is not None:
         torch.set_num_threads(1)
         torch_step = torch_calls(torch_twin(model), x, y, [])["train"]
-    timer, parts = OpTimer(), collections.defaultdict(float)
-    torch_seconds = minigrad_faults = torch_faults = 0
+    timer, parts, ticks = OpTimer(), collections.defaultdict(float), cpu_ticks()
+    torch_seconds = 0.0
     with threadpool_limits(1):
         minigrad_calls(model, x, y, [])["train"]()  # warm up (a separate optimizer's state)
         with timer.installed():
             for _ in range(steps):
                 timer.new_step()
-                faults, moments = minor_faults(), [time.perf_counter()]
+                moments = [time.perf_counter()]
                 loss = F.cross_entropy(model(Tensor(x)), y)
                 moments.append(time.perf_counter())
                 optimizer.zero_grad()
@@ -334,10 +355,8 @@ def op_breakdown(steps: int, preset: str = "mnist-cnn", batch: int = 32) -> dict
                 for part, start, end in zip(("forward", "zero_grad", "backward", "optimizer"),
                                             moments, moments[1:]):
                     parts[part] += end - start
-                minigrad_faults += minor_faults() - faults
                 if torch_step:
-                    seconds, faults = timed(torch_step, 1)
-                    torch_seconds, torch_faults = torch_seconds + seconds, torch_faults + faults
+                    torch_seconds += seconds_per_call(torch_step, 1)
     ms = {key: 1e3 * seconds / steps for key, seconds in timer.seconds.items()}
     ops = [{"op": label, "output": timer.shapes[label], "forward_ms": ms.get((label, "forward"), 0),
             "backward_ms": ms.get((label, "backward"), 0)} for label in timer.shapes]
@@ -348,9 +367,71 @@ def op_breakdown(steps: int, preset: str = "mnist-cnn", batch: int = 32) -> dict
             "zero_grad_ms": step_ms["zero_grad"], "optimizer_ms": step_ms["optimizer"],
             "forward_ms": step_ms["forward"], "backward_ms": step_ms["backward"],
             "step_ms": sum(step_ms.values()),
-            "faults": minigrad_faults / steps,
             "torch_step_ms": 1e3 * torch_seconds / steps if torch_step else None,
-            "torch_faults": torch_faults / steps if torch_step else None}
+            "others_load": others_load(ticks, cpu_ticks())}
+
+
+# ---------------------------------------------------------------------------------------------
+# Page faults of training steps, each engine in a process of its own (as a user's would be: the
+# other engine's allocations change what malloc has kept, so the faults cannot be counted in the
+# alternating runs above)
+# ---------------------------------------------------------------------------------------------
+
+FAULTS_SCRIPT = """
+import json, sys, time
+import numpy as np
+from threadpoolctl import threadpool_limits
+import minigrad
+from minigrad.tools.build import build_model
+from minigrad.readers import load_spec
+engine, preset, batch, steps, here = sys.argv[1:]
+batch, steps = int(batch), int(steps)
+rng = np.random.default_rng(0)
+x, y = rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+minigrad.manual_seed(0)
+model = build_model(load_spec(preset).graph)
+if engine == "minigrad":
+    import minigrad.engine.functional as F
+    from minigrad.engine.optim import Adam
+    optimizer = Adam(model.parameters())
+
+    def step():
+        loss = F.cross_entropy(model(minigrad.Tensor(x)), y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+else:
+    import torch
+    sys.path.insert(0, here)
+    from torch_twin import torch_twin
+    torch.set_num_threads(1)
+    twin = torch_twin(model)
+    optimizer = torch.optim.Adam(twin.parameters())
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(twin(tx), ty)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+def minor_faults():
+    with open("/proc/self/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[7])
+
+with threadpool_limits(1):
+    for _ in range(3):  # warm up: Adam's state, caches
+        step()
+    faults, started = minor_faults(), time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds, faults = time.perf_counter() - started, minor_faults() - faults
+print(json.dumps({"engine": engine, "preset": preset, "batch": batch,
+                  "step_ms": 1e3 * seconds / steps, "faults": faults / steps}))
+"""
+
+
+def step_faults(engine: str, preset: str, batch: int, steps: int) -> dict:
+    """Minor faults and ms per training step (one thread) in a fresh process, after warm-up."""
+    out = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT, engine, preset, str(batch),
+                          str(steps), str(HERE)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,8 +465,12 @@ else:
     twin = torch_twin(model)
     optimizer = torch.optim.Adam(twin.parameters())
     loss_fn = torch.nn.CrossEntropyLoss()
+def minor_faults():
+    with open("/proc/self/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[7])
+
 with threadpool_limits(1):
-    started = time.perf_counter()
+    faults, started = minor_faults(), time.perf_counter()
     if engine == "minigrad":
         stats = trainer.fit().history[-1]
         loss, accuracy = stats.loss, stats.accuracy
@@ -401,21 +486,23 @@ with threadpool_limits(1):
             loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
         loss, accuracy = loss_sum / len(train), correct / len(train)
-    seconds = time.perf_counter() - started
+    seconds, faults = time.perf_counter() - started, minor_faults() - faults
 # VmHWM, not getrusage: Linux carries ru_maxrss over exec, so it would report the parent's peak.
 with open("/proc/self/status") as status:
     peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps({"engine": engine, "preset": preset, "batch": int(batch), "images": len(train),
                   "seconds": seconds, "loss": loss, "accuracy": accuracy,
+                  "faults_per_batch": faults / len(loader),
                   "peak_rss_mib": peak_kib / 1024}))
 """
 
 
 def epoch(engine: str, preset: str, batch: int, limit: int, data_dir: str) -> dict:
+    ticks = cpu_ticks()
     out = subprocess.run([sys.executable, "-c", EPOCH_SCRIPT, engine, preset, str(batch),
                           str(limit), data_dir, str(HERE)], check=True, capture_output=True,
                          text=True)
-    return json.loads(out.stdout)
+    return json.loads(out.stdout) | {"others_load": others_load(ticks, cpu_ticks())}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,31 +549,16 @@ def markdown(results: dict) -> str:
              kernel_line(results), "",
              "Ratio = torch time / minigrad time per call, min / median / max over the repeats "
              "(above 1: minigrad is faster); ms are medians. Inference is eval mode without a "
-             "graph, at batch 32 and at batch 1 (`cnncalc predict`).", "",
+             "graph, at batch 32 and at batch 1 (`cnncalc predict`). Others' load: the cores "
+             "other processes kept busy meanwhile (the machine has "
+             f"{os.cpu_count()}; a 2-thread row is only fair near 0).", "",
              "| preset | threads | train batch | train ms (minigrad · torch) | train ratio | "
-             "infer b32 ms | infer b32 ratio | infer b1 ms | infer b1 ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "infer b32 ms | infer b32 ratio | infer b1 ms | infer b1 ratio | others' load |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results["steps"]:
         cells = [cell for kind in KINDS for cell in ratio_cells(r[kind])]
         lines.append(f"| {r['preset']} | {r['threads']} | {r['batch']} | " + " | ".join(cells)
-                     + " |")
-    cost_ms = 1e3 * results["seconds_per_fault"]
-    lines += ["", f"Minor page faults per call, one thread (mean over the repeats). A fault costs "
-                  f"{1e3 * cost_ms:.1f} µs here (a fresh mapping written once per page); "
-                  "est. ms = faults × that cost, with its share of the call:", "",
-              "| preset | train faults minigrad · torch | est. ms minigrad · torch | "
-              "share minigrad · torch | infer b32 faults minigrad · torch |",
-              "| --- | ---: | ---: | ---: | ---: |"]
-    for r in (r for r in results["steps"] if r["threads"] == 1):
-        train = r["train"]
-        engines = [e for e in ("minigrad", "torch") if f"{e}_faults" in train]
-        faults = [train[f"{e}_faults"] for e in engines]
-        ms = [f * cost_ms for f in faults]
-        lines.append(f"| {r['preset']} | " + " · ".join(f"{f:,.0f}" for f in faults) + " | "
-                     + " · ".join(f"{m:.1f}" for m in ms) + " | "
-                     + " · ".join(f"{m / train[f'{e}_ms']:.0%}" for m, e in zip(ms, engines))
-                     + " | " + " · ".join(f"{r['infer b32'][f'{e}_faults']:,.1f}" for e in engines)
-                     + " |")
+                     + f" | {r['others_load']:.2f} |")
     b = results["ops"]
     lines += ["", f"One {b['preset']} training step at batch {b['batch']}, one thread, per op "
                   f"(ms per step, mean of {b['steps']} steps with every op timed; \"Conv2d 2\" is "
@@ -500,19 +572,34 @@ def markdown(results: dict) -> str:
               f"| optimizer.zero_grad() | | {b['zero_grad_ms']:.2f} | |",
               f"| Adam step | | {b['optimizer_ms']:.2f} | |", "",
               f"The step: {b['step_ms']:.2f} ms with every op timed "
-              f"(forward {b['forward_ms']:.2f}, backward {b['backward_ms']:.2f}), "
-              f"{b['faults']:,.0f} page faults ≈ "
-              f"{b['faults'] * cost_ms:.2f} ms"
-              + (f"; PyTorch's step, timed alternately: {b['torch_step_ms']:.2f} ms, "
-                 f"{b['torch_faults']:,.0f} faults ≈ {b['torch_faults'] * cost_ms:.2f} ms."
-                 if b["torch_step_ms"] is not None else ".")]
+              f"(forward {b['forward_ms']:.2f}, backward {b['backward_ms']:.2f})"
+              + (f"; PyTorch's step, timed alternately: {b['torch_step_ms']:.2f} ms."
+                 if b["torch_step_ms"] is not None else ".")
+              + f" Others' load meanwhile: {b['others_load']:.2f} cores."]
+    cost_ms = 1e3 * results["seconds_per_fault"]
+    lines += ["", "Minor page faults of a training step, one thread, each engine in a fresh "
+                  f"process (mean over {results['fault_steps']} steps after 3 of warm-up). A fault costs "
+                  f"{1e3 * cost_ms:.1f} µs here (a fresh mapping written once per page, median); "
+                  "est. ms = faults × that cost, and its share of the step:", "",
+              "| preset | batch | faults/step minigrad · torch | est. ms/step | step ms | share |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for preset in PRESETS:
+        runs = [r for r in results["faults"] if r["preset"] == preset]
+        if not runs:
+            continue
+        cells = [" · ".join(f"{r['faults']:,.0f}" for r in runs),
+                 " · ".join(f"{r['faults'] * cost_ms:.1f}" for r in runs),
+                 " · ".join(f"{r['step_ms']:.1f}" for r in runs),
+                 " · ".join(f"{r['faults'] * cost_ms / r['step_ms']:.0%}" for r in runs)]
+        lines.append(f"| {preset} | {runs[0]['batch']} | " + " | ".join(cells) + " |")
     if results["epochs"]:
         lines += ["", "One MNIST epoch, Adam, one thread, each in a fresh process: minigrad's "
                       "`Trainer` and the same model (same start, same batches) in a plain PyTorch "
                       "loop; loss and accuracy are the epoch's running training figures:", "",
                   "| preset | batch | images | minigrad s · torch s | peak RSS minigrad · torch "
-                  "| loss minigrad · torch | accuracy minigrad · torch |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| faults/batch | loss minigrad · torch | accuracy minigrad · torch "
+                  "| others' load |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for preset in EPOCH_PRESETS:
             runs = {r["engine"]: r for r in results["epochs"] if r["preset"] == preset}
             if not runs:
@@ -524,7 +611,9 @@ def markdown(results: dict) -> str:
             first = next(iter(runs.values()))
             lines.append(f"| {preset} | {first['batch']} | {first['images']:,} | "
                          f"{both('seconds', '.1f')} | {both('peak_rss_mib', ',.0f')} MiB | "
-                         f"{both('loss', '.4f')} | {both('accuracy', '.4f')} |")
+                         f"{both('faults_per_batch', ',.0f')} | "
+                         f"{both('loss', '.4f')} | {both('accuracy', '.4f')} | "
+                         f"{both('others_load', '.2f')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -554,6 +643,12 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     results["ops"] = op_breakdown(3 if args.quick else 30)
     print(json.dumps(results["ops"]), flush=True)
+    results["fault_steps"], results["faults"] = (3 if args.quick else 20), []
+    for preset, batch in PRESETS.items():
+        for engine in ("minigrad", "torch") if torch is not None else ("minigrad",):
+            row = step_faults(engine, preset, batch, results["fault_steps"])
+            results["faults"].append(row)
+            print(json.dumps(row), flush=True)
     if args.data_dir:
         for preset in EPOCH_PRESETS:
             for engine in ("minigrad", "torch") if torch is not None else ("minigrad",):

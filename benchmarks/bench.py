@@ -32,8 +32,20 @@ Every row also gives "others' load": the cores other processes kept busy meanwhi
 
 from __future__ import annotations
 
+import argparse
+import collections
+import contextlib
+import datetime
+import json
+import mmap
 import os
+import platform
+import statistics
+import subprocess
 import sys
+import time
+import weakref
+from pathlib import Path
 
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -45,19 +57,7 @@ if __name__ == "__main__" and any(name in os.environ for name in BLAS_OVERRIDES)
     clean = {name: value for name, value in os.environ.items() if name not in BLAS_OVERRIDES}
     os.execve(sys.executable, [*sys.orig_argv, "--removed-env", removed], clean)
 
-import argparse  # noqa: E402 (after the re-execution above, which must precede numpy)
-import collections  # noqa: E402
-import contextlib  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import mmap  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import weakref  # noqa: E402
-from pathlib import Path  # noqa: E402
-
+# E402: these load OpenBLAS (numpy) or import it, so they come after the re-execution above.
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
@@ -120,10 +120,9 @@ def minigrad_calls(model, x, y, infer_inputs: list[np.ndarray]) -> dict:
 def torch_calls(twin, x, y, infer_inputs: list[np.ndarray]) -> dict:
     optimizer = torch.optim.Adam(twin.parameters())
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    loss_fn = torch.nn.CrossEntropyLoss()
 
     def train():
-        loss = loss_fn(twin(tx), ty)
+        loss = torch.nn.functional.cross_entropy(twin(tx), ty)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -196,9 +195,9 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
         ticks = cpu_ticks()
         for kind in KINDS:
             training = kind == "train"
-            for engine in (model, twin):
-                if engine is not None:
-                    engine.train(training)
+            model.train(training)
+            if twin is not None:
+                twin.train(training)
             fns = [ours[kind]] + ([theirs[kind]] if theirs else [])
             for fn in fns:
                 fn()  # warm up: first calls allocate
@@ -372,91 +371,43 @@ def op_breakdown(steps: int, preset: str = "mnist-cnn", batch: int = 32) -> dict
 
 
 # ---------------------------------------------------------------------------------------------
-# Page faults of training steps, each engine in a process of its own (as a user's would be: the
-# other engine's allocations change what malloc has kept, so the faults cannot be counted in the
-# alternating runs above)
+# Training in a fresh process per engine, as a user's would be: a clean peak RSS, and page faults
+# that the other engine's allocations (what malloc has kept) do not change
 # ---------------------------------------------------------------------------------------------
 
-FAULTS_SCRIPT = """
+WORKER_SCRIPT = """
 import json, sys, time
 import numpy as np
-from threadpoolctl import threadpool_limits
-import minigrad
-from minigrad.tools.build import build_model
-from minigrad.readers import load_spec
-engine, preset, batch, steps, here = sys.argv[1:]
-batch, steps = int(batch), int(steps)
-rng = np.random.default_rng(0)
-x, y = rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
-minigrad.manual_seed(0)
-model = build_model(load_spec(preset).graph)
-if engine == "minigrad":
-    import minigrad.engine.functional as F
-    from minigrad.engine.optim import Adam
-    optimizer = Adam(model.parameters())
-
-    def step():
-        loss = F.cross_entropy(model(minigrad.Tensor(x)), y)
-        optimizer.zero_grad(); loss.backward(); optimizer.step()
-else:
-    import torch
-    sys.path.insert(0, here)
-    from torch_twin import torch_twin
-    torch.set_num_threads(1)
-    twin = torch_twin(model)
-    optimizer = torch.optim.Adam(twin.parameters())
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(twin(tx), ty)
-        optimizer.zero_grad(); loss.backward(); optimizer.step()
-
-def minor_faults():
-    with open("/proc/self/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[7])
-
-with threadpool_limits(1):
-    for _ in range(3):  # warm up: Adam's state, caches
-        step()
-    faults, started = minor_faults(), time.perf_counter()
-    for _ in range(steps):
-        step()
-    seconds, faults = time.perf_counter() - started, minor_faults() - faults
-print(json.dumps({"engine": engine, "preset": preset, "batch": batch,
-                  "step_ms": 1e3 * seconds / steps, "faults": faults / steps}))
-"""
-
-
-def step_faults(engine: str, preset: str, batch: int, steps: int) -> dict:
-    """Minor faults and ms per training step (one thread) in a fresh process, after warm-up."""
-    out = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT, engine, preset, str(batch),
-                          str(steps), str(HERE)], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
-
-
-# ---------------------------------------------------------------------------------------------
-# A full MNIST epoch per engine, each in a fresh process for a clean peak RSS
-# ---------------------------------------------------------------------------------------------
-
-EPOCH_SCRIPT = """
-import json, sys, time
 from threadpoolctl import threadpool_limits
 import minigrad
 from minigrad.tools.build import build_model
 from minigrad.tools.data import DataLoader
 from minigrad.tools.datasets import load_dataset
 from minigrad.readers import load_spec
-engine, preset, batch, limit, data_dir, here = sys.argv[1:]
-train = load_dataset("mnist", "train", data_dir=data_dir)
-if int(limit):
-    train = train.subset(int(limit))
-loader = DataLoader(train, int(batch), shuffle=True)
+mode, engine, preset, batch, size, data_dir, here = sys.argv[1:]
+batch, size = int(batch), int(size)
+if mode == "epoch":  # size: images (0: all 60,000)
+    train = load_dataset("mnist", "train", data_dir=data_dir)
+    train = train.subset(size) if size else train
+    loader = DataLoader(train, batch, shuffle=True)
+    batches, steps, images = loader.batches(0), len(loader), len(train)
+else:  # "steps": `size` steps on one random batch, after 3 of warm-up
+    rng = np.random.default_rng(0)
+    one = rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+    batches, steps, images = [one] * size, size, size * batch
 minigrad.manual_seed(0)
 model = build_model(load_spec(preset).graph)
 if engine == "minigrad":
+    import minigrad.engine.functional as F
     from minigrad.engine.optim import Adam
     from minigrad.tools.train import Trainer
-    trainer = Trainer(model, Adam(model.parameters()), loader, 1)
+    optimizer = Adam(model.parameters())
+
+    def step(x, y):
+        logits = model(minigrad.Tensor(x))
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        return loss.item(), logits.data.argmax(1)
 else:
     import torch
     sys.path.insert(0, here)
@@ -464,43 +415,50 @@ else:
     torch.set_num_threads(1)
     twin = torch_twin(model)
     optimizer = torch.optim.Adam(twin.parameters())
-    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step(x, y):
+        logits = twin(torch.from_numpy(x))
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(y))
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        return loss.item(), logits.argmax(1).numpy()
+
+
 def minor_faults():
     with open("/proc/self/stat") as stat:
         return int(stat.read().rsplit(")", 1)[1].split()[7])
 
+
 with threadpool_limits(1):
+    if mode == "steps":
+        for _ in range(3):  # warm up: Adam's state, the first allocations
+            step(*one)
     faults, started = minor_faults(), time.perf_counter()
-    if engine == "minigrad":
-        stats = trainer.fit().history[-1]
+    if mode == "epoch" and engine == "minigrad":
+        stats = Trainer(model, optimizer, loader, 1).fit().history[-1]
         loss, accuracy = stats.loss, stats.accuracy
     else:  # the loop Trainer runs, with its running loss and accuracy
         loss_sum = correct = 0.0
-        for x, y in loader.batches(0):
-            x, y = torch.from_numpy(x), torch.from_numpy(y)
-            logits = twin(x)
-            loss = loss_fn(logits, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-        loss, accuracy = loss_sum / len(train), correct / len(train)
+        for x, y in batches:
+            loss, predicted = step(x, y)
+            loss_sum, correct = loss_sum + loss * len(y), correct + int((predicted == y).sum())
+        loss, accuracy = loss_sum / images, correct / images
     seconds, faults = time.perf_counter() - started, minor_faults() - faults
 # VmHWM, not getrusage: Linux carries ru_maxrss over exec, so it would report the parent's peak.
 with open("/proc/self/status") as status:
     peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
-print(json.dumps({"engine": engine, "preset": preset, "batch": int(batch), "images": len(train),
-                  "seconds": seconds, "loss": loss, "accuracy": accuracy,
-                  "faults_per_batch": faults / len(loader),
-                  "peak_rss_mib": peak_kib / 1024}))
+print(json.dumps({"engine": engine, "preset": preset, "batch": batch, "images": images,
+                  "seconds": seconds, "step_ms": 1e3 * seconds / steps, "faults": faults / steps,
+                  "loss": loss, "accuracy": accuracy, "peak_rss_mib": peak_kib / 1024}))
 """
 
 
-def epoch(engine: str, preset: str, batch: int, limit: int, data_dir: str) -> dict:
+def in_fresh_process(mode: str, engine: str, preset: str, batch: int, size: int,
+                     data_dir: str = "") -> dict:
+    """Train `preset` in a new process on one thread: mode "epoch" (an MNIST epoch of `size`
+    images, 0 for all) or "steps" (`size` steps on one random batch, after warm-up)."""
     ticks = cpu_ticks()
-    out = subprocess.run([sys.executable, "-c", EPOCH_SCRIPT, engine, preset, str(batch),
-                          str(limit), data_dir, str(HERE)], check=True, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, mode, engine, preset, str(batch),
+                          str(size), data_dir, str(HERE)], check=True, capture_output=True,
                          text=True)
     return json.loads(out.stdout) | {"others_load": others_load(ticks, cpu_ticks())}
 
@@ -538,6 +496,19 @@ def ratio_cells(k: dict) -> list[str]:
         return [f"{k['minigrad_ms']:.2f}", "—"]
     return [f"{k['minigrad_ms']:.2f} · {k['torch_ms']:.2f}",
             f"{k['ratio_min']:.2f} / **{k['ratio_median']:.2f}** / {k['ratio_max']:.2f}"]
+
+
+def by_preset(rows: list[dict]):
+    """(preset, its rows: minigrad's, then torch's) for rows from in_fresh_process."""
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["preset"], []).append(row)
+    return grouped.items()
+
+
+def both(runs: list[dict], field: str, fmt: str) -> str:
+    """A cell with each engine's value: "minigrad · torch"."""
+    return " · ".join(format(run[field], fmt) for run in runs)
 
 
 def markdown(results: dict) -> str:
@@ -578,42 +549,29 @@ def markdown(results: dict) -> str:
               + f" Others' load meanwhile: {b['others_load']:.2f} cores."]
     cost_ms = 1e3 * results["seconds_per_fault"]
     lines += ["", "Minor page faults of a training step, one thread, each engine in a fresh "
-                  f"process (mean over {results['fault_steps']} steps after 3 of warm-up). A fault costs "
-                  f"{1e3 * cost_ms:.1f} µs here (a fresh mapping written once per page, median); "
-                  "est. ms = faults × that cost, and its share of the step:", "",
+                  f"process (mean over {results['fault_steps']} steps after 3 of warm-up). A "
+                  f"fault costs {1e3 * cost_ms:.1f} µs here (a fresh mapping written once per "
+                  "page, median); est. ms = faults × that cost, and its share of the step:", "",
               "| preset | batch | faults/step minigrad · torch | est. ms/step | step ms | share |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for preset in PRESETS:
-        runs = [r for r in results["faults"] if r["preset"] == preset]
-        if not runs:
-            continue
-        cells = [" · ".join(f"{r['faults']:,.0f}" for r in runs),
-                 " · ".join(f"{r['faults'] * cost_ms:.1f}" for r in runs),
-                 " · ".join(f"{r['step_ms']:.1f}" for r in runs),
-                 " · ".join(f"{r['faults'] * cost_ms / r['step_ms']:.0%}" for r in runs)]
-        lines.append(f"| {preset} | {runs[0]['batch']} | " + " | ".join(cells) + " |")
+    for preset, runs in by_preset(results["faults"]):
+        runs = [r | {"fault_ms": r["faults"] * cost_ms,
+                     "share": r["faults"] * cost_ms / r["step_ms"]} for r in runs]
+        lines.append(f"| {preset} | {runs[0]['batch']} | {both(runs, 'faults', ',.0f')} | "
+                     f"{both(runs, 'fault_ms', '.1f')} | {both(runs, 'step_ms', '.1f')} | "
+                     f"{both(runs, 'share', '.0%')} |")
     if results["epochs"]:
         lines += ["", "One MNIST epoch, Adam, one thread, each in a fresh process: minigrad's "
                       "`Trainer` and the same model (same start, same batches) in a plain PyTorch "
                       "loop; loss and accuracy are the epoch's running training figures:", "",
-                  "| preset | batch | images | minigrad s · torch s | peak RSS minigrad · torch "
-                  "| faults/batch | loss minigrad · torch | accuracy minigrad · torch "
-                  "| others' load |",
+                  "| preset | batch | images | seconds minigrad · torch | peak RSS | faults/batch "
+                  "| loss | accuracy | others' load |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for preset in EPOCH_PRESETS:
-            runs = {r["engine"]: r for r in results["epochs"] if r["preset"] == preset}
-            if not runs:
-                continue
-
-            def both(field: str, fmt: str) -> str:
-                return " · ".join(format(runs[e][field], fmt) for e in ("minigrad", "torch")
-                                  if e in runs)
-            first = next(iter(runs.values()))
-            lines.append(f"| {preset} | {first['batch']} | {first['images']:,} | "
-                         f"{both('seconds', '.1f')} | {both('peak_rss_mib', ',.0f')} MiB | "
-                         f"{both('faults_per_batch', ',.0f')} | "
-                         f"{both('loss', '.4f')} | {both('accuracy', '.4f')} | "
-                         f"{both('others_load', '.2f')} |")
+        for preset, runs in by_preset(results["epochs"]):
+            lines.append(f"| {preset} | {runs[0]['batch']} | {runs[0]['images']:,} | "
+                         f"{both(runs, 'seconds', '.1f')} | {both(runs, 'peak_rss_mib', ',.0f')} "
+                         f"MiB | {both(runs, 'faults', ',.0f')} | {both(runs, 'loss', '.4f')} | "
+                         f"{both(runs, 'accuracy', '.4f')} | {both(runs, 'others_load', '.2f')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -643,19 +601,17 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     results["ops"] = op_breakdown(3 if args.quick else 30)
     print(json.dumps(results["ops"]), flush=True)
-    results["fault_steps"], results["faults"] = (3 if args.quick else 20), []
-    for preset, batch in PRESETS.items():
-        for engine in ("minigrad", "torch") if torch is not None else ("minigrad",):
-            row = step_faults(engine, preset, batch, results["fault_steps"])
-            results["faults"].append(row)
-            print(json.dumps(row), flush=True)
+    engines = ("minigrad", "torch") if torch is not None else ("minigrad",)
+    results["fault_steps"] = 3 if args.quick else 20
+    runs = [("faults", "steps", preset, results["fault_steps"]) for preset in PRESETS]
     if args.data_dir:
-        for preset in EPOCH_PRESETS:
-            for engine in ("minigrad", "torch") if torch is not None else ("minigrad",):
-                row = epoch(engine, preset, PRESETS[preset], 2000 if args.quick else 0,
-                            args.data_dir)
-                results["epochs"].append(row)
-                print(json.dumps(row), flush=True)
+        runs += [("epochs", "epoch", preset, 2000 if args.quick else 0) for preset in EPOCH_PRESETS]
+    results["faults"] = []
+    for table, mode, preset, size in runs:
+        for engine in engines:
+            row = in_fresh_process(mode, engine, preset, PRESETS[preset], size, args.data_dir)
+            results[table].append(row)
+            print(json.dumps(row), flush=True)
     Path(args.out).write_text(markdown(results))
     print(f"wrote {args.out}")
 

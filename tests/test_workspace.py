@@ -222,3 +222,57 @@ def test_col2im_is_the_adjoint_of_im2col(g):
     back = col2im(c, x.shape, *geometry_args, pads)
     assert back.shape == x.shape
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-10)
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_retain_graph_keeps_the_columns_for_the_second_backward(budget):
+    """The last backward may overwrite the kept columns with their gradient; an earlier one
+    (retain_graph=True) must not, or the second backward's dW would read garbage."""
+    with column_budget(budget):
+        model = small_cnn(9)
+        x, y = batch(0, 3)
+        loss = F.cross_entropy(model(Tensor(x)), y)
+        loss.backward(retain_graph=True)
+        first = [p.grad.copy() for p in model.parameters()]
+        for p in model.parameters():
+            p.grad = None
+        loss.backward()
+        for a, p in zip(first, model.parameters()):
+            np.testing.assert_array_equal(a, p.grad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Result arrays: recycled only when nothing else refers to them
+# ---------------------------------------------------------------------------------------------
+
+def test_a_result_array_is_recycled_only_when_nothing_refers_to_it():
+    shape = (3, 5, 7)  # a shape no other test uses
+    held = workspace.result_array(shape, np.float32)
+    other = workspace.result_array(shape, np.float32)
+    assert other is not held                        # `held` is still referred to
+    seen_through_view = other.T
+    address = other.__array_interface__["data"][0]
+    del other
+    third = workspace.result_array(shape, np.float32)
+    assert third.__array_interface__["data"][0] != address  # a view still sees that memory
+    held_address = held.__array_interface__["data"][0]
+    del held
+    fourth = workspace.result_array(shape, np.float32)
+    assert fourth.__array_interface__["data"][0] == held_address  # nobody saw it: recycled
+    assert seen_through_view.base is not None
+
+
+def test_result_arrays_beyond_the_budget_are_forgotten(monkeypatch):
+    monkeypatch.setattr(workspace, "RESULT_BUDGET_BYTES", 10_000)
+    for n in range(20, 40):  # twenty shapes of 8 KB: only the newest stays tracked
+        workspace.result_array((n, 100), np.float32)
+    tracked = sum(a.nbytes for arrays in workspace._results.values() for a in arrays)
+    assert tracked <= 10_000 + 39 * 100 * 4
+    assert ((39, 100), np.dtype(np.float32)) in workspace._results
+
+
+def test_result_like_keeps_the_templates_memory_order():
+    template = np.zeros((2, 3, 4, 5), dtype=np.float64).transpose(1, 0, 2, 3)
+    result = workspace.result_like(template, np.float32)
+    assert result.shape == template.shape
+    assert result.transpose(1, 0, 2, 3).flags.c_contiguous

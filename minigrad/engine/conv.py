@@ -80,7 +80,7 @@ def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
     cols = cols.reshape(c, kh, kw, n, oh, ow)
     offsets = list(_offsets(kernel, stride, dilation, pads, (h, w), out_hw))
     covering = [o for o in offsets if _covers(o[4], h) and _covers(o[5], w)]
-    dx = np.empty((c, n, h, w), dtype=cols.dtype)
+    dx = workspace.result_array((c, n, h, w), cols.dtype)
     if covering:
         i, j, out_rows, out_columns, _, _ = first = covering[0]
         dx[...] = cols[:, i, j, :, out_rows, out_columns]
@@ -210,7 +210,9 @@ class Conv2d(Function):
 
     def _outputs(self, weights, cols):
         """(F, C·KH·KW) @ (C·KH·KW, M) -> (F, M)."""
-        return weights @ cols
+        out = workspace.result_array((weights.shape[0], cols.shape[1]),
+                                     np.result_type(weights, cols))
+        return np.matmul(weights, cols, out=out)
 
     def _weight_grad(self, g, cols):
         """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW)."""
@@ -257,12 +259,18 @@ class Conv2d(Function):
             if len(self.needs_grad) == 3 and self.needs_grad[2]:
                 db = g.sum(axis=1) if db is None else db + g.sum(axis=1)
             if self.needs_grad[0]:  # skipped for a first layer, whose input needs no gradient
-                dcols = workspace.take(self.owner, "column grad", cols.shape, cols.dtype)
+                # dW has read the columns: their gradient can overwrite them, unless a later
+                # backward (retain_graph) will read the kept columns again. This halves the
+                # step's peak memory, the columns being its largest array.
+                reuse = self.cols is None or self.last_use
+                dcols = cols if reuse else workspace.take(self.owner, "column grad",
+                                                          cols.shape, cols.dtype)
                 self._column_grad(weights, g, dcols)
                 block_shape = (batch.stop - batch.start,) + self.x.shape[1:]
                 dx_blocks.append(col2im(dcols, block_shape, self.kernel, self.stride,
                                         self.dilation, self.out_hw, self.pads))
-                workspace.give_back(self.owner, "column grad", dcols)
+                if not reuse:
+                    workspace.give_back(self.owner, "column grad", dcols)
             if rows is not None:
                 workspace.give_back(self.owner, "output grad", rows)
         dx = None

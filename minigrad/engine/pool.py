@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.engine import workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
 
@@ -63,7 +64,9 @@ class MaxPool2d(Function):
                 windows(self.kernel, self.stride, (1, 1), self.out_hw)):
             window = xp[:, :, rows, columns]
             if out is None:
-                out, argmax = window.copy(), np.zeros(wins.shape, dtype=index_type)
+                out = workspace.result_array(wins.shape, x.dtype)
+                out[...] = window
+                argmax = np.zeros(wins.shape, dtype=index_type)
                 if padded:
                     on_padding = np.broadcast_to(~real[:, :, rows, columns], out.shape).copy()
                 continue
@@ -88,7 +91,7 @@ class MaxPool2d(Function):
             all(o * s == n for o, s, n in zip(self.out_hw, self.stride, self.x_shape[2:]))
         # A tiled input's gradient takes the input's memory layout, which the op before
         # (a ReLU after a conv, filter-major) then multiplies fastest.
-        dxp = np.empty_like(self.x, grad.dtype) if tiled else np.zeros(self.padded_shape,
+        dxp = workspace.result_like(self.x, grad.dtype) if tiled else np.zeros(self.padded_shape,
                                                                        dtype=grad.dtype)
         chosen = np.empty(self.argmax.shape, dtype=bool)
         for offset, (_, _, rows, columns) in enumerate(

@@ -63,6 +63,9 @@ class Function:
         self.needs_grad = tuple(t.requires_grad for t in inputs)
         # Whether apply() will keep this op for backward: if not, forward need cache nothing.
         self.records_graph = _grad_enabled and any(self.needs_grad)
+        # Set by Tensor.backward: True when the graph is freed after this op's backward, which
+        # may then overwrite what forward cached instead of allocating.
+        self.last_use = False
 
     @property
     def name(self) -> str:
@@ -203,6 +206,7 @@ class Tensor:
             op = tensor._op
             if op is None:
                 continue
+            op.last_use = not retain_graph
             input_grads = op.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

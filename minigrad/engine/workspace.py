@@ -14,19 +14,23 @@ Rules that keep reuse safe:
 - `take` hands a buffer out; it is the caller's alone until `give_back`. A graph that is built
   twice before one backward (two forwards, one summed loss) takes two buffers, never one twice.
   A buffer whose op is dropped without backward is simply garbage collected with the op.
-- Only scratch goes through here: nothing that becomes a Tensor the user can hold (an op's
-  output or an input's gradient) is ever a workspace buffer.
 - Per owner and role only the newest shape is kept, so a model run at a new batch size frees the
   old size's buffers instead of keeping both.
+
+Op results (outputs and gradients) become tensors that anyone may hold, so they are never
+scratch: `result_array` hands out an array again only once nothing but this module refers to it
+(see there), which spares them the page faults too.
 """
 
 from __future__ import annotations
 
+import sys
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["take", "give_back", "cached_bytes"]
+__all__ = ["take", "give_back", "cached_bytes", "result_array"]
 
 # id(owner) -> {role: [free buffers of the role's newest shape and dtype]}
 _free: dict[int, dict[str, list[np.ndarray]]] = {}
@@ -70,3 +74,43 @@ def cached_bytes(owner=None) -> int:
     """Bytes of free buffers kept, for one owner or for all (tests and curious readers)."""
     owners = _free.values() if owner is None else [_free.get(id(owner), {})]
     return sum(b.nbytes for roles in owners for kept in roles.values() for b in kept)
+
+
+# -- results --------------------------------------------------------------------------------
+# Arrays handed out as op results (outputs and gradients, which become tensors that anyone may
+# hold), by (shape, dtype), most recently wanted last. One is handed out again only when the
+# list here is its last reference: CPython counts references, and every tensor, view (a numpy
+# view refers to its base array) or variable that could still see it would be one more.
+_results: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
+
+# Above this many bytes tracked, the least recently wanted shapes are forgotten (their arrays
+# then live and die as ordinary arrays), so a model run at many batch sizes does not pile up.
+RESULT_BUDGET_BYTES = 256 * 2**20
+
+
+def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array for an op's result: a recycled one that nothing refers to any
+    more, else a new one. The op must write every element."""
+    key = (tuple(shape), np.dtype(dtype))
+    kept = _results.get(key)
+    if kept is None:
+        kept = _results[key] = []
+    _results.move_to_end(key)
+    for array in kept:
+        if sys.getrefcount(array) == 3:  # the list, `array` here and getrefcount's argument
+            return array
+    array = np.empty(key[0], dtype=key[1])
+    kept.append(array)
+    while sum(a.nbytes for arrays in _results.values() for a in arrays) > RESULT_BUDGET_BYTES \
+            and len(_results) > 1:
+        _results.popitem(last=False)
+    return array
+
+
+def result_like(template: np.ndarray, dtype=None) -> np.ndarray:
+    """result_array laid out in memory as template is (np.empty_like's rule): the result of a
+    ReLU after a conv stays filter-major, as the conv's output is."""
+    order = sorted(range(template.ndim), key=lambda axis: -abs(template.strides[axis]))
+    memory = result_array(tuple(template.shape[axis] for axis in order),
+                          template.dtype if dtype is None else dtype)
+    return memory.transpose(np.argsort(order))

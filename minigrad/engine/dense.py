@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.engine import workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 
 __all__ = ["linear", "flatten", "embedding", "Linear", "Embedding"]
@@ -33,7 +34,10 @@ class Linear(Function):
         x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = grad.reshape(-1, grad.shape[-1])
         dx = grad @ self.weight if self.needs_grad[0] else None
-        dw = g2.T @ x2 if self.needs_grad[1] else None
+        dw = None
+        if self.needs_grad[1]:  # a dense layer's dW is megabytes: recycled, not mapped anew
+            dw = np.matmul(g2.T, x2, out=workspace.result_array(self.weight.shape,
+                                                                np.result_type(g2, x2)))
         if len(self.needs_grad) == 3:
             return dx, dw, (g2.sum(axis=0) if self.needs_grad[2] else None)
         return dx, dw

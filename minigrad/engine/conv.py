@@ -13,7 +13,7 @@ import numpy as np
 from minigrad.layers import shapes
 from minigrad.engine import workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
-from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
+from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
            "Conv2d", "GroupedConv2d", "ConvTranspose2d"]
@@ -150,8 +150,8 @@ class Conv2d(Function):
 
     The columns, their gradient and dout's (F, N·OH·OW) copy are scratch: they are taken from
     the workspace of the weight tensor (workspace.py) and given back when done, so the next step
-    finds them already mapped. The output and dx are fresh arrays: they become tensors that
-    others may hold.
+    finds them already mapped. The output and dx become tensors that others may hold: they are
+    result arrays, recycled only once nothing refers to them.
     """
 
     def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
@@ -182,14 +182,14 @@ class Conv2d(Function):
         weights = weight.reshape(f, -1)
         self.cols = None
         if self.chunk >= n:  # one block: keep the columns for backward (if there is one)
-            cols = self._columns(slice(0, n), "columns")
+            cols, self.column_buffer = self._columns(slice(0, n))
             out = self._outputs(weights, cols)                       # (F, N·OH·OW)
             if bias is not None:
                 out += bias[:, None]
             if self.records_graph:
                 self.cols = cols
             else:
-                workspace.give_back(self.owner, "columns", cols)
+                workspace.give_back(self.owner, "columns", self.column_buffer)
             return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
         out = np.empty((n, f) + self.out_hw, dtype=np.result_type(x, weight))
         for batch, cols in self._column_blocks():
@@ -199,14 +199,17 @@ class Conv2d(Function):
             out[batch] = part.reshape(f, -1, *self.out_hw).transpose(1, 0, 2, 3)
         return out
 
-    def _columns(self, batch, role):
-        """im2col of x[batch] into a workspace buffer of this weight's `role`."""
+    def _columns(self, batch):
+        """im2col of x[batch] into the front of this weight's column buffer, which is sized
+        for a full block so that a shorter last block reuses it: (columns, buffer)."""
         images = self.x[batch]
-        (c, kh, kw), (oh, ow) = (images.shape[1],) + self.kernel, self.out_hw
-        buffer = workspace.take(self.owner, role, (c * kh * kw, len(images) * oh * ow),
-                                self.x.dtype)
+        rows = images.shape[1] * self.kernel[0] * self.kernel[1]
+        pixels = self.out_hw[0] * self.out_hw[1]
+        block = min(self.chunk, self.x.shape[0])
+        buffer = workspace.take(self.owner, "columns", (rows * block * pixels,), self.x.dtype)
+        front = buffer[:rows * len(images) * pixels].reshape(rows, -1)
         return im2col(images, self.kernel, self.stride, self.dilation, self.out_hw, self.pads,
-                      out=buffer)
+                      out=front), buffer
 
     def _outputs(self, weights, cols):
         """(F, C·KH·KW) @ (C·KH·KW, M) -> (F, M)."""
@@ -230,11 +233,9 @@ class Conv2d(Function):
             yield slice(0, n), self.cols
             return
         for batch in _batch_blocks(n, self.chunk):
-            # the last block may be shorter: its own role, so the two sizes do not evict each other
-            role = "columns" if batch.stop - batch.start == self.chunk else "last columns"
-            cols = self._columns(batch, role)
+            cols, buffer = self._columns(batch)
             yield batch, cols
-            workspace.give_back(self.owner, role, cols)
+            workspace.give_back(self.owner, "columns", buffer)
 
     def _rows_of(self, grad):
         """dout (n, F, OH, OW) as the (F, n·OH·OW) matrix of the products: a view when dout is
@@ -282,7 +283,7 @@ class Conv2d(Function):
     def release(self):
         """Give the kept columns back to the workspace for the next step, then forget the rest."""
         if getattr(self, "cols", None) is not None:
-            workspace.give_back(self.owner, "columns", self.cols)
+            workspace.give_back(self.owner, "columns", self.column_buffer)
         super().release()
 
 

@@ -58,8 +58,9 @@ class MaxPool2d(Function):
         padded = xp.shape != x.shape
         out = argmax = on_padding = None
         wins = np.empty(x.shape[:2] + self.out_hw, dtype=bool)
-        index_type = np.min_scalar_type(self.kernel[0] * self.kernel[1])  # uint8 for kernels
-        candidate = np.empty(wins.shape, dtype=index_type)                 # up to 16x16
+        # the largest offset index, kh·kw − 1, decides: uint8 for kernels up to 16x16
+        index_type = np.min_scalar_type(self.kernel[0] * self.kernel[1] - 1)
+        candidate = np.empty(wins.shape, dtype=index_type)
         for offset, (_, _, rows, columns) in enumerate(
                 windows(self.kernel, self.stride, (1, 1), self.out_hw)):
             window = xp[:, :, rows, columns]
@@ -91,8 +92,10 @@ class MaxPool2d(Function):
             all(o * s == n for o, s, n in zip(self.out_hw, self.stride, self.x_shape[2:]))
         # A tiled input's gradient takes the input's memory layout, which the op before
         # (a ReLU after a conv, filter-major) then multiplies fastest.
-        dxp = workspace.result_like(self.x, grad.dtype) if tiled else np.zeros(self.padded_shape,
-                                                                       dtype=grad.dtype)
+        if tiled:
+            dxp = workspace.result_like(self.x, grad.dtype)
+        else:
+            dxp = np.zeros(self.padded_shape, dtype=grad.dtype)
         chosen = np.empty(self.argmax.shape, dtype=bool)
         for offset, (_, _, rows, columns) in enumerate(
                 windows(self.kernel, self.stride, (1, 1), self.out_hw)):

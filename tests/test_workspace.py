@@ -276,3 +276,19 @@ def test_result_like_keeps_the_templates_memory_order():
     result = workspace.result_like(template, np.float32)
     assert result.shape == template.shape
     assert result.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+def test_clear_forgets_everything_kept_and_later_steps_still_work():
+    model = small_cnn(10)
+    optimizer = Adam(model.parameters(), lr=1e-2)
+    train(model, optimizer, *batch(0, 4))
+    workspace.clear()
+    assert workspace.cached_bytes() == 0 and not workspace._results
+    twin = fresh_twin(model)
+    twin_optimizer = Adam(twin.parameters(), lr=1e-2)
+    twin_optimizer.load_state_dict(optimizer.state_dict())
+    loss, grads = train(model, optimizer, *batch(1, 4))
+    twin_loss, twin_grads = train(twin, twin_optimizer, *batch(1, 4))
+    assert loss == twin_loss
+    for a, b in zip(grads, twin_grads):
+        np.testing.assert_array_equal(a, b)

@@ -30,7 +30,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["take", "give_back", "cached_bytes", "result_array"]
+__all__ = ["take", "give_back", "cached_bytes", "result_array", "result_like", "clear"]
 
 # id(owner) -> {role: [free buffers of the role's newest shape and dtype]}
 _free: dict[int, dict[str, list[np.ndarray]]] = {}
@@ -114,3 +114,11 @@ def result_like(template: np.ndarray, dtype=None) -> np.ndarray:
     memory = result_array(tuple(template.shape[axis] for axis in order),
                           template.dtype if dtype is None else dtype)
     return memory.transpose(np.argsort(order))
+
+
+def clear() -> None:
+    """Forget every kept buffer and result array (e.g. after training, to give the memory back
+    before the process ends): arrays still in use live on as ordinary arrays."""
+    for roles in _free.values():
+        roles.clear()
+    _results.clear()

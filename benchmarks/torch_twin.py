@@ -14,7 +14,6 @@ running statistics, eps and momentum are copied. `twin.parameter_pairs` lists
 
 from __future__ import annotations
 
-import inspect
 
 import numpy as np
 import torch
@@ -211,22 +210,16 @@ class _Translator:
         return torch.nn.AvgPool2d(m.kernel_size, m.stride, padding, ceil_mode=m.ceil_mode,
                                   count_include_pad=m.count_include_pad)
 
-    def step(self, fn) -> torch.nn.Module:
-        """A GraphModel step's callable: a module, or the builder's chain of a node's modules
-        (a closure over its list `modules`)."""
-        if isinstance(fn, nn.Module):
-            return self.module(fn)
-        modules = inspect.getclosurevars(fn).nonlocals.get("modules")
-        if modules is None:
-            raise ValueError(f"no PyTorch twin for the step function {fn!r}")
-        return Chain([self.module(m) for m in modules])
+    def step(self, step) -> torch.nn.Module:
+        """A GraphModel step: its modules, in order."""
+        return Chain([self.module(m) for m in step.modules])
 
 
 def torch_twin(model) -> torch.nn.Module:
     """A torch.nn.Module computing what the minigrad `model` computes, from the same weights."""
     translator = _Translator()
     if isinstance(model, nn.GraphModel):
-        twin = GraphTwin([translator.step(step.fn) for step in model.steps],
+        twin = GraphTwin([translator.step(step) for step in model.steps],
                          [(step.node, step.inputs) for step in model.steps],
                          list(model.input_shapes), model.outputs)
     else:

@@ -156,7 +156,7 @@ class _Built:
             if not shared:
                 registered += [(name, owner, node.trainable)
                                for name, owner in _owners(self.names[index], modules, node.counted)]
-            steps.append(nn.Step(self.names[index], _chain(modules), index, node.inputs))
+            steps.append(nn.Step(self.names[index], tuple(modules), index, node.inputs))
         model = nn.GraphModel(self.graph, {i: self.chw(i) for i in inputs}, steps, self.outputs,
                               self.folded)
         for name, owner, trainable in registered:
@@ -189,21 +189,6 @@ def _owners(name: str, modules: list[nn.Module], counted: bool):
     if len(owners) == 1:
         return [(name, owners[0])]
     return [(f"{name}.{i}", m) for i, m in enumerate(owners)]
-
-
-def _chain(modules: list[nn.Module]):
-    """One callable applying `modules` in order (the identity for none)."""
-    if len(modules) == 1:
-        return modules[0]
-
-    def apply(*xs):
-        if not modules:
-            return xs[0]
-        out = modules[0](*xs)
-        for module in modules[1:]:
-            out = module(out)
-        return out
-    return apply
 
 
 def _name_parameters(model: nn.Module) -> None:

@@ -6,7 +6,7 @@ Each step applies a callable to the outputs of earlier nodes, in topological ord
 
     values = dict(zip(input_nodes, inputs))
     for step in steps:
-        values[step.node] = step.fn(*(values[i] for i in step.inputs))
+        values[step.node] = step(*(values[i] for i in step.inputs))
 
 Modules with parameters are registered under their layer's dotted name ("layer1.0.conv1"), so
 `named_parameters()` gives the names PyTorch's `state_dict()` gives for the same code.
@@ -15,8 +15,6 @@ Modules with parameters are registered under their layer's dotted name ("layer1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 from rich.console import Console
 
 from minigrad.engine.nn.module import Module
@@ -28,13 +26,21 @@ __all__ = ["GraphModel", "Step"]
 
 @dataclass(frozen=True)
 class Step:
-    """One node of the graph: `fn` applied to the values of the nodes `inputs`, giving the value
-    of node `node`. `name` is the node's row name."""
+    """One node of the graph: its `modules` applied in order (none: the identity) to the values of
+    the nodes `inputs`, giving the value of node `node`. `name` is the node's row name."""
 
     name: str
-    fn: Callable[..., Tensor]
+    modules: tuple[Module, ...]
     node: int
     inputs: tuple[int, ...]
+
+    def __call__(self, *xs):
+        if not self.modules:
+            return xs[0]
+        out = self.modules[0](*xs)
+        for module in self.modules[1:]:
+            out = module(out)
+        return out
 
 
 class _Namespace(Module):
@@ -88,7 +94,7 @@ class GraphModel(Module):
                                  f"(N, {', '.join(map(str, shape))})")
             values[node] = x
         for step in self.steps:
-            values[step.node] = step.fn(*(values[i] for i in step.inputs))
+            values[step.node] = step(*(values[i] for i in step.inputs))
         results = tuple(values[i] for i in self.outputs)
         return results[0] if len(results) == 1 else results
 

@@ -6,18 +6,13 @@ the reason (or exit 0 where the input is valid), never a traceback, in under 10 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from measured import PEAK_BYTES, SECONDS, run_cnncalc
 
 FUZZ = Path(__file__).resolve().parents[2] / "shared" / "fuzz"
-SECONDS = 10
-PEAK_KB = 1_000_000        # ru_maxrss is in KiB on Linux: under 1 GB
 
 # reproducer -> (command, its arguments after the file, exit status, words the message must hold)
 MODEL, IMAGE = "{file}", "{img}"
@@ -80,31 +75,6 @@ def reproducer(name: str) -> Path:
     return path
 
 
-def run_measured(args: list[str], cwd: Path) -> tuple[int, str, str, float, int]:
-    """Run `python -m cnncalc ARGS`; (exit status, stdout, stderr, seconds, peak RSS in KiB) of
-    that one process (os.wait4 gives its own resource usage, not all children's)."""
-    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("CNNCALC_DEBUG", None)
-    start = time.perf_counter()
-    with open(out, "wb") as o, open(err, "wb") as e:
-        process = subprocess.Popen([sys.executable, "-m", "cnncalc", *args], stdout=o, stderr=e,
-                                   stdin=subprocess.DEVNULL, cwd=cwd, env=env)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > SECONDS * 3:
-                process.kill()
-                os.wait4(process.pid, 0)
-                pytest.fail(f"{' '.join(args)}: still running after {SECONDS * 3} s")
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - start
-    return (process.returncode, out.read_text("utf-8", "replace"),
-            err.read_text("utf-8", "replace"), seconds, usage.ru_maxrss)
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_reproducer(name, tmp_path):
     path = reproducer(name)
@@ -113,7 +83,8 @@ def test_reproducer(name, tmp_path):
                         for a in rest]
     if "{img}" in rest and not (FUZZ / "img.pgm").exists():
         pytest.skip("img.pgm is not here")
-    code, stdout, stderr, seconds, peak = run_measured(args, tmp_path)
+    run = run_cnncalc(tmp_path, *args)
+    code, stdout, stderr = run.status, run.out, run.err
     output = stdout + stderr
     assert "Traceback" not in output and "internal error" not in output, output
     assert code == status, f"exit {code}, expected {status}:\n{output}"
@@ -127,5 +98,5 @@ def test_reproducer(name, tmp_path):
     else:
         assert words in stdout, stdout
         assert "\x1b" not in output, "an escape code from the file reached the terminal"
-    assert seconds < SECONDS, f"{seconds:.1f} s"
-    assert peak < PEAK_KB, f"peak memory {peak / 1024:.0f} MiB"
+    assert run.cpu < SECONDS, f"{run.cpu:.1f} s of CPU"
+    assert run.peak < PEAK_BYTES, f"peak memory {run.peak / 2**20:.0f} MiB"

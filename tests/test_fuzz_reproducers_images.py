@@ -9,33 +9,15 @@ when its file is absent.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from measured import PEAK_BYTES, SECONDS, Run, run_cnncalc
 
 pytest.importorskip("PIL.Image")
 pytest.importorskip("matplotlib")
 
 FUZZ = Path(__file__).resolve().parents[2] / "shared" / "fuzz"
-SECONDS = 10
-PEAK_BYTES = 2**30
-
-# Runs one command and writes its exit status, peak resident memory and CPU time (getrusage of
-# the children of this small wrapper: that one command only) to the file named first. The time
-# bound is on CPU seconds, so a loaded machine does not fail it; the wall clock gets 3 times.
-MEASURE = """
-import json, resource, subprocess, sys
-done = subprocess.run(sys.argv[2:])
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # KiB except on macOS
-open(sys.argv[1], "w").write(json.dumps({"status": done.returncode, "peak": peak,
-                                         "cpu": usage.ru_utime + usage.ru_stime}))
-"""
 
 
 def fuzz_file(name: str) -> Path:
@@ -45,30 +27,9 @@ def fuzz_file(name: str) -> Path:
     return path
 
 
-class Run:
-    def __init__(self, status: int, out: str, err: str, seconds: float, cpu: float, peak: int):
-        self.status, self.out, self.err = status, out, err
-        self.seconds, self.cpu, self.peak = seconds, cpu, peak
-
-
 def cnncalc(tmp_path, *args) -> Run:
     """`python -m cnncalc ARGS` in a child process, with its time and peak memory checked."""
-    report = tmp_path / "measure.json"
-    start = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-c", MEASURE, str(report), sys.executable, "-m",
-                              "cnncalc", *map(str, args)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-    try:
-        out, err = child.communicate(timeout=SECONDS * 3)
-    except subprocess.TimeoutExpired:  # stop the command too, not only the wrapper
-        os.killpg(child.pid, signal.SIGKILL)
-        child.communicate()
-        pytest.fail(f"{args}: still running after {SECONDS * 3} s")
-    seconds = time.monotonic() - start
-    measured = json.loads(report.read_text())
-    run = Run(measured["status"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-              seconds, measured["cpu"], measured["peak"])
+    run = run_cnncalc(tmp_path, *args)
     assert "Traceback" not in run.out + run.err, run.err
     assert run.cpu < SECONDS, f"{args}: {run.cpu:.1f} s of CPU"
     assert run.peak < PEAK_BYTES, f"{args}: peak {run.peak / 2**20:.0f} MiB"

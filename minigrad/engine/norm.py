@@ -47,7 +47,9 @@ class BatchNorm(Function):
             if m < 2:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
+            mean = x.mean(axis=self.axes)
+            centered = x - mean.reshape(per_channel)
+            var = np.mean(np.square(centered), axis=self.axes)
             # In place: the caller's buffers (a module's running statistics) are updated.
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -55,24 +57,34 @@ class BatchNorm(Function):
             running_var += momentum * var * (m / (m - 1))  # the unbiased variance, as PyTorch
         else:
             mean, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
+            centered = x - mean.reshape(per_channel)
         self.inv_std = (1 / np.sqrt(var + eps)).reshape(per_channel)
-        self.x_hat = (x - mean.reshape(per_channel)) * self.inv_std
+        self.x_hat = centered
+        self.x_hat *= self.inv_std                           # in place: x̂ owns `centered`
         self.gamma = weight.reshape(per_channel)
-        return self.gamma * self.x_hat + bias.reshape(per_channel)
+        out = self.x_hat * self.gamma
+        out += bias.reshape(per_channel)
+        return out
 
     def backward(self, grad):
-        g_hat = grad * self.gamma
+        # With ĝ = γ·g, mean(ĝ) = γ·Σg/m and mean(ĝ·x̂) = γ·Σ(g·x̂)/m are the bias and weight
+        # gradients over m, so the training-mode dx above is γ/σ·(g − Σg/m − x̂·Σ(g·x̂)/m):
+        # two sums and three passes over the map instead of nine.
+        per_channel = self.gamma.shape
+        m = grad.size // per_channel[1]
+        dbias = grad.sum(axis=self.axes)
+        dweight = (grad * self.x_hat).sum(axis=self.axes)
         dx = None
         if self.needs_grad[0]:
             if self.training:
-                dx = (g_hat - g_hat.mean(axis=self.axes, keepdims=True)
-                      - self.x_hat * (g_hat * self.x_hat).mean(axis=self.axes, keepdims=True))
-                dx = dx * self.inv_std
+                dx = self.x_hat * (-dweight / m).reshape(per_channel)
+                dx += grad
+                dx -= (dbias / m).reshape(per_channel)
+                dx *= self.gamma * self.inv_std
             else:
-                dx = g_hat * self.inv_std
-        dweight = (grad * self.x_hat).sum(axis=self.axes) if self.needs_grad[1] else None
-        dbias = grad.sum(axis=self.axes) if self.needs_grad[2] else None
-        return dx, dweight, dbias
+                dx = grad * (self.gamma * self.inv_std)
+        return (dx, dweight if self.needs_grad[1] else None,
+                dbias if self.needs_grad[2] else None)
 
 
 def batch_norm(x, running_mean, running_var, weight, bias, training: bool,

@@ -266,7 +266,10 @@ def test_conv2d_groups_matches_direct_sum(case, seed, budget):
         tensors = [Tensor(a, requires_grad=True) for a in arrays]
         out = F.conv2d(*tensors, **kw)
         # groups=1 keeps the plain Conv2d path (and its speed)
-        assert out.op.name == ("Conv2d" if kw["groups"] == 1 else "GroupedConv2d")
+        # groups = C (depthwise) the direct path without columns
+        expected_op = ("Conv2d" if kw["groups"] == 1 else
+                       "DepthwiseConv2d" if kw["groups"] == x.shape[1] else "GroupedConv2d")
+        assert out.op.name == expected_op
         out.backward(np.ones(out.shape))
     expected = conv2d_loops(x, w, b, kw["stride"], explicit_pads(case), kw["dilation"],
                             kw["groups"])
@@ -274,6 +277,60 @@ def test_conv2d_groups_matches_direct_sum(case, seed, budget):
     # the gradient of Σ out with respect to b is the number of output pixels per image·N
     if b is not None:
         np.testing.assert_allclose(tensors[2].grad, np.full(b.shape, out.size / b.size))
+
+
+@st.composite
+def depthwise_cases(draw):
+    """groups = C with a depth multiplier m of 1-3, strides up to 3, dilation up to 2 and
+    asymmetric padding drawn often (conv2d_cases reaches depthwise only when C = groups)."""
+    case = draw(conv2d_cases(max_extra=5))
+    channels, multiplier = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    padding = draw(st.one_of(st.tuples(st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                                       st.tuples(st.integers(0, 2), st.integers(0, 2))),
+                             st.just(case["kwargs"]["padding"])))
+    filters = channels * multiplier
+    return dict(x=(case["x"][0], channels) + case["x"][2:],
+                weight=(filters, 1) + case["weight"][2:],
+                bias=(filters,) if case["bias"] is not None else None,
+                kwargs=dict(case["kwargs"], groups=channels, padding=padding))
+
+
+@given(case=depthwise_cases(), seed=seeds)
+def test_depthwise_gradients(case, seed):
+    check_grads(lambda *t: F.conv2d(*t, **case["kwargs"]), *draw_arrays(case, seed), seed=seed)
+
+
+@given(case=depthwise_cases(), seed=seeds)
+def test_depthwise_matches_direct_sum(case, seed):
+    arrays = draw_arrays(case, seed)
+    x, w, b = arrays if len(arrays) == 3 else arrays + [None]
+    kw = case["kwargs"]
+    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    out = F.conv2d(*tensors, **kw)
+    assert out.op.name == ("Conv2d" if kw["groups"] == 1 else "DepthwiseConv2d")
+    expected = conv2d_loops(x, w, b, kw["stride"], explicit_pads(case), kw["dilation"],
+                            kw["groups"])
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_depthwise_float32_layout_and_stride2_dilation2():
+    """A fixed case with every option at once, in float32 with a channel-first input (as a
+    conv's output is laid out): output, dx and dw against the grouped column path."""
+    rng = np.random.default_rng(3)
+    x = np.ascontiguousarray(rng.standard_normal((3, 2, 9, 8), dtype=np.float32)).transpose(
+        1, 0, 2, 3)
+    w = rng.standard_normal((6, 1, 3, 2), dtype=np.float32)
+    b = rng.standard_normal(6, dtype=np.float32)
+    kw = dict(stride=2, padding=((1, 2), (0, 1)), dilation=2, groups=3)
+    results = []
+    for op in (conv.DepthwiseConv2d, conv.GroupedConv2d):
+        tensors = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = op.apply(*tensors, **kw)
+        out.backward(np.linspace(-1, 1, out.size, dtype=np.float32).reshape(out.shape))
+        results.append([out.data] + [t.grad for t in tensors])
+    assert results[0][0].dtype == np.float32
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 def test_depthwise_conv_keeps_channels_apart():

@@ -1,8 +1,8 @@
 """Gradients of every minigrad op against central finite differences (float64).
 
 Every check draws a RANDOM upstream gradient (not only sum()), so every output element's
-derivative is exercised. The finite-difference helper below is written here, independently of
-minigrad.engine.gradcheck; minigrad.engine.gradcheck itself is tested at the end of the file.
+derivative is exercised. The finite differences (tests/finite_differences.py) are written
+independently of minigrad.engine.gradcheck, which is itself tested at the end of the file.
 
 Each check also verifies that forward + backward leave the input arrays (and the upstream
 gradient) unchanged.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from column_budget import BUDGETS, column_budget
+from finite_differences import EPS, numeric_grads
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -21,7 +22,6 @@ import minigrad as mg
 import minigrad.engine.functional as F
 from minigrad import Function, Tensor
 
-EPS = 1e-6
 ATOL = 1e-6
 RTOL = 1e-5
 
@@ -29,35 +29,8 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 # ---------------------------------------------------------------------------------------------
-# Our own finite-difference machinery
+# Gradient checks against our own finite differences (tests/finite_differences.py)
 # ---------------------------------------------------------------------------------------------
-
-def numeric_grads(fn, arrays, upstream, wrt, eps=EPS):
-    """Central differences of sum(fn(*arrays) * upstream) with respect to arrays[i], i in wrt.
-
-    fn takes Tensors; it is evaluated under no_grad on float64 copies of the arrays."""
-    arrays = [np.array(a, copy=True) for a in arrays]
-
-    def objective() -> float:
-        with mg.no_grad():
-            out = fn(*[Tensor(a, dtype=a.dtype) for a in arrays])
-        return float(np.sum(np.asarray(out.data, dtype=np.float64) * upstream))
-
-    grads = []
-    for i in wrt:
-        a = arrays[i]
-        g = np.zeros(a.shape, dtype=np.float64)
-        for idx in np.ndindex(a.shape):
-            original = a[idx]
-            a[idx] = original + eps
-            plus = objective()
-            a[idx] = original - eps
-            minus = objective()
-            a[idx] = original
-            g[idx] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads
-
 
 def check_grads(fn, *arrays, wrt=None, seed=0, atol=ATOL, rtol=RTOL, eps=EPS):
     """Backward of fn with a random upstream gradient == finite differences, for arrays in wrt.

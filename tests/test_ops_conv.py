@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grads
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,30 +35,6 @@ seeds = st.integers(0, 2**32 - 1)
 # ---------------------------------------------------------------------------------------------
 # Helpers: finite differences, goldens, the column budget
 # ---------------------------------------------------------------------------------------------
-
-def numeric_grads(fn, arrays, upstream, eps=EPS):
-    """Central differences of sum(fn(*arrays) · upstream) with respect to every array."""
-    arrays = [np.array(a, dtype=np.float64, copy=True) for a in arrays]
-
-    def objective() -> float:
-        with mg.no_grad():
-            out = fn(*[Tensor(a, dtype=np.float64) for a in arrays])
-        return float(np.sum(out.data * upstream))
-
-    grads = []
-    for a in arrays:
-        g = np.zeros(a.shape)
-        for idx in np.ndindex(a.shape):
-            original = a[idx]
-            a[idx] = original + eps
-            plus = objective()
-            a[idx] = original - eps
-            minus = objective()
-            a[idx] = original
-            g[idx] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads
-
 
 def check_grads(fn, *arrays, seed=0):
     """backward() of fn with a random upstream gradient equals finite differences for every

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grads
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
@@ -32,30 +33,6 @@ seeds = st.integers(0, 2**32 - 1)
 # ---------------------------------------------------------------------------------------------
 # Shared helpers (test_ops_activation.py imports them)
 # ---------------------------------------------------------------------------------------------
-
-def numeric_grads(fn, arrays, upstream, wrt, eps=EPS):
-    """Central differences of Σ fn(*arrays)·upstream with respect to arrays[i], i in wrt."""
-    arrays = [np.array(a, copy=True) for a in arrays]
-
-    def objective() -> float:
-        with mg.no_grad():
-            out = fn(*[Tensor(a, dtype=a.dtype) for a in arrays])
-        return float(np.sum(out.data * upstream))
-
-    grads = []
-    for i in wrt:
-        a, g = arrays[i], np.zeros(arrays[i].shape)
-        for idx in np.ndindex(a.shape):
-            original = a[idx]
-            a[idx] = original + eps
-            plus = objective()
-            a[idx] = original - eps
-            minus = objective()
-            a[idx] = original
-            g[idx] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads
-
 
 def check_grads(fn, *arrays, wrt=None, seed=0, atol=1e-6, rtol=1e-5):
     """backward(random upstream) of fn == finite differences for the float64 arrays in wrt;

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grads
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -29,28 +30,8 @@ shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
 
 
 # ---------------------------------------------------------------------------------------------
-# Finite differences (a small copy of the helper in test_engine_gradients.py)
+# Gradient checks against central differences (tests/finite_differences.py)
 # ---------------------------------------------------------------------------------------------
-
-def numeric_grad(fn, arrays, upstream, i):
-    """d sum(fn(*arrays) * upstream) / d arrays[i] by central differences, under no_grad."""
-    arrays = [np.array(a, copy=True) for a in arrays]
-
-    def objective():
-        with mg.no_grad():
-            return float(np.sum(fn(*[Tensor(a) for a in arrays]).data * upstream))
-
-    grad = np.zeros(arrays[i].shape)
-    for idx in np.ndindex(arrays[i].shape):
-        original = arrays[i][idx]
-        arrays[i][idx] = original + EPS
-        plus = objective()
-        arrays[i][idx] = original - EPS
-        minus = objective()
-        arrays[i][idx] = original
-        grad[idx] = (plus - minus) / (2 * EPS)
-    return grad
-
 
 def check_grads(fn, *arrays, seed=0):
     """Backward with a random upstream gradient == finite differences, for every input.
@@ -63,7 +44,7 @@ def check_grads(fn, *arrays, seed=0):
     for i, t in enumerate(tensors):
         np.testing.assert_array_equal(t.data, arrays[i], err_msg="an op mutated its input")
         assert t.grad is not None and t.grad.shape == t.shape
-        np.testing.assert_allclose(t.grad, numeric_grad(fn, arrays, upstream, i), rtol=RTOL,
+        np.testing.assert_allclose(t.grad, numeric_grads(fn, arrays, upstream, [i])[0], rtol=RTOL,
                                    atol=ATOL, err_msg=f"gradient of input {i}")
     return out
 

@@ -19,8 +19,11 @@ What is measured, for the five MNIST-sized presets (training batch: simple-convn
   batch 1 (eval mode, no graph: what `cnncalc predict` does). Each repeat times some calls of one
   engine, then as many of the other; the ratio torch_time / minigrad_time per repeat gives
   min / median / max (> 1: minigrad is faster);
-- a per-op breakdown of one mnist-cnn training step (one thread): each Function's forward and
-  backward, the optimizer, and what is left (Python around the ops), with PyTorch's step beside;
+- per op, on one thread, both engines timed op by op (minigrad by wrapping each Function's
+  forward and backward, PyTorch by its profiler; rows labelled alike, "conv 2"): an mnist-cnn
+  training step before the speed work (the engine at commit BEFORE, from a git checkout of it),
+  now, and in PyTorch; and every call (preset and kind) that misses its target ratio (training
+  1.0, inference 1.5), so each shortfall shows which op it comes from and by how much;
 - minor page faults per training step (one thread), each engine in a fresh process, against the
   measured cost of one fault: the share of a step spent faulting in fresh memory;
 - one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.tools.train.Trainer` and the
@@ -43,6 +46,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -81,6 +85,7 @@ INFER_BATCHES = (32, 1)
 KINDS = ("train",) + tuple(f"infer b{b}" for b in INFER_BATCHES)
 EPOCH_PRESETS = ("simple-convnet", "mnist-cnn")
 HERE = Path(__file__).resolve().parent
+BEFORE = "6304245"  # the last commit before the speed work (workspace, BLAS kernel, fused ops)
 
 
 def openblas() -> dict:
@@ -253,16 +258,35 @@ def gemm_gflops(size: int, repeats: int = 5) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-op breakdown of a training step
+# Per-op breakdown: each engine's ops timed in one call, labelled alike ("conv 2": the call's
+# second convolution) so that the two engines' rows line up
 # ---------------------------------------------------------------------------------------------
+
+# minigrad Function class -> the op's name in the tables. The presets multiply only in dropout
+# (whose mask is drawn outside the op, so it counts in "the rest").
+FUNCTION_KINDS = {"Conv2d": "conv", "DepthwiseConv2d": "conv", "GroupedConv2d": "conv",
+                  "BatchNorm": "batch norm", "ReLU": "relu", "ReLU6": "relu6",
+                  "MaxPool2d": "max pool", "Linear": "linear", "Reshape": "flatten",
+                  "CrossEntropy": "cross-entropy", "Mul": "dropout", "Mean": "global pool",
+                  "Add": "add"}
+# PyTorch's top-level forward ops -> the same names. aten::add_ at top level is BatchNorm's
+# num_batches_tracked counter in these models.
+TORCH_KINDS = {"aten::conv2d": "conv", "aten::batch_norm": "batch norm", "aten::add_": "batch norm",
+               "aten::relu": "relu", "aten::hardtanh": "relu6", "aten::relu6": "relu6",
+               "aten::max_pool2d": "max pool", "aten::linear": "linear", "aten::flatten": "flatten",
+               "aten::reshape": "flatten", "aten::view": "flatten",
+               "aten::cross_entropy_loss": "cross-entropy", "aten::dropout": "dropout",
+               "aten::mean": "global pool", "aten::adaptive_avg_pool2d": "global pool",
+               "aten::add": "add"}
+
 
 class OpTimer:
     """Times every Function's forward (its `apply`) and backward, in this process only, by
     wrapping Function.apply and each subclass's backward while `installed()`.
 
-    Ops are named by class and order of call within a step ("Conv2d 2": the step's second
-    conv), so one layer's forward and backward share a row. A forward that calls other ops is
-    charged only for its own time.
+    Ops are named by kind and order of call ("conv 2": the call's second convolution), so one
+    layer's forward and backward share a row. A forward that calls other ops is charged only
+    for its own time.
     """
 
     def __init__(self):
@@ -282,8 +306,9 @@ class OpTimer:
                      if "backward" in cls.__dict__}
 
         def apply(cls, *inputs, **options):
-            self.calls_in_step[cls.__name__] += 1
-            label = f"{cls.__name__} {self.calls_in_step[cls.__name__]}"
+            kind = FUNCTION_KINDS.get(cls.__name__, cls.__name__)
+            self.calls_in_step[kind] += 1
+            label = f"{kind} {self.calls_in_step[kind]}"
             self.inner.append(0.0)
             started = time.perf_counter()
             result = original_apply.__func__(cls, *inputs, **options)
@@ -324,55 +349,150 @@ def _function_classes() -> list[type]:
     return found
 
 
-def op_breakdown(steps: int, preset: str = "mnist-cnn", batch: int = 32) -> dict:
-    """ms per step of each op's forward and backward, the optimizer and the rest, over `steps`
-    training steps on one thread; PyTorch's whole step measured alternately."""
-    minigrad.manual_seed(0)
-    model = build_model(load_spec(preset).graph)
-    x, y = images(batch)
+def minigrad_op_ms(model, kind: str, x, y, steps: int) -> dict:
+    """ms per call of each op's forward and backward, the optimizer and the rest, over `steps`
+    calls of `kind` ("train" or "infer bN") on one thread (the model in the matching mode)."""
+    training = kind == "train"
+    model.train(training)
     optimizer = Adam(model.parameters())
-    torch_step = None
-    if torch is not None:
-        torch.set_num_threads(1)
-        torch_step = torch_calls(torch_twin(model), x, y, [])["train"]
-    timer, parts, ticks = OpTimer(), collections.defaultdict(float), cpu_ticks()
-    torch_seconds = 0.0
-    with threadpool_limits(1):
-        loss = F.cross_entropy(model(Tensor(x)), y)  # warm up: Adam's state, first allocations
+    timer, parts = OpTimer(), collections.defaultdict(float)
+
+    def call():
+        moments = [time.perf_counter()]
+        if not training:
+            with no_grad():
+                model(Tensor(x))
+            moments.append(time.perf_counter())
+            return zip(("forward",), moments, moments[1:])
+        loss = F.cross_entropy(model(Tensor(x)), y)
+        moments.append(time.perf_counter())
         optimizer.zero_grad()
+        moments.append(time.perf_counter())
         loss.backward()
+        moments.append(time.perf_counter())
         optimizer.step()
-        if torch_step:
-            torch_step()
+        moments.append(time.perf_counter())
+        return zip(("forward", "zero_grad", "backward", "optimizer"), moments, moments[1:])
+
+    with threadpool_limits(1):
+        call()  # warm up: Adam's state, first allocations
         with timer.installed():
             for _ in range(steps):
                 timer.new_step()
-                moments = [time.perf_counter()]
-                loss = F.cross_entropy(model(Tensor(x)), y)
-                moments.append(time.perf_counter())
-                optimizer.zero_grad()
-                moments.append(time.perf_counter())
-                loss.backward()
-                moments.append(time.perf_counter())
-                optimizer.step()
-                moments.append(time.perf_counter())
-                for part, start, end in zip(("forward", "zero_grad", "backward", "optimizer"),
-                                            moments, moments[1:]):
+                for part, start, end in call():
                     parts[part] += end - start
-                if torch_step:
-                    torch_seconds += seconds_per_call(torch_step, 1)
     ms = {key: 1e3 * seconds / steps for key, seconds in timer.seconds.items()}
     ops = [{"op": label, "output": timer.shapes[label], "forward_ms": ms.get((label, "forward"), 0),
             "backward_ms": ms.get((label, "backward"), 0)} for label in timer.shapes]
     step_ms = {part: 1e3 * seconds / steps for part, seconds in parts.items()}
-    return {"preset": preset, "batch": batch, "steps": steps, "ops": ops,
+    return {"ops": ops, "step_ms": sum(step_ms.values()),
             "forward_rest_ms": step_ms["forward"] - sum(o["forward_ms"] for o in ops),
-            "backward_rest_ms": step_ms["backward"] - sum(o["backward_ms"] for o in ops),
-            "zero_grad_ms": step_ms["zero_grad"], "optimizer_ms": step_ms["optimizer"],
-            "forward_ms": step_ms["forward"], "backward_ms": step_ms["backward"],
-            "step_ms": sum(step_ms.values()),
-            "torch_step_ms": 1e3 * torch_seconds / steps if torch_step else None,
-            "others_load": others_load(ticks, cpu_ticks())}
+            "backward_rest_ms": step_ms.get("backward", 0) - sum(o["backward_ms"] for o in ops),
+            "zero_grad_ms": step_ms.get("zero_grad", 0), "optimizer_ms": step_ms.get("optimizer", 0),
+            "forward_ms": step_ms["forward"], "backward_ms": step_ms.get("backward", 0)}
+
+
+def torch_op_ms(twin, kind: str, x, y, steps: int) -> dict:
+    """The same figures for PyTorch, from its profiler: each top-level forward op is labelled as
+    minigrad's are, and each backward node is charged to the forward op that created it (found
+    by the autograd sequence number of the op or of any op inside it)."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+    training = kind == "train"
+    twin.train(training)
+    call = torch_calls(twin, x, y, [x])["train" if training else f"infer b{len(x)}"]
+    torch.set_num_threads(1)
+    call()
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            with record_function("one call"):
+                call()
+    seconds = collections.defaultdict(float)
+    order: list[str] = []
+    total = 0.0
+    for event in profiler.events():
+        if event.name != "one call":
+            continue
+        total += event.cpu_time_total
+        counts, by_sequence = collections.Counter(), {}
+        for child in event.cpu_children:
+            name = child.name
+            if name.startswith("autograd::engine::evaluate_function: "):
+                label = by_sequence.get(child.sequence_nr, "gradient accumulation")
+                seconds[label, "backward"] += child.cpu_time_total
+            elif name.startswith("Optimizer.step"):
+                seconds["optimizer"] += child.cpu_time_total
+            elif name.startswith("Optimizer.zero_grad"):
+                seconds["zero_grad"] += child.cpu_time_total
+            elif name in TORCH_KINDS:
+                op_kind = TORCH_KINDS[name]
+                if name == "aten::add_":  # BatchNorm counts its batches before it normalizes
+                    label = f"{op_kind} {counts[op_kind] + 1}"
+                else:
+                    counts[op_kind] += 1
+                    label = f"{op_kind} {counts[op_kind]}"
+                if label not in order:
+                    order.append(label)
+                seconds[label, "forward"] += child.cpu_time_total
+                pending = [child]
+                while pending:
+                    inner = pending.pop()
+                    if inner.sequence_nr >= 0:
+                        by_sequence.setdefault(inner.sequence_nr, label)
+                    pending.extend(inner.cpu_children)
+            else:
+                seconds["other", "forward"] += child.cpu_time_total
+    ms = {key: seconds[key] / 1e3 / steps for key in seconds}  # the profiler counts µs
+    ops = {label: {"forward_ms": ms.get((label, "forward"), 0),
+                   "backward_ms": ms.get((label, "backward"), 0)} for label in order}
+    timed = sum(ms.values())
+    return {"ops": ops, "step_ms": total / 1e3 / steps, "rest_ms": total / 1e3 / steps - timed,
+            "other_forward_ms": ms.get(("other", "forward"), 0),
+            "accumulate_ms": ms.get(("gradient accumulation", "backward"), 0),
+            "zero_grad_ms": ms.get("zero_grad", 0), "optimizer_ms": ms.get("optimizer", 0)}
+
+
+TARGETS = {"train": 1.0, "infer b32": 1.5, "infer b1": 1.5}  # the least torch/minigrad ratio
+
+
+def shortfalls(rows: list[dict]) -> list[tuple[str, str]]:
+    """(preset, kind) of every call whose median ratio misses its target at any thread count."""
+    short = []
+    for row in rows:
+        for kind, target in TARGETS.items():
+            if row[kind].get("ratio_median", target) < target and (row["preset"], kind) not in short:
+                short.append((row["preset"], kind))
+    return short
+
+
+def op_comparison(preset: str, batch: int, kind: str, steps: int) -> dict:
+    """Both engines' per-op ms for one kind of call of `preset` on one thread, the same weights
+    and input (torch's figures are None without torch)."""
+    minigrad.manual_seed(0)
+    model = build_model(load_spec(preset).graph)
+    x, y = images(batch if kind == "train" else int(kind.split("b")[-1]))
+    twin = torch_twin(model) if torch is not None else None
+    mine = minigrad_op_ms(model, kind, x, y, steps)
+    theirs = torch_op_ms(twin, kind, x, y, steps) if twin is not None else None
+    return {"preset": preset, "batch": len(x), "kind": kind, "steps": steps, "minigrad": mine,
+            "torch": theirs}
+
+
+def ops_of_engine_at(ref: str, preset: str, batch: int, steps: int) -> dict:
+    """minigrad's per-op figures for a training step of the engine as it was at git `ref`
+    ("before"), in a fresh process that imports minigrad from a checkout of that commit."""
+    root = HERE.parent
+    with tempfile.TemporaryDirectory() as scratch:
+        checkout = Path(scratch) / "engine"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "--quiet",
+                        str(checkout), ref], check=True)
+        try:
+            out = subprocess.run([sys.executable, str(HERE / "bench.py"), "--ops-of-this-engine",
+                                  f"{preset}:{batch}:{steps}"], check=True, capture_output=True,
+                                 text=True, env=os.environ | {"PYTHONPATH": str(checkout)})
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force",
+                            str(checkout)], check=True)
+    return json.loads(out.stdout.splitlines()[-1]) | {"ref": ref}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,6 +636,76 @@ def both(runs: list[dict], field: str, fmt: str) -> str:
     return " · ".join(format(run[field], fmt) for run in runs)
 
 
+def _ms(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _op_rows(mine: dict, theirs: dict | None) -> list[tuple[str, str, list]]:
+    """(op, output, [minigrad fwd, torch fwd, minigrad bwd, torch bwd]) per op, then the rest,
+    zero_grad and the optimizer: the ops in minigrad's order, then any only torch ran."""
+    theirs_ops = theirs["ops"] if theirs else {}
+    rows = []
+    for o in mine["ops"]:
+        t = theirs_ops.get(o["op"])
+        rows.append((o["op"], "×".join(map(str, o["output"])) or "scalar",
+                     [o["forward_ms"], t and t["forward_ms"], o["backward_ms"],
+                      t and t["backward_ms"]]))
+    for label, t in theirs_ops.items():
+        if all(label != o["op"] for o in mine["ops"]):
+            rows.append((label, "(torch only)", [None, t["forward_ms"], None, t["backward_ms"]]))
+    rest = [mine["forward_rest_ms"], theirs and theirs["other_forward_ms"] + theirs["rest_ms"],
+            mine["backward_rest_ms"], theirs and theirs["accumulate_ms"]]
+    rows += [("the rest: Python around the ops, gradient sums", "", rest),
+             ("zero_grad", "", [mine["zero_grad_ms"], theirs and theirs["zero_grad_ms"], None,
+                                None]),
+             ("Adam step", "", [mine["optimizer_ms"], theirs and theirs["optimizer_ms"], None,
+                                None])]
+    return rows
+
+
+def comparison_table(c: dict) -> list[str]:
+    """One preset's call, per op: both engines' ms and minigrad's excess."""
+    mine, theirs, training = c["minigrad"], c["torch"], c["kind"] == "train"
+    shown = 4 if training else 2  # inference has no backward columns
+    header = (["minigrad fwd", "torch fwd", "minigrad bwd", "torch bwd"] if training
+              else ["minigrad", "torch"])
+    lines = ["", f"**{c['preset']}, {'training step' if training else 'inference'} "
+                 f"(batch {c['batch']}), one thread, per op** (ms per call, mean of {c['steps']} "
+                 "calls, every op timed in both engines):", "",
+             "| op | output | " + " | ".join(header) + " | minigrad − torch |",
+             "| --- | --- |" + " ---: |" * (shown + 1)]
+    for op, output, cells in _op_rows(mine, theirs):
+        cells = cells[:shown]
+        if not any(cells):
+            continue
+        excess = None if theirs is None else sum(v or 0 for v in cells[0::2]) - sum(
+            v or 0 for v in cells[1::2])
+        lines.append(f"| {op} | {output} | " + " | ".join(map(_ms, cells)) + f" | {_ms(excess)} |")
+    total = None if theirs is None else mine["step_ms"] - theirs["step_ms"]
+    lines.append(f"| **the call** | | {mine['step_ms']:.2f} | {_ms(theirs and theirs['step_ms'])} "
+                 + "| " * (shown - 2) + f"| {_ms(total)} |")
+    return lines
+
+
+def before_after_table(c: dict) -> list[str]:
+    """mnist-cnn's training step per op: the engine before this work, now, and PyTorch."""
+    before, after, theirs = c["before"], c["after"]["minigrad"], c["after"]["torch"]
+    lines = ["", f"**{c['after']['preset']} training step (batch {c['after']['batch']}), one "
+                 f"thread, per op: before** (the engine at commit {before['ref']}, run by this "
+                 "benchmark from a checkout of it) **and after**, with PyTorch's (ms per step, "
+                 f"mean of {c['after']['steps']} steps, every op timed):", "",
+             "| op | output | before fwd | before bwd | after fwd | after bwd | torch fwd | "
+             "torch bwd |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    before_rows = {op: cells for op, _, cells in _op_rows(before, None)}
+    for op, output, cells in _op_rows(after, theirs):
+        was = before_rows.get(op, [None] * 4)
+        lines.append(f"| {op} | {output} | {_ms(was[0])} | {_ms(was[2])} | {_ms(cells[0])} | "
+                     f"{_ms(cells[2])} | {_ms(cells[1])} | {_ms(cells[3])} |")
+    lines.append(f"| **the step** | | {before['step_ms']:.2f} | | {after['step_ms']:.2f} | | "
+                 f"{_ms(theirs and theirs['step_ms'])} | |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     command = ("python benchmarks/bench.py" + (" --quick" if results["quick"] else ""))
     if results["data_dir"]:
@@ -535,23 +725,9 @@ def markdown(results: dict) -> str:
         cells = [cell for kind in KINDS for cell in ratio_cells(r[kind])]
         lines.append(f"| {r['preset']} | {r['threads']} | {r['batch']} | " + " | ".join(cells)
                      + f" | {r['others_load']:.2f} |")
-    b = results["ops"]
-    lines += ["", f"One {b['preset']} training step at batch {b['batch']}, one thread, per op "
-                  f"(ms per step, mean of {b['steps']} steps with every op timed; \"Conv2d 2\" is "
-                  "the step's second conv):", "",
-              "| op | output | forward ms | backward ms |", "| --- | --- | ---: | ---: |"]
-    for o in b["ops"]:
-        lines.append(f"| {o['op']} | {'×'.join(map(str, o['output'])) or 'scalar'} | "
-                     f"{o['forward_ms']:.2f} | {o['backward_ms']:.2f} |")
-    lines += [f"| the rest: Tensor wrapping, modules, graph walk, gradient sums | | "
-              f"{b['forward_rest_ms']:.2f} | {b['backward_rest_ms']:.2f} |",
-              f"| optimizer.zero_grad() | | {b['zero_grad_ms']:.2f} | |",
-              f"| Adam step | | {b['optimizer_ms']:.2f} | |", "",
-              f"The step: {b['step_ms']:.2f} ms with every op timed "
-              f"(forward {b['forward_ms']:.2f}, backward {b['backward_ms']:.2f})"
-              + (f"; PyTorch's step, timed alternately: {b['torch_step_ms']:.2f} ms."
-                 if b["torch_step_ms"] is not None else ".")
-              + f" Others' load meanwhile: {b['others_load']:.2f} cores."]
+    lines += before_after_table(results["before_after"])
+    for comparison in results["shortfalls"]:
+        lines += comparison_table(comparison)
     cost_ms = 1e3 * results["seconds_per_fault"]
     lines += ["", "Minor page faults of a training step, one thread, each engine in a fresh "
                   f"process (mean over {results['fault_steps']} steps after 3 of warm-up). A "
@@ -587,8 +763,18 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("CNNCALC_DATA", ""),
                         help="root with mnist/ (default: $CNNCALC_DATA); none skips the epochs")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="markdown report path")
+    parser.add_argument("--before", default=BEFORE, help="git commit whose engine gives the "
+                        f"per-op 'before' table (default {BEFORE}: the engine before the speed work)")
     parser.add_argument("--removed-env", default="", help=argparse.SUPPRESS)  # set by the re-exec
+    parser.add_argument("--ops-of-this-engine", help=argparse.SUPPRESS)  # set by ops_of_engine_at
     args = parser.parse_args()
+    if args.ops_of_this_engine:
+        preset, batch, steps = args.ops_of_this_engine.split(":")
+        minigrad.manual_seed(0)
+        model = build_model(load_spec(preset).graph)
+        x, y = images(int(batch))
+        print(json.dumps(minigrad_op_ms(model, "train", x, y, int(steps))))
+        return
     repeats, target_s = (3, 0.02) if args.quick else (9, 0.25)
     blas = openblas()
     print(f"OpenBLAS {blas['version']}, kernel {blas['architecture']}, {blas['num_threads']} "
@@ -604,8 +790,15 @@ def main() -> None:
             row = compare(preset, batch, threads, repeats, target_s)
             results["steps"].append(row)
             print(json.dumps(row), flush=True)
-    results["ops"] = op_breakdown(3 if args.quick else 30)
-    print(json.dumps(results["ops"]), flush=True)
+    steps = {"train": 3 if args.quick else 20, "infer b32": 3 if args.quick else 30,
+             "infer b1": 10 if args.quick else 200}
+    results["before_after"] = {
+        "before": ops_of_engine_at(args.before, "mnist-cnn", 32, steps["train"]),
+        "after": op_comparison("mnist-cnn", 32, "train", steps["train"])}
+    results["shortfalls"] = [op_comparison(preset, PRESETS[preset], kind, steps[kind])
+                             for preset, kind in shortfalls(results["steps"])]
+    for comparison in [results["before_after"], *results["shortfalls"]]:
+        print(json.dumps(comparison), flush=True)
     engines = ("minigrad", "torch") if torch is not None else ("minigrad",)
     results["fault_steps"] = 3 if args.quick else 20
     runs = [("faults", "steps", preset, results["fault_steps"]) for preset in PRESETS]

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cnncalc.app import parse_shape
 from cnncalc.graph import sample
 
 import minigrad.engine.functional as F
 from minigrad import SpecError, Tensor, nn, no_grad
 from minigrad.layers import shapes
-from minigrad.readers import ReadOptions, load_spec
-from minigrad.readers.interp import parse_override
+from minigrad.readers import load_spec
 from minigrad.tools.build import build_model, classifier_problem
+
+from corpus_models import CORPUS_MODELS, RANDOM_AUGMENTATION, corpus_spec
 
 HERE = Path(__file__).parent
 GOLDENS = np.load(HERE / "engine_goldens" / "graph_models.npz", allow_pickle=False)
@@ -122,27 +122,6 @@ def test_what_cannot_train_as_a_classifier_says_why(model_file, reason):
 # to the output shape the analysis gives, except Keras' random augmentation layers, refused by
 # name (the layer graph does not record what they draw).
 # ---------------------------------------------------------------------------------------------
-
-CORPUS = HERE / "corpus"
-CORPUS_MODELS = [g for g in sorted((CORPUS / "goldens").glob("*.json"))
-                 if json.loads(g.read_text(encoding="utf-8"))["error"] is None]
-RANDOM_AUGMENTATION = {"keras_preprocessing_resize_crop.py", "nb_keras_xception_small.ipynb",
-                       "tf_image_classification_flowers.py"}
-
-
-def corpus_spec(golden: dict):
-    args, options = list(golden["args"]), {"model": None, "overrides": []}
-    input_shape = None
-    for flag, value in zip(args[::2], args[1::2]):
-        if flag in ("--input", "-i"):
-            input_shape = parse_shape(value)
-        elif flag == "--model":
-            options["model"] = value
-        elif flag == "--set":
-            options["overrides"].append(parse_override(value))
-    read = ReadOptions(model=options["model"], overrides=tuple(options["overrides"]))
-    return load_spec(str(CORPUS / golden["file"]), None, input_shape, read)
-
 
 @pytest.mark.parametrize("golden_path", CORPUS_MODELS, ids=lambda p: p.stem)
 def test_every_corpus_model_builds_and_runs_to_its_analysed_shape(golden_path):

@@ -132,8 +132,12 @@ class _Built:
         return modules
 
     def sequential(self) -> nn.Sequential:
-        model = nn.Sequential(*(m for index in range(1, len(self.graph.nodes))
-                                for m in self.modules(index)))
+        per_node = [self.modules(index) for index in range(1, len(self.graph.nodes))]
+        model = nn.Sequential(*(m for modules in per_node for m in modules))
+        # which modules compute which node, as a GraphModel's steps say (for export)
+        object.__setattr__(model, "steps", tuple(
+            nn.Step(self.names[index], tuple(modules), index, (index - 1,))
+            for index, modules in enumerate(per_node, start=1)))
         nodes = self.graph.nodes
         model.network = Network(nodes[0].layer.shape, tuple(n.layer for n in nodes[1:]),
                                 self.graph.layout, self.graph.rules, nodes[0].layer.where)

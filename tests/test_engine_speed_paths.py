@@ -1,6 +1,7 @@
 """The engine's fast paths compute what the plain ones do: Adam's cache-sized blocks against the
 whole-array rule and torch.optim (goldens), max-pool's argmax offsets against loops (kernels of
-more offsets than a uint8 holds), and the memory layout ReLU's gradient takes."""
+more offsets than a uint8 holds), the memory layout ReLU's gradient takes, and BatchNorm's
+inference without a graph."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad.engine.functional as F
-from minigrad import Tensor
+from minigrad import Tensor, no_grad
 from minigrad.engine.optim import Adam, AdamW
 
 GOLDENS = Path(__file__).parent / "engine_goldens" / "speed_paths.npz"
@@ -108,3 +109,23 @@ def test_relu_gradient_takes_its_input_layout():
     activated.backward(upstream)
     assert conv_out.grad.transpose(1, 0, 2, 3).flags.c_contiguous
     np.testing.assert_array_equal(conv_out.grad, upstream * (conv_out.data > 0))
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 6), st.booleans(),
+       st.integers(0, 2**32 - 1))
+def test_batch_norm_inference_without_a_graph_equals_the_formula_per_value(n, c, hw, strided, seed):
+    # Without a graph, eval-mode BatchNorm is one multiply-add per value (scale and shift folded);
+    # the oracle is the formula, value by value, in float64.
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((c, n, hw, hw))
+    x = x.transpose(1, 0, 2, 3) if strided else np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    mean, var = rng.standard_normal(c), rng.random(c) + 0.1
+    weight, bias = rng.standard_normal(c), rng.standard_normal(c)
+    with no_grad():
+        out = F.batch_norm(Tensor(x), mean.copy(), var.copy(), Tensor(weight), Tensor(bias),
+                           training=False, momentum=0.1, eps=1e-5).data
+    expected = np.empty_like(x)
+    for i, k, h, w in np.ndindex(*x.shape):
+        expected[i, k, h, w] = ((x[i, k, h, w] - mean[k]) / np.sqrt(var[k] + 1e-5) * weight[k]
+                                + bias[k])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)

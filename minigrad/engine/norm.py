@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.engine import workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "BatchNorm", "LayerNorm",
@@ -57,6 +58,13 @@ class BatchNorm(Function):
             running_var += momentum * var * (m / (m - 1))  # the unbiased variance, as PyTorch
         else:
             mean, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
+            if not self.records_graph:
+                # Inference: y = x·s + t with s = γ/√(σ² + ε), t = β − μ·s, two passes over the
+                # map; x̂ is only kept for a backward.
+                scale = weight / np.sqrt(var + eps)
+                out = np.multiply(x, scale.reshape(per_channel), out=workspace.result_like(x))
+                out += (bias - mean * scale).reshape(per_channel)
+                return out
             centered = x - mean.reshape(per_channel)
         self.inv_std = (1 / np.sqrt(var + eps)).reshape(per_channel)
         self.x_hat = centered

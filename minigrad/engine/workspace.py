@@ -110,6 +110,8 @@ def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
 def result_like(template: np.ndarray, dtype=None) -> np.ndarray:
     """result_array laid out in memory as template is (np.empty_like's rule): the result of a
     ReLU after a conv stays filter-major, as the conv's output is."""
+    if template.flags.c_contiguous:  # the common case, without sorting the strides
+        return result_array(template.shape, template.dtype if dtype is None else dtype)
     order = sorted(range(template.ndim), key=lambda axis: -abs(template.strides[axis]))
     memory = result_array(tuple(template.shape[axis] for axis in order),
                           template.dtype if dtype is None else dtype)

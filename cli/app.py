@@ -633,6 +633,71 @@ def graph(
     console.print(gradient_table(model))
 
 
+class ExportTarget(str, Enum):
+    pytorch = "pytorch"
+    keras = "keras"
+    layers = "layers"
+    onnx = "onnx"
+
+
+@app.command("export", no_args_is_help=True)
+def export_model(
+    source: Annotated[str, typer.Argument(
+        help=SPEC_HELP + " Or a model file saved by cnncalc train --save (.npz): exported with "
+             "its trained weights.", metavar="SOURCE", show_default=False)],
+    target: Annotated[ExportTarget, typer.Option(
+        "--to", help="pytorch: an nn.Module; keras: a Sequential or functional model; layers: "
+                     "the layer language; onnx: an .onnx file (trained model files only).",
+        show_default=False)],
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the code here (and, for a trained model, its "
+        "weights beside it as FILE_weights.npz) instead of printing it.", show_default=False)] = None,
+    name: Annotated[str, typer.Option(
+        help="The class or model name in the code.")] = "Net",
+    input_shape: Annotated[str | None, typer.Option(
+        "--input", "-i", metavar="SHAPE",
+        help="Input shape in the model's own layout, as for `cnncalc shapes`.")] = None,
+    source_format: Annotated[SourceFormat | None, typer.Option(
+        "--from", help="Read SOURCE as this format instead of guessing it from the text.",
+        show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", metavar="NAME", help=MODEL_HELP,
+                                              show_default=False)] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help=SET_HELP,
+                                                       show_default=False)] = None,
+) -> None:
+    """Write a model as PyTorch or Keras code, in the layer language, or (trained) as ONNX.
+
+    The code computes what the source computes: TF 'same' padding becomes explicit padding in
+    PyTorch, ceil_mode pools become what computes the same in Keras, BatchNorm's eps and momentum
+    are converted, and a flatten lays features out in the source's order. What a target cannot
+    express exactly is a warning (on stderr) and a comment at that line.
+
+    Examples:
+
+    * `cnncalc export mnist-cnn --to pytorch`
+    * `cnncalc export net.py --to keras --out net_keras.py`
+    * `cnncalc export model.npz --to onnx --out model.onnx`
+    """
+    from .export import run_export
+
+    if not name.isidentifier():
+        raise typer.BadParameter(f"{name!r} is not a Python name", param_hint="'--name'")
+    _writable_target(out, "--out")
+    shape = parse_shape(input_shape) if input_shape is not None else None
+    options = read_options(model, settings)
+    fmt = source_format.value if source_format else None
+
+    def spec():
+        if source == "-":
+            data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+            return parse_spec(decode_source(data, "standard input"), fmt, shape, options)
+        return load_spec(source, fmt, shape, options)
+
+    with reported_errors():
+        run_export(source, target.value, out, name, spec, render.make_console(),
+                   render.make_console(stderr=True))
+
+
 @app.command("filter", no_args_is_help=True)
 def filter_image(
     image: Annotated[str, typer.Argument(

@@ -1,0 +1,306 @@
+"""The PyTorch export (minigrad/export/pytorch.py), checked against PyTorch itself: the generated
+code is written to a file, imported and run.
+
+- every corpus model: the code builds, PyTorch counts the parameters cnncalc counts under
+  PyTorch's rules, and a forward pass gives the analysis's output shape; the smaller ones also
+  compute what minigrad computes with the same weights;
+- trained presets and the graph models: code plus weights file give minigrad's outputs;
+- the rules that are easy to get wrong: TensorFlow's uneven 'same' padding, ceil_mode pools
+  with padding, and Keras' channels-last flatten (against an oracle that permutes the dense
+  layer's columns instead).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigrad import SpecError
+from minigrad.engine import nn
+from minigrad.export import for_model, for_spec, for_trained, pytorch
+from minigrad.layers import analyze_graph
+from minigrad.readers import load_spec
+from minigrad.tools.build import build_model
+
+from corpus_models import CORPUS, CORPUS_MODELS, RANDOM_AUGMENTATION, corpus_spec
+from export_fixtures import (GRAPH_MODELS, TOLERANCE, TRAINED_PRESETS, graph_model, inputs_for,
+                             minigrad_outputs, mnist_test_images, need, trained)
+
+# corpus models small enough to also run through minigrad (multiply-adds per sample)
+NUMERIC_CHECK_MACS = 30_000_000
+
+
+def load_generated(code: str, folder, name: str = "model"):
+    """Write the generated code to folder/<name>.py and import it (our own output, safe to run)."""
+    path = folder / f"{name}.py"
+    path.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"exported_{name}_{id(folder)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def torch_model(export, folder, name: str = "model", weights_file: str = "weights.npz"):
+    """The exported class, built, its weights loaded as the code's __main__ block loads them,
+    in eval mode."""
+    torch = need("torch")
+    module = load_generated(export.code, folder, name)
+    model = module.Net()
+    if export.weights is not None:
+        np.savez(folder / weights_file, **export.weights)
+        with np.load(folder / weights_file, allow_pickle=False) as state:
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return model.eval()
+
+
+def torch_outputs(model, xs: list[np.ndarray]) -> np.ndarray:
+    torch = need("torch")
+    with torch.no_grad():
+        out = model(*[torch.from_numpy(x) for x in xs])
+    out = out[0] if isinstance(out, tuple) else out
+    return out.numpy()
+
+
+def expected_torch_params(graph) -> int:
+    """cnncalc's parameter count under PyTorch's rules. Keras counts BatchNorm's moving mean and
+    variance (half of its 4·C) as non-trainable parameters; PyTorch keeps them as buffers."""
+    summary = analyze_graph(graph)
+    if graph.rules == "torch":
+        return summary.total_params
+    return summary.total_params - sum(row.params // 2 for row in summary.rows
+                                      if row.type == "batchnorm")
+
+
+def sample_inputs(exportable, n: int, seed: int = 0) -> list[np.ndarray]:
+    """n random samples of each input, channels first: token ids for an embedding's input."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    needed = [i for i in exportable.inputs  # what the model takes (not a spare Keras Input)
+              if any(i in p.inputs for p in exportable.parts) or i in exportable.outputs]
+    for index in needed:
+        part = exportable.part(index)
+        readers = [p.modules[0] for p in exportable.parts if index in p.inputs and p.modules]
+        embeddings = [getattr(m, "inner", m) for m in readers]
+        embeddings = [m for m in embeddings if isinstance(m, nn.Embedding)]
+        if embeddings:
+            xs.append(rng.integers(0, embeddings[0].num_embeddings, (n, *part.shape_chw)))
+        else:
+            xs.append(rng.standard_normal((n, *part.shape_chw)).astype(np.float32))
+    return xs
+
+
+def evaluating(model):
+    """`model` in eval mode, every module of every step included: GraphModel.eval() reaches the
+    registered modules only (those with weights), which would leave a Dropout of PyTorch code
+    dropping values."""
+    model.eval()
+    for step in model.steps:
+        for module in step.modules:
+            module.eval()
+            if isinstance(module, nn.ChannelsLast):
+                module.inner.eval()
+    return model
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def assert_close(actual, expected):
+    np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=TOLERANCE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every corpus model
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("golden_path", CORPUS_MODELS, ids=lambda p: p.stem)
+def test_every_corpus_model_exports_to_code_pytorch_counts_and_runs(golden_path, tmp_path):
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))
+    spec = corpus_spec(golden)
+    if golden["file"] in RANDOM_AUGMENTATION:
+        with pytest.raises(SpecError, match="random"):
+            pytorch.export(for_spec(spec))
+        return
+    torch = need("torch")
+    torch.manual_seed(0)
+    model = evaluating(build_model(spec.graph))
+    exportable = for_model(model, spec.graph, trained=False)
+    export = pytorch.export(exportable)
+    assert export.weights is None
+    net = torch_model(export, tmp_path)
+    assert sum(p.numel() for p in net.parameters()) == expected_torch_params(spec.graph)
+
+    xs = sample_inputs(exportable, 2)
+    with torch.no_grad():
+        out = net(*[torch.from_numpy(x) for x in xs])
+    outs = out if isinstance(out, tuple) else (out,)
+    assert [tuple(o.shape) for o in outs] == [(2, *exportable.part(i).shape_chw)
+                                              for i in exportable.outputs]
+
+    if sum(row.macs for row in analyze_graph(spec.graph).rows) <= NUMERIC_CHECK_MACS:
+        # the same built model with its weights: every translation computes minigrad's numbers
+        weighted = pytorch.export(for_model(model, spec.graph, trained=True))
+        net = torch_model(weighted, tmp_path, "weighted")
+        assert_close(torch_outputs(net, xs), minigrad_outputs(model, xs))
+
+
+def test_the_parameter_count_moves_keras_batchnorm_statistics_to_buffers(tmp_path):
+    need("torch")
+    spec = corpus_spec(json.loads((CORPUS / "goldens" / "keras_mobilenet_like.json")
+                                  .read_text(encoding="utf-8")))
+    summary = analyze_graph(spec.graph)
+    net = torch_model(pytorch.export(for_spec(spec)), tmp_path)
+    statistics = sum(b.numel() for name, b in net.named_buffers() if "running" in name)
+    assert statistics > 0
+    assert sum(p.numel() for p in net.parameters()) + statistics == summary.total_params
+    assert expected_torch_params(spec.graph) == summary.total_params - statistics
+
+
+def test_a_module_without_translation_is_refused_naming_its_node():
+    spec = load_spec("input 8x8x1\nconv 4 3x3\nflatten\ndense 2", "dsl")
+    exportable = for_spec(spec)
+    conv = next(p for p in exportable.parts if p.modules)
+    odd = dataclasses.replace(conv, modules=(nn.ZeroPad2d(1),))
+    parts = tuple(odd if p is conv else p for p in exportable.parts)
+    with pytest.raises(SpecError, match=f"{conv.name}: .*ZeroPad2d"):
+        pytorch.export(dataclasses.replace(exportable, parts=parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trips: trained presets and graph models, with their weights
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset", TRAINED_PRESETS)
+def test_a_trained_preset_gives_minigrads_outputs(preset, tmp_path, tmp_path_factory):
+    need("torch")
+    model_file = trained(preset, tmp_path_factory)
+    images = mnist_test_images(100)
+    export = pytorch.export(for_trained(model_file), "weights.npz")
+    assert export.weights and all(v.dtype in (np.float32, np.int64)
+                                  for v in export.weights.values())
+    net = torch_model(export, tmp_path)
+    assert_close(torch_outputs(net, [images]), minigrad_outputs(model_file.model, [images]))
+
+
+@pytest.mark.parametrize("name", GRAPH_MODELS)
+def test_a_graph_model_gives_minigrads_outputs(name, tmp_path):
+    need("torch")
+    model, graph = graph_model(name)
+    xs = inputs_for(model, 100)
+    net = torch_model(pytorch.export(for_model(model, graph, trained=True)), tmp_path)
+    assert_close(torch_outputs(net, xs), minigrad_outputs(model, xs))
+
+
+def test_the_generated_file_runs_as_a_script_and_loads_its_weights(tmp_path, tmp_path_factory):
+    need("torch")
+    model_file = trained("mnist-cnn", tmp_path_factory)
+    export = pytorch.export(for_trained(model_file), "mnist_weights.npz")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "mnist.py").write_text(export.code, encoding="utf-8")
+    np.savez(folder / "mnist_weights.npz", **export.weights)
+    result = subprocess.run([sys.executable, str(folder / "mnist.py")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "(2, 10)"
+    (folder / "mnist_weights.npz").unlink()  # the weights are really read
+    result = subprocess.run([sys.executable, str(folder / "mnist.py")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "mnist_weights.npz" in result.stderr
+
+
+def test_a_spec_export_runs_as_a_script_printing_the_model(tmp_path):
+    need("torch")
+    export = pytorch.export(for_spec(load_spec("mnist-cnn")))
+    (tmp_path / "net.py").write_text(export.code, encoding="utf-8")
+    result = subprocess.run([sys.executable, "net.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Conv2d(1, 32" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "(2, 10)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Exactness: padding, pools, the flatten order
+# ---------------------------------------------------------------------------------------------
+
+def test_tensorflow_same_padding_that_differs_before_and_after_is_exact(tmp_path):
+    need("torch")
+    spec = load_spec("input 17x17x3\n"
+                     "conv 6 4x4 stride=2 padding=same relu\n"   # 17 -> 9: pads (1, 2)
+                     "maxpool 2 stride=2 padding=same\n"          # 9 -> 5: pads (0, 1), -inf
+                     "conv 6 2x2 padding=same\n"                  # even kernel: pads (0, 1)
+                     "avgpool 2 stride=2 padding=same\n"          # 5 -> 3: real values only
+                     "avgpool 3 stride=1 padding=same\n"          # (1, 1): count_include_pad
+                     "flatten\ndense 4", "dsl")
+    model = evaluating(build_model(spec.graph))
+    export = pytorch.export(for_model(model, spec.graph, trained=True))
+    for text in ("nn.ZeroPad2d((1, 2, 1, 2))", 'nn.ConstantPad2d((0, 1, 0, 1), float("-inf"))',
+                 "nn.ZeroPad2d((0, 1, 0, 1))", "count_include_pad=False"):
+        assert text in export.code
+    xs = [np.random.default_rng(1).standard_normal((8, 3, 17, 17)).astype(np.float32)]
+    net = torch_model(export, tmp_path)
+    assert_close(torch_outputs(net, xs), minigrad_outputs(model, xs))
+
+
+def test_pytorch_pools_keep_ceil_mode_and_padding(tmp_path):
+    need("torch")
+    source = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.fc = nn.Linear(64, 5)
+
+    def forward(self, x):
+        x = self.avg(self.pool(self.conv(x)))
+        return self.fc(torch.flatten(x, 1))
+"""
+    spec = load_spec(source, None, (3, 12, 12))
+    model = evaluating(build_model(spec.graph))
+    export = pytorch.export(for_model(model, spec.graph, trained=True))
+    assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in export.code
+    assert "nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)" in export.code
+    xs = [np.random.default_rng(2).standard_normal((8, 3, 12, 12)).astype(np.float32)]
+    net = torch_model(export, tmp_path)
+    assert_close(torch_outputs(net, xs), minigrad_outputs(model, xs))
+
+
+def test_a_keras_spec_flattens_channels_last_as_keras_does(tmp_path):
+    """Oracle: minigrad flattens C, H, W. Giving the export minigrad's weights with the first
+    dense layer's columns reordered from C, H, W to H, W, C must then give minigrad's outputs
+    (and the softmax the source applies) — which holds only if the export flattens H, W, C."""
+    need("torch")
+    spec = corpus_spec(json.loads((CORPUS / "goldens" / "keras_mnist_convnet.json")
+                                  .read_text(encoding="utf-8")))
+    model = evaluating(build_model(spec.graph))
+    exportable = for_model(model, spec.graph, trained=False)
+    assert exportable.flatten_order == "hwc" and exportable.final_activation == "softmax"
+    export = pytorch.export(exportable)
+    assert ".permute(0, 2, 3, 1).flatten(1)" in export.code
+
+    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
+    flatten = next(p for p in exportable.parts
+                   if p.modules and isinstance(p.modules[0], nn.Flatten))
+    c, h, w = exportable.part(flatten.inputs[0]).shape_chw
+    dense = next(k for k, v in weights.items() if v.ndim == 2 and v.shape[1] == c * h * w)
+    units = weights[dense].shape[0]
+    weights[dense] = (weights[dense].reshape(units, c, h, w).transpose(0, 2, 3, 1)
+                      .reshape(units, c * h * w))
+    export = dataclasses.replace(export, weights=weights)
+    net = torch_model(export, tmp_path)
+    xs = inputs_for(model, 16)
+    assert_close(torch_outputs(net, xs), softmax(minigrad_outputs(model, xs)))

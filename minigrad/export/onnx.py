@@ -233,10 +233,10 @@ class _Translator:
     # -- pools ----------------------------------------------------------------------------------
 
     def pool(self, m, xs):
-        """Max and average pools. ONNX's ceil_mode and count_include_pad are not PyTorch's at
-        the edges, so neither is used: the overhang of a ceil_mode window becomes explicit pads
-        after the input, which never count (PyTorch's rule), and the padding that counts
-        (count_include_pad) becomes real zeros from a Pad node."""
+        """Max and average pools. ONNX's ceil_mode is not PyTorch's at the edge, so it is not
+        used: the overhang of a ceil_mode window becomes explicit pads after the input, which
+        never count in an average (PyTorch's rule); where padding that counts
+        (count_include_pad) meets such an overhang, the padding is real zeros from a Pad."""
         (x,) = xs
         spatial = x.shape[2:]
         if len(spatial) == 1:
@@ -252,10 +252,12 @@ class _Translator:
         is_max = isinstance(m, nn.MaxPool2d) or getattr(m, "mode", None) == "max"  # 1-D: mode
         attributes = {}
         if not is_max:
-            attributes["count_include_pad"] = 0
-            if m.count_include_pad and any(b or a for b, a in sides):
+            counted = m.count_include_pad and any(b or a for b, a in sides)
+            attributes["count_include_pad"] = int(counted)
+            if counted and array_sides != sides:  # padding that counts, overhang that does not
                 x = self.pad(x, sides, "constant")
                 array_sides = [(ab - b, aa - a) for (ab, aa), (b, a) in zip(array_sides, sides)]
+                attributes["count_include_pad"] = 0
         name = self.g.node("MaxPool" if is_max else "AveragePool", [x.name],
                            kernel_shape=list(kernel), strides=list(stride),
                            pads=[b for b, _ in array_sides] + [a for _, a in array_sides],
@@ -690,9 +692,8 @@ def _used_inputs(exportable: Exportable) -> list[int]:
     return [i for i in exportable.inputs if i in used]
 
 
-def _weighted(modules) -> int:
-    return sum(1 for m in modules
-               if (m.inner if isinstance(m, nn.ChannelsLast) else m).state_dict())
+def _owns_weights(module) -> bool:
+    return bool((module.inner if isinstance(module, nn.ChannelsLast) else module).state_dict())
 
 
 def model_proto(exportable: Exportable, opset: int = OPSET):
@@ -726,9 +727,12 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
             continue
         graph.part = part
         flowing = [values[i] for i in part.inputs]
-        several = _weighted(part.modules) > 1
-        for k, module in enumerate(part.modules):
-            graph.prefix = part.name + (f".{k}" if several else "")
+        owners = [m for m in part.modules if _owns_weights(m)]
+        for module in part.modules:
+            # the weights' names as the built model has them: "conv1.weight", and "sep.0.weight",
+            # "sep.1.weight" for a layer of several weighted modules
+            graph.prefix = part.name + (f".{owners.index(module)}" if len(owners) > 1
+                                        and module in owners else "")
             flowing = [translator.module(module, flowing)]
         value = flowing[0]
         if value.shape[1:] != tuple(part.shape_chw):

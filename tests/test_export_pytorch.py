@@ -21,10 +21,11 @@ import sys
 import numpy as np
 import pytest
 
-from minigrad import SpecError
+import minigrad
+from minigrad import SpecError, Tensor
 from minigrad.engine import nn
-from minigrad.export import for_model, for_spec, for_trained, pytorch
-from minigrad.layers import analyze_graph
+from minigrad.export import Exportable, Part, for_model, for_spec, for_trained, pytorch
+from minigrad.layers import Identity, Input, analyze_graph
 from minigrad.readers import load_spec
 from minigrad.tools.build import build_model
 
@@ -304,3 +305,172 @@ def test_a_keras_spec_flattens_channels_last_as_keras_does(tmp_path):
     net = torch_model(export, tmp_path)
     xs = inputs_for(model, 16)
     assert_close(torch_outputs(net, xs), softmax(minigrad_outputs(model, xs)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Every module class the builder makes, one node each, against minigrad's numbers
+# ---------------------------------------------------------------------------------------------
+
+def _cases():
+    a, b = (3, 6, 7), (3, 6, 7)
+    merges = [(f"merge-{op}", lambda op=op: nn.Merge(op), [a, b])
+              for op in ("add", "subtract", "multiply", "average", "maximum", "minimum")]
+    arithmetic = [(f"arithmetic-{op}", lambda op=op: nn.Arithmetic(op, 2.5), [(4, 5)])
+                  for op in ("add", "sub", "rsub", "mul", "div", "rdiv", "rpow")]
+    arithmetic.append(("arithmetic-pow", lambda: nn.Arithmetic("pow", 3.0), [(4, 5)]))
+    activations = [(f"activation-{cls.__name__}", cls, [(3, 4, 5)])
+                   for cls in (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Hardswish,
+                               nn.Hardsigmoid, nn.Mish, nn.SELU, nn.Softsign, nn.Identity)]
+    return merges + arithmetic + activations + [
+        ("conv2d-strided-dilated", lambda: nn.Conv2d(3, 4, 3, 2, 1, dilation=2), [(3, 9, 8)]),
+        ("conv2d-groups-reflect", lambda: nn.Conv2d(4, 6, 3, padding=1, groups=2,
+                                                    padding_mode="reflect"), [(4, 6, 7)]),
+        ("conv2d-same-even", lambda: nn.Conv2d(3, 4, 4, padding="same", bias=False), [(3, 7, 6)]),
+        ("conv2d-uneven", lambda: nn.Conv2d(3, 4, 2, 2, padding=((0, 1), (1, 0))), [(3, 7, 6)]),
+        ("conv2d-uneven-replicate", lambda: nn.Conv2d(3, 2, 3, padding=((2, 1), (0, 1)),
+                                                      padding_mode="replicate"), [(3, 5, 6)]),
+        ("depthwise", lambda: nn.Conv2d(3, 6, 3, groups=3), [(3, 6, 6)]),
+        ("conv1d", lambda: nn.Conv1d(3, 4, 5, stride=2, padding=2), [(3, 11)]),
+        ("conv1d-same-reflect", lambda: nn.Conv1d(3, 4, 4, padding="same",
+                                                  padding_mode="reflect"), [(3, 9)]),
+        ("conv-transpose2d", lambda: nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1,
+                                                        output_padding=1), [(4, 4, 5)]),
+        ("conv-transpose2d-groups-dilation", lambda: nn.ConvTranspose2d(4, 2, 2, groups=2,
+                                                                       dilation=2), [(4, 3, 3)]),
+        ("conv-transpose1d", lambda: nn.ConvTranspose1d(3, 2, 4, stride=2, bias=False),
+         [(3, 6)]),
+        ("maxpool-ceil-padding", lambda: nn.MaxPool2d(3, 2, 1, ceil_mode=True), [(2, 8, 9)]),
+        ("maxpool-uneven", lambda: nn.MaxPool2d(2, 2, ((0, 1), (0, 1))), [(2, 5, 7)]),
+        ("avgpool-uneven-real-values", lambda: nn.AvgPool2d(2, 2, ((0, 1), (1, 0)),
+                                                            count_include_pad=False), [(2, 5, 5)]),
+        ("avgpool-uneven-counting-pads", lambda: nn.AvgPool2d(3, 1, ((0, 1), (1, 1))),
+         [(2, 5, 5)]),
+        ("avgpool-ceil-real-values", lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True,
+                                                          count_include_pad=False), [(2, 8, 8)]),
+        ("maxpool1d", lambda: nn.MaxPool1d(3, 2, 1, ceil_mode=True), [(2, 10)]),
+        ("avgpool1d", lambda: nn.AvgPool1d(3, 2, 1, count_include_pad=False), [(2, 10)]),
+        ("adaptive-avg2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), [(2, 7, 8)]),
+        ("adaptive-max2d", lambda: nn.AdaptiveMaxPool2d(3), [(2, 7, 8)]),
+        ("adaptive-avg1d", lambda: nn.AdaptiveAvgPool1d(3), [(2, 10)]),
+        ("adaptive-max1d", lambda: nn.AdaptiveMaxPool1d(4), [(2, 10)]),
+        ("global-avg-keepdims", lambda: nn.GlobalAvgPool2d(keepdims=True), [(3, 4, 5)]),
+        ("global-max", lambda: nn.GlobalMaxPool2d(), [(3, 4, 5)]),
+        ("linear", lambda: nn.Linear(12, 5), [(12,)]),
+        ("linear-last-axis", lambda: nn.Linear(6, 4, bias=False), [(3, 6)]),
+        ("channel-linear", lambda: nn.ChannelLinear(3, 5), [(3, 4, 2)]),
+        ("channels-last-linear", lambda: nn.ChannelsLast(nn.Linear(3, 5)), [(3, 7)]),
+        ("embedding", lambda: nn.Embedding(10, 4, padding_idx=0), [(6,)]),
+        ("channels-last-embedding", lambda: nn.ChannelsLast(nn.Embedding(10, 4)), [(6,)]),
+        ("batchnorm2d", lambda: nn.BatchNorm2d(3, eps=1e-3, momentum=0.01), [(3, 4, 5)]),
+        ("batchnorm1d-flat", lambda: nn.BatchNorm1d(6), [(6,)]),
+        ("batchnorm1d-sequence", lambda: nn.BatchNorm1d(3), [(3, 7)]),
+        ("layernorm", lambda: nn.LayerNorm(5, eps=1e-3), [(3, 5)]),
+        ("layernorm-plain", lambda: nn.LayerNorm((3, 5), elementwise_affine=False), [(3, 5)]),
+        ("layernorm-no-bias", lambda: nn.LayerNorm(5, bias=False), [(3, 5)]),
+        ("channels-last-layernorm", lambda: nn.ChannelsLast(nn.LayerNorm(3)), [(3, 4, 5)]),
+        ("groupnorm", lambda: nn.GroupNorm(2, 4), [(4, 3, 5)]),
+        ("groupnorm-plain", lambda: nn.GroupNorm(1, 4, affine=False), [(4, 3, 5)]),
+        ("instancenorm2d-tracked", lambda: nn.InstanceNorm2d(3, affine=True,
+                                                             track_running_stats=True),
+         [(3, 4, 5)]),
+        ("instancenorm1d", lambda: nn.InstanceNorm1d(3), [(3, 8)]),
+        ("dropout", lambda: nn.Dropout(0.3), [(3, 4)]),
+        ("dropout1d", lambda: nn.Dropout1d(0.3), [(3, 4)]),
+        ("dropout2d", lambda: nn.Dropout2d(0.3), [(3, 4, 5)]),
+        ("upsample-nearest", lambda: nn.Upsample(scale_factor=2), [(2, 3, 4)]),
+        ("upsample-bilinear-size", lambda: nn.Upsample(size=(5, 7), mode="bilinear",
+                                                       align_corners=True), [(2, 3, 4)]),
+        ("upsample-bilinear-scale", lambda: nn.Upsample(scale_factor=1.5, mode="bilinear",
+                                                        align_corners=False), [(2, 4, 4)]),
+        ("upsample-linear", lambda: nn.Upsample(scale_factor=3, mode="linear"), [(2, 5)]),
+        ("pixel-shuffle", lambda: nn.PixelShuffle(2), [(8, 3, 3)]),
+        ("leaky-relu", lambda: nn.LeakyReLU(0.3), [(3, 4)]),
+        ("elu", lambda: nn.ELU(0.5), [(3, 4)]),
+        ("gelu", nn.GELU, [(3, 4)]),
+        ("gelu-tanh", lambda: nn.GELU("tanh"), [(3, 4)]),
+        ("softplus", lambda: nn.Softplus(2.0, 3.0), [(3, 4)]),
+        ("softmax", lambda: nn.Softmax(axis=1), [(3, 4)]),
+        ("log-softmax", lambda: nn.LogSoftmax(axis=1), [(3, 4, 2)]),
+        ("prelu", lambda: nn.PReLU(3), [(3, 4, 5)]),
+        ("value-prelu", lambda: nn.ValuePReLU((3, 1, 5)), [(3, 4, 5)]),
+        ("flatten", nn.Flatten, [(3, 4, 5)]),
+        ("flatten-inner", lambda: nn.Flatten(2), [(3, 4, 5)]),
+        ("reshape", lambda: nn.Reshape((4, -1)), [(3, 4, 5)]),
+        ("permute", lambda: nn.Permute((1, 2, 0)), [(3, 4, 5)]),
+        ("squeeze-all", lambda: nn.Squeeze(), [(3, 1, 1)]),
+        ("squeeze-axis", lambda: nn.Squeeze(-1), [(3, 4, 1)]),
+        ("unsqueeze", lambda: nn.Unsqueeze(0), [(3, 4)]),
+        ("unsqueeze-last", lambda: nn.Unsqueeze(-1), [(3, 4)]),
+        ("reduce-mean", lambda: nn.Reduce("mean", (1, 2)), [(3, 4, 5)]),
+        ("reduce-min-keepdims", lambda: nn.Reduce("min", (0,), keepdims=True), [(3, 4, 5)]),
+        ("reduce-sum-last", lambda: nn.Reduce("sum", (-1,)), [(3, 4, 5)]),
+        ("reduce-max", lambda: nn.Reduce("max", (1,)), [(3, 4)]),
+        ("slice", lambda: nn.Slice(((None, 2, None), 1, None, (1, None, 2))), [(3, 4, 5)]),
+        ("concat", lambda: nn.Merge("concat", 0), [(3, 4, 5), (2, 4, 5)]),
+        ("channels-last-concat", lambda: nn.ChannelsLast(nn.Merge("concat", -1)),
+         [(3, 4, 5), (2, 4, 5)]),
+        ("channels-last-reshape", lambda: nn.ChannelsLast(nn.Reshape((20, 3))), [(3, 4, 5)]),
+        ("channels-last-permute", lambda: nn.ChannelsLast(nn.Permute((1, 0, 2))), [(3, 4, 5)]),
+        ("channels-last-slice", lambda: nn.ChannelsLast(nn.Slice(((1, 3, None),))), [(3, 4, 5)]),
+        ("pad-constant", lambda: nn.PadSides(((1, 2), (0, 3)), "constant", 0.5), [(2, 3, 4)]),
+        ("pad-zeros-1d", lambda: nn.PadSides(((2, 1),)), [(2, 5)]),
+        ("pad-reflect", lambda: nn.PadSides(((1, 2), (2, 1)), "reflect"), [(2, 4, 4)]),
+        ("pad-replicate", lambda: nn.PadSides(((0, 1), (3, 0)), "replicate"), [(2, 4, 4)]),
+        ("crop", lambda: nn.PadSides(((-1, 0), (-1, -2))), [(2, 4, 5)]),
+    ]
+
+
+MODULE_CASES = _cases()
+
+
+def randomize(module) -> None:
+    """Random values in every parameter and buffer (positive variances), so that no weight is
+    its neutral starting value."""
+    rng = np.random.default_rng(3)
+    state = {key: (rng.uniform(0.5, 2.0, value.shape) if "var" in key
+                   else rng.standard_normal(value.shape)).astype(np.float32)
+             for key, value in module.state_dict().items()}
+    module.load_state_dict(state)
+
+
+def one_node(module, in_shapes, out_shape) -> Exportable:
+    """An Exportable of inputs feeding one node computed by `module`."""
+    inputs = tuple(Part(i, f"input_{i}", Input(shape=s), (), (), s, s)
+                   for i, s in enumerate(in_shapes))
+    node = Part(len(inputs), "node", Identity(), tuple(range(len(inputs))), (module,),
+                out_shape, out_shape)
+    return Exportable(inputs + (node,), tuple(range(len(inputs))), (node.index,), "chw",
+                      "torch", "chw", None, trained=True)
+
+
+@pytest.mark.parametrize("case", MODULE_CASES, ids=[case[0] for case in MODULE_CASES])
+def test_every_module_class_translates_to_pytorch_exactly(case, tmp_path):
+    need("torch")
+    _, make, in_shapes = case
+    minigrad.manual_seed(0)
+    module = make()
+    randomize(module.inner if isinstance(module, nn.ChannelsLast) else module)
+    module.eval()
+    if isinstance(module, nn.ChannelsLast):
+        module.inner.eval()
+    rng = np.random.default_rng(4)
+    inner = getattr(module, "inner", module)
+    if isinstance(inner, nn.Embedding):
+        xs = [rng.integers(0, inner.num_embeddings, (5, *s)) for s in in_shapes]
+    else:
+        xs = [rng.uniform(0.5, 1.5, (5, *s)).astype(np.float32) * rng.choice([-1, 1], (5, *s))
+              .astype(np.float32) for s in in_shapes]
+    with minigrad.no_grad():
+        expected = module(*[Tensor(x) for x in xs]).data
+    export = pytorch.export(one_node(module, in_shapes, expected.shape[1:]))
+    net = torch_model(export, tmp_path)
+    assert_close(torch_outputs(net, xs), expected)
+
+
+def test_the_module_cases_cover_every_translation():
+    made = set()
+    for _, make, _ in MODULE_CASES:
+        module = make()
+        made |= {type(module), type(getattr(module, "inner", module))}
+    translated = set(pytorch._Writer.RENDER) | set(pytorch.ACTIVATIONS)
+    assert translated <= made, translated - made

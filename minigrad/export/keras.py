@@ -89,6 +89,53 @@ class PixelShuffle(layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 '''
 
+ALIGN_CORNERS_CLASS = '''
+class AlignCornersResize(layers.Layer):
+    """(Bi)linear resizing with PyTorch's align_corners=True, which Keras' Resizing does not
+    offer: the corner pixels of input and output coincide, so output pixel i of an axis reads
+    input position i·(n - 1)/(size - 1), between its two neighbours."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x):
+        for axis, size in enumerate(self.size, start=1):
+            n = x.shape[axis]
+            position = np.arange(size) * ((n - 1) / (size - 1) if size > 1 else 0.0)
+            low = np.floor(position).astype("int32")
+            high = np.minimum(low + 1, n - 1)
+            weight = (position - low).astype("float32").reshape((-1,) + (1,) * (len(x.shape) - 1 - axis))
+            weight = keras.ops.convert_to_tensor(weight)
+            x = (keras.ops.take(x, low, axis=axis) * (1 - weight)
+                 + keras.ops.take(x, high, axis=axis) * weight)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+'''
+
+COUNTED_POOL_CLASS = '''
+class AveragePoolingOfValues(layers.Layer):
+    """Average pooling over windows padded with zeros ((before, after) per axis) that are not
+    counted: each window's sum divided by its number of input values, as PyTorch's ceil_mode
+    windows are (Keras' 'same' pads elsewhere here)."""
+
+    def __init__(self, pool_size, strides, padding, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size, self.strides, self.padding = pool_size, strides, padding
+
+    def call(self, x):
+        pad_width = [(0, 0), *self.padding, (0, 0)]
+        mean = keras.ops.average_pool(keras.ops.pad(x, pad_width), self.pool_size, self.strides)
+        ones = keras.ops.pad(keras.ops.ones_like(x[..., :1]), pad_width)
+        return mean / keras.ops.average_pool(ones, self.pool_size, self.strides)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding}
+'''
+
 
 @dataclass
 class Line:
@@ -107,8 +154,7 @@ class Line:
 def export(exportable: Exportable, weights_file: str | None = None) -> Export:
     """Keras code computing what `exportable` computes (see the module doc); SpecError naming
     the layer for a module Keras cannot express."""
-    return _Writer(exportable, weights_file or f"{_identifier(exportable.name).lower()}_weights.npz"
-                   ).write()
+    return _Writer(exportable, weights_file or "model_weights.npz").write()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,18 +409,15 @@ class _Translator:
         pads = tuple((b, max((o - 1) * s + k - n - b, 0))
                      for (b, _), n, k, s, o in zip(pads, spatial, kernel, stride, wanted))
         options = f", strides={_size(stride)}" if stride != kernel else ""
-        warning = ""
-        if all(tuple(p) == same_padding(n, k, s) for p, n, k, s
-               in zip(pads, spatial, kernel, stride)) and any(b or a for b, a in pads):
+        padded = any(b or a for b, a in pads)
+        if padded and all(tuple(p) == same_padding(n, k, s) for p, n, k, s
+                          in zip(pads, spatial, kernel, stride)):
             options += ', padding="same"'
-        elif any(b or a for b, a in pads) and kind == "Max":
+        elif padded and kind == "Max":
             self.pad(shape, pads, value=-np.inf)
-        elif any(b or a for b, a in pads):
-            options += ', padding="same"'
-            warning = (f"average pool windows padded {pads}, not counted in the mean: Keras' "
-                       "'same' pads differently here, so edge values differ")
-        self.add(f"layers.{kind}Pooling{rank}D({_size(kernel)}{options})", out,
-                 warning=warning)
+        elif padded:
+            return self.add(f"AveragePoolingOfValues({kernel}, {stride}, {pads})", out)
+        self.add(f"layers.{kind}Pooling{rank}D({_size(kernel)}{options})", out)
 
     def _globalavgpool2d(self, m, in_shapes, out, last_axis):
         keep = ", keepdims=True" if m.keepdims else ""
@@ -613,7 +656,7 @@ class _Translator:
             self.fail(f"nearest resizing from {_dims(spatial)} to {_dims(wanted)} (PyTorch's "
                       "nearest picks other pixels than TensorFlow's)")
         if m.align_corners:
-            self.fail("interpolation with align_corners=True")
+            return self.add(f"AlignCornersResize({tuple(wanted)})", out)
         if rank == 2:  # half-pixel centres, no antialiasing: PyTorch's align_corners=False
             return self.add(f'layers.Resizing({wanted[0]}, {wanted[1]}, '
                             f'interpolation="bilinear")', out)
@@ -662,7 +705,8 @@ def _slice_text(entry) -> str:
 # The file
 # ---------------------------------------------------------------------------------------------
 
-RESERVED = {"keras", "layers", "np", "Path", "Pad", "PixelShuffle", "model", "inputs", "input",
+RESERVED = {"keras", "layers", "np", "Path", "Pad", "PixelShuffle", "AlignCornersResize",
+            "AveragePoolingOfValues", "model", "inputs", "input",
             "build_model", "load_weights", "WEIGHTS"}
 FOLDABLE = ("layers.Conv", "layers.DepthwiseConv", "layers.Dense")  # take activation="..."
 
@@ -825,6 +869,10 @@ class _Writer:
             parts.append(PAD_CLASS)
         if "PixelShuffle(" in code:
             parts.append(PIXEL_SHUFFLE_CLASS)
+        if "AveragePoolingOfValues(" in code:
+            parts.append(COUNTED_POOL_CLASS)
+        if "AlignCornersResize(" in code:
+            parts.append(ALIGN_CORNERS_CLASS)
         parts += ["", "def build_model() -> keras.Model:", code, ""]
         if trained:
             parts += ["", "def load_weights(model: keras.Model, path: Path) -> None:",

@@ -58,12 +58,10 @@ def _onnx():
 
 @dataclass(frozen=True)
 class Value:
-    """A tensor of the graph: its name, its shape for a batch of 1, and whether it holds
-    integer token ids (an embedding's input) rather than float32."""
+    """A tensor of the graph: its name and its shape for a batch of 1."""
 
     name: str
     shape: tuple[int, ...]
-    ids: bool = False
 
     @property
     def rank(self) -> int:
@@ -76,7 +74,7 @@ class _Graph:
 
     def __init__(self, onnx, opset: int):
         self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
-        self.nodes, self.initializers, self.warnings = [], [], []
+        self.nodes, self.initializers = [], []
         self.taken: set[str] = set()
         self.params: dict[int, str] = {}        # id of a weight -> its initializer's name
         self.constants: dict[tuple, str] = {}   # a constant's bytes -> its initializer's name
@@ -103,10 +101,6 @@ class _Graph:
         self.nodes.append(self.helper.make_node(op, inputs, [out], name=name,
                                                 doc_string=self.doc(note), **attributes))
         return out
-
-    def warn(self, note: str) -> str:
-        self.warnings.append(f"{self.part.name}: {note}")
-        return note
 
     def _initializer(self, array: np.ndarray, name: str) -> str:
         name = self.fresh(name)
@@ -168,9 +162,9 @@ class _Translator:
             out = m(*[Tensor(np.zeros(x.shape, np.float32)) for x in xs])
         return tuple(out.shape)
 
-    def same(self, op: str, x: Value, note: str = "", **attributes) -> Value:
+    def same(self, op: str, x: Value, **attributes) -> Value:
         """A node that keeps its input's shape."""
-        return Value(self.g.node(op, [x.name], note=note, **attributes), x.shape)
+        return Value(self.g.node(op, [x.name], **attributes), x.shape)
 
     def binary(self, op: str, a: Value, b: Value | str, shape=None) -> Value:
         b_name = b.name if isinstance(b, Value) else b
@@ -180,11 +174,11 @@ class _Translator:
         shape = tuple(x.shape[p] for p in perm)
         return Value(self.g.node("Transpose", [x.name], perm=perm, note=note), shape)
 
-    def reshape(self, x: Value, shape: tuple[int, ...], note: str = "") -> Value:
+    def reshape(self, x: Value, shape: tuple[int, ...]) -> Value:
         if shape == x.shape:
             return x
         target = self.g.ints([0, *shape[1:]], "shape")  # 0: the batch, whatever it is
-        return Value(self.g.node("Reshape", [x.name, target], note=note), shape)
+        return Value(self.g.node("Reshape", [x.name, target]), shape)
 
     # -- convolutions -------------------------------------------------------------------------
 
@@ -389,7 +383,7 @@ class _Translator:
 
     # -- activations ------------------------------------------------------------------------------
 
-    def plain(op: str, **attributes):
+    def plain(op: str, **attributes):  # (class body only) the translation of a settingless one
         def translate(self, m, xs):
             return self.same(op, xs[0], **attributes)
         return translate
@@ -640,6 +634,11 @@ class _Translator:
                         (*shape[:2], shape[3]))
         return out
 
+    def sequential(self, m, xs):
+        for inner in m:
+            xs = [self.module(inner, xs)]
+        return xs[0]
+
     def channels_last(self, m, xs):
         """Keras' last-axis layer on channels-first maps: channels moved last, the layer, and a
         map result moved back (flat tensors pass as they are)."""
@@ -669,7 +668,7 @@ class _Translator:
         nn.Merge: merge, nn.Arithmetic: arithmetic, nn.PadSides: pad_sides,
         nn.ZeroPad1d: zero_pad, nn.ConstantPad1d: zero_pad, nn.ReflectionPad1d: zero_pad,
         nn.ReplicationPad1d: zero_pad, nn.PixelShuffle: pixel_shuffle, nn.Upsample: upsample,
-        nn.ChannelsLast: channels_last,
+        nn.ChannelsLast: channels_last, nn.Sequential: sequential,
     }
     del plain
 
@@ -696,9 +695,29 @@ def _owns_weights(module) -> bool:
     return bool((module.inner if isinstance(module, nn.ChannelsLast) else module).state_dict())
 
 
+def _translate_part(translator: _Translator, part: Part, flowing: list[Value]) -> Value:
+    """The value of one node: its modules applied in order."""
+    owners = [m for m in part.modules if _owns_weights(m)]
+    for module in part.modules:
+        # the weights' names as the built model has them: "conv1.weight", and "sep.0.weight",
+        # "sep.1.weight" for a layer of several weighted modules
+        translator.g.prefix = part.name + (f".{owners.index(module)}" if len(owners) > 1
+                                           and module in owners else "")
+        flowing = [translator.module(module, flowing)]
+    value = flowing[0]
+    if value.shape[1:] != tuple(part.shape_chw):  # a translation's shape arithmetic is wrong
+        raise SpecError(f"{part.name}: the ONNX graph makes {shape_text(value.shape[1:])} where "
+                        f"the analysis has {shape_text(part.shape_chw)}")
+    return value
+
+
 def model_proto(exportable: Exportable, opset: int = OPSET):
     """(the model as an onnx.ModelProto, the warnings): what minigrad computes, as an ONNX graph
-    of `opset` (17 or later) with the weights as float32 initializers."""
+    of `opset` (17 or later) with the weights as float32 initializers.
+
+    There are no warnings: every translation is exact up to float32 rounding, and a module
+    that has none is a SpecError naming its layer. The list is the exporters' shared interface.
+    """
     onnx = _onnx()
     if opset < OPSET:
         raise SpecError(f"ONNX export writes opset {OPSET} or later (LayerNormalization), not "
@@ -721,24 +740,12 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
         graph_inputs.append(helper.make_tensor_value_info(
             name, proto.INT64 if ids else proto.FLOAT, [BATCH, *part.shape_chw],
             f"{part.name}: {'token ids' if ids else 'channels first'}"))
-        values[index] = Value(name, (1, *part.shape_chw), ids)
+        values[index] = Value(name, (1, *part.shape_chw))
     for part in exportable.parts:
-        if not part.inputs:
-            continue
-        graph.part = part
-        flowing = [values[i] for i in part.inputs]
-        owners = [m for m in part.modules if _owns_weights(m)]
-        for module in part.modules:
-            # the weights' names as the built model has them: "conv1.weight", and "sep.0.weight",
-            # "sep.1.weight" for a layer of several weighted modules
-            graph.prefix = part.name + (f".{owners.index(module)}" if len(owners) > 1
-                                        and module in owners else "")
-            flowing = [translator.module(module, flowing)]
-        value = flowing[0]
-        if value.shape[1:] != tuple(part.shape_chw):
-            raise SpecError(f"{part.name}: the ONNX graph makes {shape_text(value.shape[1:])} where "
-                            f"the analysis has {shape_text(part.shape_chw)}")
-        values[part.index] = value
+        if part.inputs:
+            graph.part = part
+            values[part.index] = _translate_part(translator, part,
+                                                 [values[i] for i in part.inputs])
 
     graph_outputs = []
     for k, (index, name) in enumerate(zip(exportable.outputs, output_names)):
@@ -759,7 +766,7 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
                           doc_string=f"{exportable.name}, exported by cnncalc from minigrad"),
         opset_imports=[helper.make_opsetid("", opset)], producer_name="cnncalc")
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
-    return model, graph.warnings
+    return model, []
 
 
 def export(exportable: Exportable) -> Export:
@@ -768,11 +775,11 @@ def export(exportable: Exportable) -> Export:
     inputs = _used_inputs(exportable)
     names = ["input"] if len(inputs) == 1 else [exportable.part(i).name for i in inputs]
     feeds = ", ".join(f'"{name}": x{k}' for k, name in enumerate(names))
-    shapes_text = ", ".join(f"x{k}: (N, {', '.join(map(str, exportable.part(i).shape_chw))})"
-                            for k, i in enumerate(inputs))
+    described = ", ".join(
+        f"x{k} {'int64 token ids' if _takes_token_ids(exportable, i) else 'float32'} "
+        f"(N, {', '.join(map(str, exportable.part(i).shape_chw))})" for k, i in enumerate(inputs))
     code = ("import onnxruntime  # pip install onnxruntime\n"
-            'session = onnxruntime.InferenceSession("MODEL.onnx", '
+            'session = onnxruntime.InferenceSession("model.onnx", '
             'providers=["CPUExecutionProvider"])\n'
-            f"outputs = session.run(None, {{{feeds}}})  # float32 numpy, channels first: "
-            f"{shapes_text}\n")
+            f"outputs = session.run(None, {{{feeds}}})  # numpy, channels first: {described}\n")
     return Export(code, warnings, None)

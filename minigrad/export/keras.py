@@ -16,6 +16,8 @@ Explicit paddings become Keras' "same" only when they are TensorFlow's 'same' fo
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from dataclasses import dataclass, field, replace
 
@@ -147,7 +149,6 @@ class Line:
     suffix: str = ""
     weights: list[np.ndarray] = field(default_factory=list)
     note: str = ""
-    warning: str = ""
     permute: tuple[int, ...] | None = None  # a Permute's dims, for merging neighbours
 
 
@@ -189,8 +190,10 @@ def _number(value: float) -> str:
 
 
 def _identifier(name: str) -> str:
+    """A Python variable for a row name, clear of keywords and builtins ("slice_")."""
     text = re.sub(r"\W", "_", name)
-    return text if text and not text[0].isdigit() else f"layer_{text}"
+    text = text if text and not text[0].isdigit() else f"layer_{text}"
+    return text + "_" if keyword.iskeyword(text) or hasattr(builtins, text) else text
 
 
 def _module_shapes(exportable: Exportable) -> dict[int, list[tuple[int, ...]]]:
@@ -242,17 +245,27 @@ class _Translator:
         raise SpecError(f"{self.part.name}: Keras has no layer computing {what}", None)
 
     def add(self, call: str, shape, suffix: str = "", weights=(), note: str = "",
-            warning: str = "", permute=None) -> None:
-        if permute is not None and self.lines and self.lines[-1].permute is not None:
-            previous = self.lines.pop()  # two permutes in a row are one
+            permute=None) -> None:
+        """Append a line; two Permutes in a row become one, a Permute moving only axes of size 1
+        a Reshape, and a Reshape followed by a Reshape or Flatten goes."""
+        previous = self.lines[-1] if self.lines else None
+        if permute is not None and previous and previous.permute is not None:
+            self.lines.pop()
             permute = tuple(previous.permute[d - 1] for d in permute)
-            note = "; ".join(n for n in (previous.note, note) if n)
+            note, previous = "; ".join(n for n in (previous.note, note) if n), None
             if permute == tuple(range(1, len(permute) + 1)):
                 return
             call = f"layers.Permute({permute})"
-        self.lines.append(Line(call, tuple(shape), suffix, [np.asarray(w, np.float32)
-                                                            for w in weights], note, warning,
-                               permute))
+        if permute is not None:
+            moved = [d for i, d in enumerate(permute) if shape[i] != 1]
+            if moved == sorted(moved):  # the values keep their order
+                call, note, permute = f"layers.Reshape({tuple(shape)})", "", None
+        if (call.startswith(("layers.Reshape(", "layers.Flatten(")) and previous
+                and previous.call.startswith("layers.Reshape(")):
+            self.lines.pop()
+            suffix = "" if "" in (previous.suffix, suffix) else suffix
+        self.lines.append(Line(call, tuple(shape), suffix,
+                               [np.asarray(w, np.float32) for w in weights], note, permute))
 
     def weights(self, *arrays) -> list[np.ndarray]:
         return list(arrays) if self.exportable.trained else []
@@ -720,7 +733,6 @@ class _Writer:
         self.variables: dict[int, str] = {}
         self.layer_names: set[str] = set()
         self.python_names: set[str] = set(RESERVED)
-        self.warnings: list[str] = []
         self.weights: dict[str, np.ndarray] = {}
         self.shared = {p.shares for p in exportable.parts if _shares_weights(p)}
         self.layer_variables: dict[int, list[str]] = {}
@@ -747,12 +759,11 @@ class _Writer:
         lines = translator.lines
         if (self.exportable.layout == "hwc" and len(lines) == 2
                 and lines[0].call.startswith(FOLDABLE)
-                and lines[1].call.startswith(('layers.Activation("', "layers.Softmax()"))
-                and not lines[1].warning):
+                and lines[1].call.startswith(('layers.Activation("', "layers.Softmax()"))):
             activation = lines[1].call[len("layers.Activation("):-1] if "(\"" in lines[1].call \
                 else '"softmax"'
             lines = [Line(lines[0].call[:-1] + f", activation={activation})", lines[1].shape,
-                          lines[0].suffix, lines[0].weights, lines[0].note, lines[0].warning)]
+                          lines[0].suffix, lines[0].weights, lines[0].note)]
         return lines
 
     def name_lines(self, part: Part, lines: list[Line]) -> list[str]:
@@ -767,13 +778,8 @@ class _Writer:
                 self.weights[f"{name}/{i}"] = array
         return names
 
-    def comment(self, line: Line, indent: str) -> tuple[str, str]:
-        """(the comment after the line, a warning line before it)."""
-        text = f"  # {_dims(line.shape)}" + (f": {line.note}" if line.note else "")
-        if not line.warning:
-            return text, ""
-        self.warnings.append(f"{line.call.split('(')[0]}: {line.warning}")
-        return text, f"{indent}# warning: {line.warning}\n"
+    def comment(self, line: Line) -> str:
+        return f"  # {_dims(line.shape)}" + (f": {line.note}" if line.note else "")
 
     def input_line(self, part: Part) -> tuple[str, str]:
         shape = channels_last(part.shape_chw)
@@ -797,9 +803,8 @@ class _Writer:
         for part in rest:
             lines = self.lines(part)
             for line, name in zip(lines, self.name_lines(part, lines)):
-                comment, warning = self.comment(line, "        ")
-                out.append(f'{warning}        {line.call[:-1]}{_name_arg(line.call, name)}),'
-                           f'{comment}')
+                out.append(f"        {line.call[:-1]}{_name_arg(line.call, name)}),"
+                           + self.comment(line))
         out.append(f'    ], name="{self.exportable.name}")')
         return out
 
@@ -830,8 +835,6 @@ class _Writer:
             else:
                 names = self.name_lines(part, lines)
             for k, (line, name) in enumerate(zip(lines, names)):
-                comment, warning = self.comment(line, "    ")
-                out.append(warning.rstrip("\n")) if warning else None
                 if shares is not None:
                     layer = self.layer_variables[shares][k]
                 elif part.index in self.shared:
@@ -840,7 +843,7 @@ class _Writer:
                     out.append(f"    {layer} = {line.call[:-1]}{_name_arg(line.call, name)})")
                 else:
                     layer = f"{line.call[:-1]}{_name_arg(line.call, name)})"
-                out.append(f"    {variable} = {layer}({source}){comment}")
+                out.append(f"    {variable} = {layer}({source}){self.comment(line)}")
                 source = variable
             self.variables[part.index] = variable
         inputs = [self.variables[i] for i in self.exportable.inputs]
@@ -900,7 +903,7 @@ class _Writer:
             parts.append('    print("output shapes:", [y.shape for y in model.predict(x, '
                          'verbose=0)])')
         code = "\n".join(parts).replace("\n\n\n\n", "\n\n\n") + "\n"
-        return Export(code, self.warnings, self.weights if trained else None)
+        return Export(code, [], self.weights if trained else None)
 
 
 def _needed(exportable: Exportable) -> Exportable:

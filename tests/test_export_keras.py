@@ -253,6 +253,80 @@ def test_pytorch_flatten_order(pytorch_net, tmp_path):
     assert np.abs(outputs[1] - ours).max() > 1e-2
 
 
+# modules the corpus has few of: reflect padding, grouped and dilated convs, a depth
+# multiplier, output_padding, arithmetic, activations without a Keras layer of their own
+TORCH_ZOO = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect")
+        self.grouped = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2)
+        self.depthwise = nn.Conv2d(8, 16, 3, groups=8, bias=False)
+        self.up = nn.ConvTranspose2d(16, 4, 3, stride=2, padding=1, output_padding=1)
+        self.mish = nn.Mish()
+        self.hsig = nn.Hardsigmoid()
+        self.soft = nn.Softsign()
+        self.gelu = nn.GELU(approximate="tanh")
+        self.plus = nn.Softplus()
+        self.fc = nn.Linear(4 * 52 * 52, 6)
+
+    def forward(self, x):
+        x = self.mish(self.conv(x)) * 0.5 + 1
+        x = self.plus(self.grouped(x))
+        x = self.gelu(self.depthwise(x))
+        x = self.soft(self.up(x))
+        x = torch.softmax(x, dim=1)
+        x = self.hsig(x - 0.25)
+        return F.log_softmax(self.fc(x.flatten(1)), dim=1)
+"""
+KERAS_ZOO = """from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(16, 16, 3)),
+    layers.Rescaling(1 / 255.0, offset=-0.5),
+    layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+    layers.Conv2D(8, 3, strides=2, padding="same", activation="elu"),
+    layers.Dense(6, activation="tanh"),
+    layers.SeparableConv2D(8, 3),
+    layers.Conv2DTranspose(4, 3, strides=2, padding="same"),
+    layers.LayerNormalization(),
+    layers.Activation("hard_sigmoid"),
+    layers.Flatten(),
+    layers.Dense(5, activation="softmax"),
+])
+"""
+
+
+@pytest.mark.parametrize("source, input_shape, idioms", [
+    (TORCH_ZOO, (3, 28, 28), ['Pad(((1, 1), (1, 1)), mode="reflect"', "groups=2",
+                              "DepthwiseConv2D(3, depth_multiplier=2", "Cropping2D(((1, 0), (1, 0))",
+                              'Rescaling(0.5', 'Rescaling(1.0, offset=1.0']),
+    (KERAS_ZOO, None, ["Rescaling(0.00392156862745098, offset=-0.5",
+                       'Conv2DTranspose(4, 3, strides=2, padding="same"',
+                       'Conv2D(8, 3, strides=2, padding="same", activation="elu"',
+                       'Dense(6, activation="tanh"']),
+], ids=["pytorch", "keras"])
+def test_module_zoo_is_exact(source, input_shape, idioms, tmp_path):
+    need("keras")
+    path = tmp_path / "zoo.py"
+    path.write_text(source, encoding="utf-8")
+    spec = load_spec(str(path), None, input_shape)
+    minigrad.manual_seed(0)
+    model = build_model(spec.graph)
+    exported = export(in_eval_mode(for_model(model, spec.graph, trained=True)))
+    for idiom in idioms:
+        assert idiom in exported.code
+    xs = inputs_for(model, 10)
+    ours = minigrad_outputs(model, xs)
+    np.testing.assert_allclose(keras_outputs(keras_model(exported, tmp_path), xs), ours,
+                               rtol=0, atol=TOLERANCE * (1 + np.abs(ours).max()))
+
+
 def test_keras_flatten_is_plain():
     spec = load_spec("input 28x28x1\nconv 8 3x3 relu\nflatten\ndense 10 softmax")
     code = export(for_spec(spec)).code

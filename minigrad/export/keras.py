@@ -150,6 +150,7 @@ class Line:
     weights: list[np.ndarray] = field(default_factory=list)
     note: str = ""
     permute: tuple[int, ...] | None = None  # a Permute's dims, for merging neighbours
+    same_crop: tuple | None = None  # a transposed conv's crop that is Keras' padding="same"
 
 
 def export(exportable: Exportable, weights_file: str | None = None) -> Export:
@@ -392,6 +393,10 @@ class _Translator:
         bias = [] if m.bias is None else [m.bias.data]
         self.add(f"layers.Conv{rank}DTranspose({m.out_channels}, {_size(m.kernel_size)}"
                  f"{options})", full_shape, weights=self.weights(kernel, *bias))
+        if not any(m.padding) and not any(m.output_padding) and output_padding[0] == "None":
+            self.lines[-1].same_crop = tuple(
+                (-b, -a) for b, a in (same_padding(n * s, k, s, d) for n, k, s, d
+                                      in zip(shape, m.kernel_size, m.stride, m.dilation)))
         self.pad(full_shape, [(-p, -(p - op + b)) for p, op, b
                               in zip(m.padding, m.output_padding, beyond)])
 
@@ -586,7 +591,8 @@ class _Translator:
         self.add(f"layers.LeakyReLU(negative_slope={_number(m.negative_slope)})", out, "act")
 
     def _elu(self, m, in_shapes, out, last_axis):
-        self.add(f"layers.ELU(alpha={_number(m.alpha)})", out, "act")
+        self.add('layers.Activation("elu")' if m.alpha == 1 else
+                 f"layers.ELU(alpha={_number(m.alpha)})", out, "act")
 
     def _gelu(self, m, in_shapes, out, last_axis):
         if m.approximate == "tanh":
@@ -642,8 +648,13 @@ class _Translator:
     def _arithmetic(self, m, in_shapes, out, last_axis):
         if m.op in RESCALINGS:
             scale, offset = RESCALINGS[m.op](m.operand)
+            scale = _number(scale)
+            scaled = re.fullmatch(r"layers\.Rescaling\(([^,]+)\)", self.lines[-1].call) \
+                if self.lines else None
+            if scaled and offset and scale == "1.0":  # x·scale, then + offset: one Rescaling
+                scale = self.lines.pop().call[len("layers.Rescaling("):-1]
             extra = f", offset={_number(offset)}" if offset else ""
-            return self.add(f"layers.Rescaling({_number(scale)}{extra})", out)
+            return self.add(f"layers.Rescaling({scale}{extra})", out)
         expression = LAMBDAS[m.op].format(v=_number(m.operand))
         self.add(f"layers.Lambda(lambda x: {expression})", out)
 
@@ -656,6 +667,10 @@ class _Translator:
         self.add(f"layers.Concatenate(axis={-1 if axis == rank else axis})", out)
 
     def _padsides(self, m, in_shapes, out, last_axis):
+        previous = self.lines[-1] if self.lines else None
+        if previous and previous.same_crop == tuple(m.sides):  # Keras' transposed 'same'
+            previous.call, previous.shape = previous.call[:-1] + ', padding="same")', out
+            return
         self.pad(in_shapes[0], m.sides, m.mode, m.value)
 
     def _upsample(self, m, in_shapes, out, last_axis):

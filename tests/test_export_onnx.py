@@ -76,10 +76,10 @@ def randomized(model, seed: int = 0):
     """Every weight and statistic drawn at random (biases and running means away from zero,
     variances positive), so that no term of the computation is trivially 0 or 1."""
     rng = np.random.default_rng(seed)
-    for name, value in model.state_dict().items():
-        array = rng.uniform(0.5, 1.5, value.shape) if name.endswith("running_var") \
-            else rng.normal(0, 0.5, value.shape)
-        value[...] = array.astype(value.dtype)
+    model.load_state_dict({
+        name: (rng.uniform(0.5, 1.5, value.shape) if name.endswith("running_var")
+               else rng.normal(0, 0.5, value.shape)).astype(value.dtype)
+        for name, value in model.state_dict().items()})
     return model
 
 
@@ -375,8 +375,8 @@ class Zoo(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect")
         self.same = nn.Conv2d(8, 8, 4, padding="same", dilation=1)
-        self.gelu = nn.GELU(approximate="tanh")
-        self.softplus = nn.Softplus(beta=2.0, threshold=5.0)
+        self.gelu = nn.GELU()
+        self.softplus = nn.Softplus()
         self.mish = nn.Mish()
         self.hardsigmoid = nn.Hardsigmoid()
         self.softsign = nn.Softsign()
@@ -498,12 +498,15 @@ def test_a_module_without_a_translation_is_a_spec_error_naming_its_layer():
 
 
 def test_modules_the_builder_does_not_make_translate_too():
-    """Hand-built models: PyTorch's 'same' string, and the padding modules."""
+    """Hand-built models: PyTorch's 'same' string, the padding modules, and settings the
+    builder does not pass on (Softplus' beta and threshold, GELU's tanh approximation)."""
     need("onnx"), need("onnxruntime")
     model, graph = spec_model(KERAS_FLATTEN, None)
     exportable = for_model(model, graph, trained=True)
     conv = next(p for p in exportable.parts if p.modules)
-    hand_built = (nn.ReflectionPad2d((1, 2, 0, 1)), nn.ConstantPad2d((0, -3, 1, -2), 0.5),
+    hand_built = (nn.Softplus(beta=2.0, threshold=1.0), nn.GELU(approximate="tanh"),
+                  nn.Sequential(nn.ReflectionPad2d((1, 2, 0, 1)),
+                                nn.ConstantPad2d((0, -3, 1, -2), 0.5)),
                   nn.Conv2d(3, 2, (4, 3), padding="same", dilation=(1, 2)), nn.ReplicationPad2d(1),
                   nn.Conv2d(2, 2, 3, padding="valid"))
     minigrad.manual_seed(1)

@@ -166,9 +166,10 @@ class _Translator:
         """A node that keeps its input's shape."""
         return Value(self.g.node(op, [x.name], **attributes), x.shape)
 
-    def binary(self, op: str, a: Value, b: Value | str, shape=None) -> Value:
-        b_name = b.name if isinstance(b, Value) else b
-        return Value(self.g.node(op, [a.name, b_name]), shape or a.shape)
+    def binary(self, op: str, a: Value | str, b: Value | str, shape=None) -> Value:
+        """A two-input node (either may be a constant's name); its shape is a's unless given."""
+        names = [v.name if isinstance(v, Value) else v for v in (a, b)]
+        return Value(self.g.node(op, names), shape or a.shape)
 
     def transpose(self, x: Value, perm: list[int], note: str = "") -> Value:
         shape = tuple(x.shape[p] for p in perm)
@@ -287,16 +288,17 @@ class _Translator:
                 # changes a maximum), as minigrad's adaptive max pool takes them
                 cells = np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
                 gathered = Value(self.g.node("Gather", [value.name, self.g.ints(cells, "cells")],
-                                             axis=axis), ())
-                shape = value.shape[:axis] + (o,) + value.shape[axis + 1:]
-                value = Value(self.reduce_node("ReduceMax", gathered, [axis + 1], False), shape)
+                                             axis=axis),
+                                 value.shape[:axis] + cells.shape + value.shape[axis + 1:])
+                value = Value(self.reduce_node("ReduceMax", gathered, [axis + 1], False),
+                              value.shape[:axis] + (o,) + value.shape[axis + 1:])
             return value
         membership = [AdaptiveAvgPool2d._membership(n, o, np.float32)
                       for n, o in zip(spatial, out)]
         value = x
         if len(out) == 2:
-            value = self.binary("MatMul", Value(self.g.const(membership[0], what="rows"), ()),
-                                value, (*x.shape[:2], out[0], spatial[1]))
+            value = self.binary("MatMul", self.g.const(membership[0], what="rows"), value,
+                                (*x.shape[:2], out[0], spatial[1]))
         value = self.binary("MatMul", value, self.g.const(membership[-1].T, what="columns"),
                             (*x.shape[:2], *out))
         counts = np.ones(1, np.float32)

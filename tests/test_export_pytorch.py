@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import runpy
 import subprocess
 import sys
 
@@ -136,18 +137,18 @@ def test_every_corpus_model_exports_to_code_pytorch_counts_and_runs(golden_path,
     exportable = for_model(model, spec.graph, trained=False)
     export = pytorch.export(exportable)
     assert export.weights is None
-    net = torch_model(export, tmp_path)
+    # the code's own __main__ block: builds the model and runs a random batch of 2 through it
+    (tmp_path / "model.py").write_text(export.code, encoding="utf-8")
+    namespace = runpy.run_path(str(tmp_path / "model.py"), run_name="__main__")
+    net, out = namespace["model"], namespace["out"]
     assert sum(p.numel() for p in net.parameters()) == expected_torch_params(spec.graph)
-
-    xs = sample_inputs(exportable, 2)
-    with torch.no_grad():
-        out = net(*[torch.from_numpy(x) for x in xs])
     outs = out if isinstance(out, tuple) else (out,)
     assert [tuple(o.shape) for o in outs] == [(2, *exportable.part(i).shape_chw)
                                               for i in exportable.outputs]
 
     if sum(row.macs for row in analyze_graph(spec.graph).rows) <= NUMERIC_CHECK_MACS:
         # the same built model with its weights: every translation computes minigrad's numbers
+        xs = sample_inputs(exportable, 2)
         weighted = pytorch.export(for_model(model, spec.graph, trained=True))
         net = torch_model(weighted, tmp_path, "weighted")
         assert_close(torch_outputs(net, xs), minigrad_outputs(model, xs))
@@ -163,6 +164,26 @@ def test_the_parameter_count_moves_keras_batchnorm_statistics_to_buffers(tmp_pat
     assert statistics > 0
     assert sum(p.numel() for p in net.parameters()) + statistics == summary.total_params
     assert expected_torch_params(spec.graph) == summary.total_params - statistics
+
+
+def test_several_outputs_and_a_node_without_modules_come_back_as_a_tuple(tmp_path):
+    """Two heads on one input, one of them an identity node (the input's own value)."""
+    need("torch")
+    shape = (3, 4)
+    x = Part(0, "features", Input(shape=shape), (), (), shape, shape)
+    head = Part(1, "head", Identity(), (0,), (nn.Linear(4, 2), nn.Tanh()), (3, 2), (3, 2))
+    same = Part(2, "same", Identity(), (0,), (), shape, shape)
+    exportable = Exportable((x, head, same), (0,), (1, 2), "chw", "torch", "chw", None, True)
+    export = pytorch.export(exportable)
+    assert "return head, features" in export.code
+    net = torch_model(export, tmp_path)
+    xs = sample_inputs(exportable, 5)
+    ours = head.modules[1](head.modules[0](Tensor(xs[0]))).data
+    torch = need("torch")
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(xs[0]))
+    assert_close(theirs[0].numpy(), ours)
+    assert_close(theirs[1].numpy(), xs[0])
 
 
 def test_a_module_without_translation_is_refused_naming_its_node():

@@ -272,7 +272,7 @@ class _Writer:
     # -- forward ---------------------------------------------------------------------------------
     def forward_lines(self) -> list[str]:
         """forward()'s body. A value read only by the next line flows on in `x`; one read later
-        (a residual branch, an output) gets a name of its own."""
+        (a residual branch) or one of several outputs gets a name of its own."""
         ex = self.exportable
         lines_of = {p.index: i for i, p in enumerate(p for p in ex.parts if p.modules)}
         same_as: dict[int, int] = {}  # a node without modules is its input's value
@@ -292,7 +292,8 @@ class _Writer:
                 continue
             line = lines_of.get(part.index, -1)
             only_next = all(r == line + 1 for r in reads.get(part.index, ()))
-            if only_next and (part.modules or len(self.inputs) == 1):
+            one_of_outputs = len(ex.outputs) > 1 and part.index in ex.outputs
+            if only_next and (part.modules or len(self.inputs) == 1) and not one_of_outputs:
                 variables[part.index] = "x"
             else:
                 variables[part.index] = _identifier(part.name, taken)

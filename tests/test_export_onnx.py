@@ -344,8 +344,8 @@ KERAS_SOFTMAX = """
 import keras
 from keras import layers
 
-model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(4, 3), layers.GlobalAveragePooling2D(),
-                          layers.Dense(5, activation="softmax")])
+model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(4, 3),
+                          layers.GlobalAveragePooling2D(), layers.Dense(5, activation="softmax")])
 """
 
 

@@ -16,9 +16,10 @@ so reshapes, slices and crops get static sizes.
 
 Where opset 17 has no operator of minigrad's meaning the translation is an exact
 decomposition: GELU with Erf, SiLU and Mish from Sigmoid/Tanh/Softplus, GroupNorm as an
-InstanceNormalization over the groups, Softplus with PyTorch's threshold, an uneven adaptive
-average pool as two MatMuls with minigrad's window matrices, nearest upsampling as a Gather of
-minigrad's source indices when ONNX's floor rule would pick others.
+InstanceNormalization over the groups, Softplus with PyTorch's threshold, PyTorch's uneven
+adaptive windows as MatMuls with minigrad's window matrices (average) or Gathers of each
+window's cells (maximum), ceil_mode as explicit pads, nearest upsampling as a Gather of
+minigrad's source pixels when ONNX's floor(i / scale) would pick others.
 """
 
 from __future__ import annotations
@@ -181,6 +182,11 @@ class _Translator:
         target = self.g.ints([0, *shape[1:]], "shape")  # 0: the batch, whatever it is
         return Value(self.g.node("Reshape", [x.name, target]), shape)
 
+    def weight_and_bias(self, m) -> list[str]:
+        """A convolution's weight, and its bias if it has one."""
+        bias = [self.g.param(m.bias, "bias")] if m.bias is not None else []
+        return [self.g.param(m.weight, "weight")] + bias
+
     # -- convolutions -------------------------------------------------------------------------
 
     def conv(self, m, xs):
@@ -190,9 +196,7 @@ class _Translator:
         if m.padding_mode != "zeros":  # reflect / replicate: minigrad pads first, then convolves
             x = self.pad(x, sides, m.padding_mode)
             spatial, sides = x.shape[2:], [(0, 0)] * len(spatial)
-        inputs = [x.name, self.g.param(m.weight, "weight")]
-        if m.bias is not None:
-            inputs.append(self.g.param(m.bias, "bias"))
+        inputs = [x.name] + self.weight_and_bias(m)
         out = [shapes.output_size(n, k, s, side, d) for n, k, s, side, d in
                zip(spatial, m.kernel_size, m.stride, sides, m.dilation)]
         name = self.g.node("Conv", inputs, kernel_shape=list(m.kernel_size),
@@ -215,9 +219,7 @@ class _Translator:
 
     def conv_transpose(self, m, xs):
         (x,) = xs
-        inputs = [x.name, self.g.param(m.weight, "weight")]
-        if m.bias is not None:
-            inputs.append(self.g.param(m.bias, "bias"))
+        inputs = [x.name] + self.weight_and_bias(m)
         out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, d, op in
                zip(x.shape[2:], m.kernel_size, m.stride, m.padding, m.dilation, m.output_padding)]
         name = self.g.node("ConvTranspose", inputs, kernel_shape=list(m.kernel_size),
@@ -286,7 +288,8 @@ class _Translator:
                 start, end = adaptive_windows(n, o)
                 # window i's cells, its last one repeated up to the widest (a repeat never
                 # changes a maximum), as minigrad's adaptive max pool takes them
-                cells = np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
+                widest = np.arange((end - start).max())
+                cells = np.minimum(start[:, None] + widest, end[:, None] - 1)
                 gathered = Value(self.g.node("Gather", [value.name, self.g.ints(cells, "cells")],
                                              axis=axis),
                                  value.shape[:axis] + cells.shape + value.shape[axis + 1:])

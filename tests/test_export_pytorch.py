@@ -186,6 +186,12 @@ def test_several_outputs_and_a_node_without_modules_come_back_as_a_tuple(tmp_pat
     assert_close(theirs[1].numpy(), xs[0])
 
 
+def test_a_class_name_that_is_not_an_identifier_is_refused():
+    exportable = for_spec(load_spec("input 4\ndense 2", "dsl"), name="my net")
+    with pytest.raises(SpecError, match="'my net'"):
+        pytorch.export(exportable)
+
+
 def test_a_module_without_translation_is_refused_naming_its_node():
     spec = load_spec("input 8x8x1\nconv 4 3x3\nflatten\ndense 2", "dsl")
     exportable = for_spec(spec)

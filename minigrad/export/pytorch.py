@@ -74,6 +74,8 @@ OPERATORS = {"add": " + ", "average": " + ", "multiply": " * ", "subtract": " - 
 def export(exportable: Exportable, weights_file: str | None = None) -> Export:
     """PyTorch code computing `exportable`; with its weights (by state_dict key) when trained.
     Raises SpecError naming the node of a module PyTorch code cannot express."""
+    if not exportable.name.isidentifier() or keyword.iskeyword(exportable.name):
+        raise SpecError(f"the class name {exportable.name!r} is not a Python identifier")
     writer = _Writer(exportable)
     body = writer.forward_lines()
     return Export(writer.code(body, weights_file or DEFAULT_WEIGHTS), [],
@@ -620,14 +622,13 @@ class _Writer:
     def code(self, body: list[str], weights_file: str) -> str:
         ex, trained = self.exportable, self.exportable.trained
         inputs = [ex.part(i) for i in self.inputs]
-        source = {"hwc": "Keras or the layer language", "chw": "PyTorch"}[ex.layout]
-        what = ("a model trained with minigrad, with its weights" if trained
-                else f"a model written for {source}, with random weights")
-        lines = [f'"""{ex.name}, exported by `cnncalc export`: {what}.', "",
+        source = {"hwc": "a Keras or layer-language", "chw": "a PyTorch"}[ex.layout]
+        what = ("a model trained with minigrad, exported by `cnncalc export` with its weights"
+                if trained else f"{source} model, exported by `cnncalc export` (random weights)")
+        lines = [f'"""{ex.name}: {what}.', "",
                  f"Input: {', '.join(_shape_text(p.shape_chw) for p in inputs)} per sample, "
                  "channels first as PyTorch has it.",
-                 'Each line of forward() gives its output shape without the batch axis."""',
-                 "", ""]
+                 'Each line of forward() gives its output shape without the batch axis."""', ""]
         if trained:
             lines += ["from pathlib import Path", "", "import numpy as np"]
         lines += ["import torch", "from torch import nn"]

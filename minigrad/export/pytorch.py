@@ -173,7 +173,9 @@ def _module_shapes(modules, in_shapes: list[tuple], final: tuple) -> list[tuple]
     convolution, a depthwise before its pointwise convolution)."""
     shapes, current = [], in_shapes
     for position, module in enumerate(modules):
-        if all(isinstance(m, SHAPE_KEEPING) for m in modules[position + 1:]):
+        if isinstance(module, SHAPE_KEEPING):  # never run: a batch norm would learn from it
+            out = current[0]
+        elif all(isinstance(m, SHAPE_KEEPING) for m in modules[position + 1:]):
             out = final
         else:
             dtype = np.int64 if isinstance(_inner(module), nn.Embedding) else np.float32

@@ -304,8 +304,9 @@ model = keras.Sequential([
 
 @pytest.mark.parametrize("source, input_shape, idioms", [
     (TORCH_ZOO, (3, 28, 28), ['Pad(((1, 1), (1, 1)), mode="reflect"', "groups=2",
-                              "DepthwiseConv2D(3, depth_multiplier=2", "Cropping2D(((1, 0), (1, 0))",
-                              'Rescaling(0.5', 'Rescaling(1.0, offset=1.0']),
+                              "DepthwiseConv2D(3, depth_multiplier=2",
+                              "Cropping2D(((1, 0), (1, 0))", "Rescaling(0.5",
+                              "Rescaling(1.0, offset=1.0", "Softmax(axis=-1"]),
     (KERAS_ZOO, None, ["Rescaling(0.00392156862745098, offset=-0.5",
                        'Conv2DTranspose(4, 3, strides=2, padding="same"',
                        'Conv2D(8, 3, strides=2, padding="same", activation="elu"',

@@ -27,7 +27,7 @@ from minigrad import Tensor, no_grad
 from minigrad.engine import nn
 from minigrad.errors import SpecError
 from minigrad.export import Export, Exportable, Part
-from minigrad.layers.shapes import output_size, same_padding
+from minigrad.layers.shapes import same_padding
 
 __all__ = ["export"]
 
@@ -107,8 +107,8 @@ class AlignCornersResize(layers.Layer):
             position = np.arange(size) * ((n - 1) / (size - 1) if size > 1 else 0.0)
             low = np.floor(position).astype("int32")
             high = np.minimum(low + 1, n - 1)
-            weight = (position - low).astype("float32").reshape((-1,) + (1,) * (len(x.shape) - 1 - axis))
-            weight = keras.ops.convert_to_tensor(weight)
+            weight = (position - low).astype("float32")
+            weight = keras.ops.convert_to_tensor(weight.reshape((-1,) + (1,) * (x.ndim - 1 - axis)))
             x = (keras.ops.take(x, low, axis=axis) * (1 - weight)
                  + keras.ops.take(x, high, axis=axis) * weight)
         return x
@@ -607,10 +607,11 @@ class _Translator:
         self.add('layers.Activation("softplus")', out, "act")
 
     def _softmax(self, m, in_shapes, out, last_axis):
-        self.add(f"layers.Softmax(axis={self.keras_axis(m.axis - 1, len(out))})", out, "act")
+        axis = m.axis - 1 if m.axis > 0 else m.axis  # the module's axis counts the batch
+        self.add(f"layers.Softmax(axis={self.keras_axis(axis, len(out))})", out, "act")
 
     def _logsoftmax(self, m, in_shapes, out, last_axis):
-        if self.keras_axis(m.axis - 1, len(out)) != -1:
+        if self.keras_axis(m.axis - 1 if m.axis > 0 else m.axis, len(out)) != -1:
             self.fail("a log-softmax over an axis other than the channels")
         self.add('layers.Activation("log_softmax")', out, "act")
 
@@ -685,6 +686,12 @@ class _Translator:
                       "nearest picks other pixels than TensorFlow's)")
         if m.align_corners:
             return self.add(f"AlignCornersResize({tuple(wanted)})", out)
+        scales = m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (
+            [m.scale_factor] * rank)
+        if m.scale_factor is not None and any(n * s != o for n, s, o
+                                              in zip(spatial, scales, wanted)):
+            self.fail(f"a resize by {m.scale_factor} to {_dims(wanted)} (PyTorch places the "
+                      "samples by the factor, Keras by the sizes)")
         if rank == 2:  # half-pixel centres, no antialiasing: PyTorch's align_corners=False
             return self.add(f'layers.Resizing({wanted[0]}, {wanted[1]}, '
                             f'interpolation="bilinear")', out)

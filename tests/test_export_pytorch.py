@@ -110,9 +110,9 @@ def evaluating(model):
     return model
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def assert_close(actual, expected):
@@ -505,3 +505,37 @@ def test_the_module_cases_cover_every_translation():
         made |= {type(module), type(getattr(module, "inner", module))}
     translated = set(pytorch._Writer.RENDER) | set(pytorch.ACTIVATIONS)
     assert translated <= made, translated - made
+
+
+def test_the_final_softmax_keeps_the_axis_the_source_gave_it(tmp_path):
+    """audio_m5_conv1d ends in F.log_softmax(self.fc1(x), dim=2) on (N, 1, 35): over the 35
+    classes, not over the axis of size 1 that dim=1 would give (all zeros)."""
+    need("torch")
+    spec = corpus_spec(json.loads((CORPUS / "goldens" / "audio_m5_conv1d.json")
+                                  .read_text(encoding="utf-8")))
+    model = evaluating(build_model(spec.graph))
+    export = pytorch.export(for_model(model, spec.graph, trained=False))
+    assert "return F.log_softmax(x, dim=2)" in export.code
+    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
+    net = torch_model(dataclasses.replace(export, weights=weights), tmp_path)
+    xs = inputs_for(model, 4)
+    logits = minigrad_outputs(model, xs)
+    shifted = logits - logits.max(axis=2, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    assert_close(torch_outputs(net, xs), log_softmax)
+
+
+def test_a_keras_softmax_axis_counts_channels_last(tmp_path):
+    """Keras' Softmax(axis=1) on a (steps, channels) sequence is over the steps: PyTorch's dim 2
+    of (N, channels, steps)."""
+    need("torch")
+    spec = load_spec("from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+                     "model = keras.Sequential([keras.Input(shape=(6, 4)),\n"
+                     "    layers.Conv1D(5, 3, padding='same'), layers.Softmax(axis=1)])\n")
+    model = build_model(spec.graph).eval()
+    export = pytorch.export(for_model(model, spec.graph, trained=False))
+    assert "return F.softmax(x, dim=2)" in export.code
+    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
+    net = torch_model(dataclasses.replace(export, weights=weights), tmp_path)
+    xs = inputs_for(model, 4)
+    assert_close(torch_outputs(net, xs), softmax(minigrad_outputs(model, xs), axis=2))

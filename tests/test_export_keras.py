@@ -265,6 +265,7 @@ class Net(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect")
         self.grouped = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2)
+        self.strided = nn.Conv2d(8, 8, 3, stride=2, padding=3, dilation=3)
         self.depthwise = nn.Conv2d(8, 16, 3, groups=8, bias=False)
         self.up = nn.ConvTranspose2d(16, 4, 3, stride=2, padding=1, output_padding=1)
         self.mish = nn.Mish()
@@ -276,7 +277,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = self.mish(self.conv(x)) * 0.5 + 1
-        x = self.plus(self.grouped(x))
+        x = self.plus(self.grouped(x)) + self.strided(x).mean(dim=(2, 3), keepdim=True)
         x = self.gelu(self.depthwise(x))
         x = self.soft(self.up(x))
         x = torch.softmax(x, dim=1)
@@ -306,7 +307,8 @@ model = keras.Sequential([
     (TORCH_ZOO, (3, 28, 28), ['Pad(((1, 1), (1, 1)), mode="reflect"', "groups=2",
                               "DepthwiseConv2D(3, depth_multiplier=2",
                               "Cropping2D(((1, 0), (1, 0))", "Rescaling(0.5",
-                              "Rescaling(1.0, offset=1.0", "Softmax(axis=-1"]),
+                              "Rescaling(1.0, offset=1.0", "Softmax(axis=-1",
+                              "MaxPooling2D(1, strides=2"]),
     (KERAS_ZOO, None, ["Rescaling(0.00392156862745098, offset=-0.5",
                        'Conv2DTranspose(4, 3, strides=2, padding="same"',
                        'Conv2D(8, 3, strides=2, padding="same", activation="elu"',

@@ -347,8 +347,14 @@ class _Translator:
         pads = _conv_pads(m.padding, m.kernel_size, m.dilation, rank)
         if m.padding_mode != "zeros":
             shape, pads = self.pad(shape, pads, m.padding_mode), ((0, 0),) * rank
-        padding = self.window_padding(shape, m.kernel_size, m.stride, m.dilation, pads)
-        options = _options(strides=(_size(m.stride), "1"), padding=(f'"{padding}"', '"valid"'),
+        stride, subsample = m.stride, None
+        if max(m.stride) > 1 and max(m.dilation) > 1:  # Keras takes one or the other
+            stride, subsample = (1,) * rank, m.stride
+            shape, pads = self.pad(shape, pads), ((0, 0),) * rank
+            out, final = tuple(n - d * (k - 1) for n, k, d
+                               in zip(shape, m.kernel_size, m.dilation)) + out[rank:], out
+        padding = self.window_padding(shape, m.kernel_size, stride, m.dilation, pads)
+        options = _options(strides=(_size(stride), "1"), padding=(f'"{padding}"', '"valid"'),
                            dilation_rate=(_size(m.dilation), "1"),
                            use_bias=(str(m.bias is not None), "True"))
         weight = m.weight.data
@@ -358,13 +364,16 @@ class _Translator:
             kernel = weight.reshape(m.in_channels, multiplier, *m.kernel_size)
             kernel = np.moveaxis(kernel, (0, 1), (-2, -1))
             multiplier_arg = f", depth_multiplier={multiplier}" if multiplier > 1 else ""
-            return self.add(f"layers.DepthwiseConv{rank}D({_size(m.kernel_size)}"
-                            f"{multiplier_arg}{options})", out,
-                            weights=self.weights(kernel, *bias))
-        groups = f", groups={m.groups}" if m.groups > 1 else ""
-        kernel = np.moveaxis(weight, (0, 1), (-1, -2))  # (F, C, *K) -> (*K, C, F)
-        self.add(f"layers.Conv{rank}D({m.out_channels}, {_size(m.kernel_size)}{options}"
-                 f"{groups})", out, weights=self.weights(kernel, *bias))
+            self.add(f"layers.DepthwiseConv{rank}D({_size(m.kernel_size)}{multiplier_arg}"
+                     f"{options})", out, weights=self.weights(kernel, *bias))
+        else:
+            groups = f", groups={m.groups}" if m.groups > 1 else ""
+            kernel = np.moveaxis(weight, (0, 1), (-1, -2))  # (F, C, *K) -> (*K, C, F)
+            self.add(f"layers.Conv{rank}D({m.out_channels}, {_size(m.kernel_size)}{options}"
+                     f"{groups})", out, weights=self.weights(kernel, *bias))
+        if subsample:
+            self.add(f"layers.MaxPooling{rank}D(1, strides={_size(subsample)})", final, "stride",
+                     note=f"every {_dims(subsample)}th position: the conv's stride")
 
     def _convtranspose2d(self, m, in_shapes, out, last_axis):
         self.conv_transpose(m, in_shapes[0], out, 2)
@@ -376,8 +385,8 @@ class _Translator:
         """PyTorch's padding p crops p before and p after the full transposed conv, and
         output_padding adds rows after: Keras' output_padding adds what goes beyond the full
         output, and Cropping the rest."""
-        if m.groups > 1:
-            self.fail("a grouped transposed convolution")
+        if m.groups > 1 or (max(m.stride) > 1 and max(m.dilation) > 1):
+            self.fail("a grouped, or strided and dilated, transposed convolution")
         full = [(n - 1) * s + d * (k - 1) + 1 for n, k, s, d
                 in zip(shape, m.kernel_size, m.stride, m.dilation)]
         beyond = [max(op - p, 0) for p, op in zip(m.padding, m.output_padding)]
@@ -870,7 +879,7 @@ class _Writer:
             self.variables[part.index] = variable
         inputs = [self.variables[i] for i in self.exportable.inputs]
         outputs = [self.variables[i] for i in self.exportable.outputs]
-        out.append(f"    return keras.Model({_listed(inputs)}, {_listed(outputs)}, "
+        out.append(f"    return keras.Model(inputs={_listed(inputs)}, outputs={_listed(outputs)}, "
                    f'name="{self.exportable.name}")')
         return out
 
@@ -883,7 +892,7 @@ class _Writer:
         header = [f'"""{exportable.name}, exported by cnncalc to Keras 3: channels last, so an '
                   'image is H×W×C.', "",
                   "Runs on any Keras backend (KERAS_BACKEND=jax, tensorflow or torch)."]
-        if exportable.flatten_order == "chw":
+        if exportable.flatten_order == "chw" and "layers.Flatten(" in code:
             header.append("Flatten takes the values in C, H, W order, as PyTorch and minigrad do.")
         parts = ["\n".join(header) + '\n"""', "",
                  *(["from pathlib import Path", ""] if trained else []),

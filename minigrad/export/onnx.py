@@ -700,6 +700,14 @@ def _owns_weights(module) -> bool:
     return bool((module.inner if isinstance(module, nn.ChannelsLast) else module).state_dict())
 
 
+def _rename(nodes, old: str, new: str) -> None:
+    for node in nodes:
+        for names in (node.input, node.output):
+            for i, name in enumerate(names):
+                if name == old:
+                    names[i] = new
+
+
 def _translate_part(translator: _Translator, part: Part, flowing: list[Value]) -> Value:
     """The value of one node: its modules applied in order."""
     owners = [m for m in part.modules if _owns_weights(m)]
@@ -753,6 +761,8 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
                                                  [values[i] for i in part.inputs])
 
     graph_outputs = []
+    produced = {out for node in graph.nodes for out in node.output}
+    renamed: dict[str, str] = {}  # a value the node making it now names as a graph output
     for k, (index, name) in enumerate(zip(exportable.outputs, output_names)):
         part, value = exportable.part(index), values[index]
         graph.part = part
@@ -761,8 +771,13 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
             op = {"softmax": "Softmax", "log_softmax": "LogSoftmax"}[final]
             graph.node(op, [value.name], out=name, axis=1,
                        note=f"the source's final {final}, which minigrad leaves to the loss")
-        else:
-            graph.node("Identity", [value.name], out=name)
+        elif value.name in produced and value.name not in renamed:
+            # the node making it makes the output itself: no Identity (onnxruntime 1.32's Pad
+            # fusion loses a tensor that an Identity to a graph output also reads)
+            _rename(graph.nodes, value.name, name)
+            renamed[value.name] = name
+        else:  # an input, or a value that is already an output
+            graph.node("Identity", [renamed.get(value.name, value.name)], out=name)
         graph_outputs.append(helper.make_tensor_value_info(name, proto.FLOAT,
                                                            [BATCH, *part.shape_chw]))
     model = helper.make_model(

@@ -602,9 +602,9 @@ class _Translator:
                                         and sum(out) <= 128)
                        for n, o, s in zip(spatial, out, scales)]
             # ONNX's rule, floor(i / scale), picks minigrad's pixels for a whole scale
+            whole = [o // n for n, o in zip(spatial, out)]
             if all(o == n * k and np.array_equal(src, np.arange(o) // k)
-                   for n, o, k, src in zip(spatial, out, (o // n for n, o in zip(spatial, out)),
-                                           sources)):
+                   for n, o, k, src in zip(spatial, out, whole, sources)):
                 return self.resize(x, shape, "nearest", coordinate_transformation_mode="asymmetric",
                                    nearest_mode="floor")
             value = x
@@ -620,24 +620,16 @@ class _Translator:
 
     def resize(self, x: Value, shape, mode: str, scales=None, **attributes) -> Value:
         """A Resize to `shape`: by the scale minigrad was given (its ratio is 1/scale), else by
-        the sizes. A 1-D map is resized as a map of height 1 (onnxruntime's linear is 2-D)."""
-        flat = x.rank == 3
-        if flat:
-            x = Value(self.g.node("Unsqueeze", [x.name, self.g.ints([2])]),
-                      (*x.shape[:2], 1, x.shape[2]))
-            shape = (*shape[:2], 1, shape[2])
+        the sizes."""
         if scales is not None:
-            per_axis = list(scales) if isinstance(scales, (tuple, list)) else [scales] * (2 - flat)
-            inputs = [x.name, "", self.g.const([1, 1] + [1] * flat + per_axis, what="scales")]
+            per_axis = list(scales) if isinstance(scales, (tuple, list)) \
+                else [scales] * (x.rank - 2)
+            inputs = [x.name, "", self.g.const([1, 1] + per_axis, what="scales")]
         else:  # the sizes: the batch and channels as they come (the batch is symbolic), then ours
             leading = self.g.node("Shape", [x.name], start=0, end=2)
             sizes = self.g.node("Concat", [leading, self.g.ints(shape[2:], "sizes")], axis=0)
             inputs = [x.name, "", "", sizes]
-        out = Value(self.g.node("Resize", inputs, mode=mode, **attributes), shape)
-        if flat:
-            out = Value(self.g.node("Squeeze", [out.name, self.g.ints([2])]),
-                        (*shape[:2], shape[3]))
-        return out
+        return Value(self.g.node("Resize", inputs, mode=mode, **attributes), shape)
 
     def sequential(self, m, xs):
         for inner in m:

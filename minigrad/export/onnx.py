@@ -716,6 +716,37 @@ def _translate_part(translator: _Translator, part: Part, flowing: list[Value]) -
     return value
 
 
+def _input_names(exportable: Exportable, inputs: list[int]) -> list[str]:
+    """"input" for a model of one input, else each input's layer name."""
+    return [exportable.part(i).name for i in inputs] if len(inputs) > 1 else ["input"]
+
+
+def _output_names(exportable: Exportable) -> list[str]:
+    count = len(exportable.outputs)
+    return [f"output_{k}" for k in range(count)] if count > 1 else ["output"]
+
+
+def _name_outputs(graph: _Graph, exportable: Exportable, values: dict[int, Value]) -> None:
+    """Give each output value its graph output's name, the first after the final activation
+    the source applies (if any)."""
+    produced = {out for node in graph.nodes for out in node.output}
+    renamed: dict[str, str] = {}  # a value the node making it now names as a graph output
+    for k, (index, name) in enumerate(zip(exportable.outputs, _output_names(exportable))):
+        graph.part, value = exportable.part(index), values[index]
+        final = exportable.final_activation if k == 0 else None
+        if final:
+            op = {"softmax": "Softmax", "log_softmax": "LogSoftmax"}[final]
+            graph.node(op, [value.name], out=name, axis=1,
+                       note=f"the source's final {final}, which minigrad leaves to the loss")
+        elif value.name in produced and value.name not in renamed:
+            # the node making it makes the output itself: no Identity (onnxruntime 1.32's Pad
+            # fusion loses a tensor that an Identity to a graph output also reads)
+            _rename(graph.nodes, value.name, name)
+            renamed[value.name] = name
+        else:  # an input, or a value that is already an output
+            graph.node("Identity", [renamed.get(value.name, value.name)], out=name)
+
+
 def model_proto(exportable: Exportable, opset: int = OPSET):
     """(the model as an onnx.ModelProto, the warnings): what minigrad computes, as an ONNX graph
     of `opset` (17 or later) with the weights as float32 initializers.
@@ -729,13 +760,9 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
                         f"{opset}")
     helper, proto = onnx.helper, onnx.TensorProto
     graph = _Graph(onnx, opset)
-    translator = _Translator(graph, exportable.flatten_order)
     inputs = _used_inputs(exportable)
-    several_in, several_out = len(inputs) > 1, len(exportable.outputs) > 1
-    input_names = [exportable.part(i).name for i in inputs] if several_in else ["input"]
-    output_names = [f"output_{k}" for k in range(len(exportable.outputs))] if several_out \
-        else ["output"]
-    graph.taken.update(input_names + output_names)
+    input_names = _input_names(exportable, inputs)
+    graph.taken.update(input_names + _output_names(exportable))
 
     values: dict[int, Value] = {}
     graph_inputs = []
@@ -746,32 +773,17 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
             name, proto.INT64 if ids else proto.FLOAT, [BATCH, *part.shape_chw],
             f"{part.name}: {'token ids' if ids else 'channels first'}"))
         values[index] = Value(name, (1, *part.shape_chw))
+    translator = _Translator(graph, exportable.flatten_order)
     for part in exportable.parts:
         if part.inputs:
             graph.part = part
             values[part.index] = _translate_part(translator, part,
                                                  [values[i] for i in part.inputs])
+    _name_outputs(graph, exportable, values)
 
-    graph_outputs = []
-    produced = {out for node in graph.nodes for out in node.output}
-    renamed: dict[str, str] = {}  # a value the node making it now names as a graph output
-    for k, (index, name) in enumerate(zip(exportable.outputs, output_names)):
-        part, value = exportable.part(index), values[index]
-        graph.part = part
-        final = exportable.final_activation if k == 0 else None
-        if final:
-            op = {"softmax": "Softmax", "log_softmax": "LogSoftmax"}[final]
-            graph.node(op, [value.name], out=name, axis=1,
-                       note=f"the source's final {final}, which minigrad leaves to the loss")
-        elif value.name in produced and value.name not in renamed:
-            # the node making it makes the output itself: no Identity (onnxruntime 1.32's Pad
-            # fusion loses a tensor that an Identity to a graph output also reads)
-            _rename(graph.nodes, value.name, name)
-            renamed[value.name] = name
-        else:  # an input, or a value that is already an output
-            graph.node("Identity", [renamed.get(value.name, value.name)], out=name)
-        graph_outputs.append(helper.make_tensor_value_info(name, proto.FLOAT,
-                                                           [BATCH, *part.shape_chw]))
+    graph_outputs = [helper.make_tensor_value_info(name, proto.FLOAT,
+                                                   [BATCH, *exportable.part(index).shape_chw])
+                     for index, name in zip(exportable.outputs, _output_names(exportable))]
     model = helper.make_model(
         helper.make_graph(graph.nodes, exportable.name, graph_inputs, graph_outputs,
                           graph.initializers,
@@ -785,8 +797,8 @@ def export(exportable: Exportable) -> Export:
     """How to run the ONNX file in onnxruntime (the CLI writes model_proto(...)[0] to it)."""
     _, warnings = model_proto(exportable)
     inputs = _used_inputs(exportable)
-    names = ["input"] if len(inputs) == 1 else [exportable.part(i).name for i in inputs]
-    feeds = ", ".join(f'"{name}": x{k}' for k, name in enumerate(names))
+    feeds = ", ".join(f'"{name}": x{k}'
+                      for k, name in enumerate(_input_names(exportable, inputs)))
     described = ", ".join(
         f"x{k} {'int64 token ids' if _takes_token_ids(exportable, i) else 'float32'} "
         f"(N, {', '.join(map(str, exportable.part(i).shape_chw))})" for k, i in enumerate(inputs))

@@ -539,3 +539,20 @@ def test_a_keras_softmax_axis_counts_channels_last(tmp_path):
     net = torch_model(dataclasses.replace(export, weights=weights), tmp_path)
     xs = inputs_for(model, 4)
     assert_close(torch_outputs(net, xs), softmax(minigrad_outputs(model, xs), axis=2))
+
+
+def test_frozen_keras_layers_stay_frozen_and_a_frozen_batchnorm_warns(tmp_path):
+    need("torch")
+    spec = load_spec("from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+                     "inputs = keras.Input(shape=(8,))\n"
+                     "x = layers.Dense(4, trainable=False)(inputs)\n"
+                     "x = layers.BatchNormalization(trainable=False)(x)\n"
+                     "model = keras.Model(inputs, layers.Dense(2)(x))\n")
+    export = pytorch.export(for_spec(spec))
+    assert len(export.warnings) == 1 and "batch_normalization" in export.warnings[0]
+    assert f"# warning: {export.warnings[0]}" in export.code
+    net = torch_model(export, tmp_path)
+    frozen = {name for name, p in net.named_parameters() if not p.requires_grad}
+    assert frozen == {"dense.weight", "dense.bias", "batch_normalization.weight",
+                      "batch_normalization.bias"}
+    assert sum(p.numel() for p in net.parameters()) == expected_torch_params(spec.graph)

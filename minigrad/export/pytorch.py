@@ -15,9 +15,10 @@ only says them in PyTorch's words:
 - a flatten of a map in a Keras or layer-language spec (flatten_order "hwc") permutes the
   channels last first, so the features come in the order the source's dense layer expects.
 
-Every translation is exact, so the export has no warnings. A trained model's weights come back
-by their state_dict key in the generated model, whose __main__ block loads them from the .npz
-beside the code.
+Every translation computes exactly what minigrad computes. The one warning: Keras runs a frozen
+BatchNormalization in inference mode even while training, which a PyTorch module does not. A
+trained model's weights come back by their state_dict key in the generated model, whose
+__main__ block loads them from the .npz beside the code.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def export(exportable: Exportable, weights_file: str | None = None) -> Export:
         raise SpecError(f"the class name {exportable.name!r} is not a Python identifier")
     writer = _Writer(exportable)
     body = writer.forward_lines()
-    return Export(writer.code(body, weights_file or DEFAULT_WEIGHTS), [],
+    return Export(writer.code(body, weights_file or DEFAULT_WEIGHTS), writer.warnings,
                   writer.weights if exportable.trained else None)
 
 
@@ -212,6 +213,7 @@ class _Writer:
                        or any(i in p.inputs for p in exportable.parts)]
         self.init_lines: list[str] = []
         self.weights: dict[str, np.ndarray] = {}
+        self.warnings: list[str] = []
         self.attribute_of: dict[tuple, str] = {}  # (id(module), role) -> name; shared layers
         self.attributes: set[str] = set()
         self.uses_functional = False
@@ -258,8 +260,16 @@ class _Writer:
             # PyTorch counts the training batches; the count matters only with momentum=None,
             # which no export uses, so it starts at zero
             self.weights[f"{name}.num_batches_tracked"] = np.zeros((), dtype=np.int64)
-        if not any(p.requires_grad for p in module.parameters()):
-            self.init_lines.append(f"self.{name}.requires_grad_(False)  # frozen in the source")
+        parameters = module.parameters()
+        if parameters and not any(p.requires_grad for p in parameters):
+            comment = "frozen in the source"
+            if isinstance(module, nn.BatchNorm2d) and self.exportable.rules == "keras":
+                warning = (f"{self.part.name}: Keras runs a frozen BatchNormalization in "
+                           "inference mode even in training; PyTorch's uses the batch's "
+                           "statistics in training unless you call .eval() on it")
+                self.warnings.append(warning)
+                comment = f"warning: {warning}"
+            self.init_lines.append(f"self.{name}.requires_grad_(False)  # {comment}")
 
     def functional(self, expr: str) -> str:
         self.uses_functional = True

@@ -302,6 +302,29 @@ model = keras.Sequential([
 ])
 """
 
+KERAS_GRAPH_ZOO = """from tensorflow import keras
+from tensorflow.keras import layers
+
+inputs = keras.Input(shape=(12, 10, 3))
+x = layers.ZeroPadding2D(((1, 2), (0, 1)))(inputs)
+x = layers.Conv2D(6, 3, padding="same")(x)
+x = layers.PReLU(shared_axes=[1, 2])(x)
+x = layers.Cropping2D(((1, 0), (0, 1)))(x)
+x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+x = layers.Resizing(10, 8)(x)
+x = layers.LeakyReLU()(x)
+x = layers.Permute((2, 1, 3))(x)
+x = layers.Reshape((80, 6))(x)
+x = layers.Dense(5)(x)
+y = layers.Conv1D(5, 3, padding="same", activation="swish")(x)
+x = layers.concatenate([x, y], axis=1)
+x = layers.SpatialDropout1D(0.2)(x)
+x = layers.LayerNormalization(axis=[1, 2])(x)
+x = layers.GlobalMaxPooling1D()(x)
+outputs = layers.Dense(3, activation="softmax")(x)
+model = keras.Model(inputs, outputs)
+"""
+
 
 @pytest.mark.parametrize("source, input_shape, idioms", [
     (TORCH_ZOO, (3, 28, 28), ['Pad(((1, 1), (1, 1)), mode="reflect"', "groups=2",
@@ -313,7 +336,11 @@ model = keras.Sequential([
                        'Conv2DTranspose(4, 3, strides=2, padding="same"',
                        'Conv2D(8, 3, strides=2, padding="same", activation="elu"',
                        'Dense(6, activation="tanh"']),
-], ids=["pytorch", "keras"])
+    (KERAS_GRAPH_ZOO, None, ['UpSampling2D(2, interpolation="bilinear"',
+                             "PReLU(shared_axes=[1, 2]", "Permute((2, 1, 3)",
+                             "Concatenate(axis=1", "LayerNormalization(axis=[1, 2]",
+                             "GlobalMaxPooling1D("]),
+], ids=["pytorch", "keras", "keras-graph"])
 def test_module_zoo_is_exact(source, input_shape, idioms, tmp_path):
     need("keras")
     path = tmp_path / "zoo.py"

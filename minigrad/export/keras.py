@@ -534,16 +534,17 @@ class _Translator:
     def _reduce(self, m, in_shapes, out, last_axis):
         rank = len(in_shapes[0])
         axes = tuple(sorted(a % rank for a in m.axes))
-        if not last_axis and rank == 3 and axes == (1, 2) and m.op in ("mean", "max"):
+        if (not last_axis and rank in (2, 3) and axes == tuple(range(1, rank))
+                and m.op in ("mean", "max")):  # over every position: a global pool
             kind = "Average" if m.op == "mean" else "Max"
             keep = "keepdims=True" if m.keepdims else ""
-            return self.add(f"layers.Global{kind}Pooling2D({keep})", out)
+            return self.add(f"layers.Global{kind}Pooling{rank - 1}D({keep})", out)
         call = (f"layers.Lambda(lambda x: keras.ops.{m.op}(x, axis={{}}"
                 f"{', keepdims=True' if m.keepdims else ''}))")
         if last_axis:
             return self.add(call.format(tuple(a + 1 for a in axes)), out)
         self.channels_first_op(in_shapes[0], out, call.format(tuple(a + 1 for a in axes)),
-                               f"PyTorch's {m.op} over C×H×W axes")
+                               f"the {m.op}'s axes count C first")
 
     def _slice(self, m, in_shapes, out, last_axis):
         entries = ", ".join(_slice_text(e) for e in m.index)
@@ -688,8 +689,9 @@ class _Translator:
         rank = len(shape) - 1
         spatial, wanted = shape[:rank], out[:rank]
         factors = [o // n if o % n == 0 else None for n, o in zip(spatial, wanted)]
-        if m.mode == "nearest" and None not in factors:
-            return self.add(f"layers.UpSampling{rank}D({_size(factors)})", out)
+        if None not in factors and (m.mode == "nearest" or rank == 2 and not m.align_corners):
+            bilinear = ', interpolation="bilinear"' if m.mode == "bilinear" else ""
+            return self.add(f"layers.UpSampling{rank}D({_size(factors)}{bilinear})", out)
         if m.mode == "nearest":
             self.fail(f"nearest resizing from {_dims(spatial)} to {_dims(wanted)} (PyTorch's "
                       "nearest picks other pixels than TensorFlow's)")

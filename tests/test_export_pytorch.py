@@ -1,13 +1,15 @@
 """The PyTorch export (minigrad/export/pytorch.py), checked against PyTorch itself: the generated
 code is written to a file, imported and run.
 
-- every corpus model: the code builds, PyTorch counts the parameters cnncalc counts under
-  PyTorch's rules, and a forward pass gives the analysis's output shape; the smaller ones also
-  compute what minigrad computes with the same weights;
-- trained presets and the graph models: code plus weights file give minigrad's outputs;
+- every corpus model: the code's __main__ block builds the model and runs a batch, PyTorch
+  counts the parameters cnncalc counts under PyTorch's rules, the output has the analysis's
+  shape; the smaller models also compute what minigrad computes with the same weights;
+- trained presets and the graph models: code plus weights file give minigrad's outputs, and a
+  generated file runs as a script;
+- every module class the builder makes, one node each, against minigrad's numbers;
 - the rules that are easy to get wrong: TensorFlow's uneven 'same' padding, ceil_mode pools
-  with padding, and Keras' channels-last flatten (against an oracle that permutes the dense
-  layer's columns instead).
+  with padding, Keras' channels-last flatten (against an oracle that permutes the dense
+  layer's columns instead), the final softmax's axis, frozen layers.
 """
 
 from __future__ import annotations

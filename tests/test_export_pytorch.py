@@ -500,6 +500,13 @@ def test_every_module_class_translates_to_pytorch_exactly(case, tmp_path):
     assert_close(torch_outputs(net, xs), expected)
 
 
+def test_a_ceil_mode_pool_with_uneven_padding_is_refused_naming_its_node():
+    # PyTorch pads evenly; padding first would change which windows ceil_mode keeps
+    pool = nn.MaxPool2d(2, 2, ((0, 1), (0, 1)), ceil_mode=True)
+    with pytest.raises(SpecError, match="node: a pool with ceil_mode"):
+        pytorch.export(one_node(pool, [(2, 5, 5)], (2, 3, 3)))
+
+
 def test_the_module_cases_cover_every_translation():
     made = set()
     for _, make, _ in MODULE_CASES:

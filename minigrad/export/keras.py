@@ -37,6 +37,11 @@ ACTIVATIONS = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.SELU:
                nn.Mish: "mish", nn.Softsign: "softsign"}
 MERGES = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average",
           "maximum": "Maximum", "minimum": "Minimum", "concat": "Concatenate"}
+# modules one method translates for 1-D and 2-D: (method, its settings)
+BY_RANK = {nn.Conv2d: ("conv", 2), nn.Conv1d: ("conv", 1),
+           nn.ConvTranspose2d: ("conv_transpose", 2), nn.ConvTranspose1d: ("conv_transpose", 1),
+           nn.MaxPool2d: ("pool", "Max", 2), nn.MaxPool1d: ("pool", "Max", 1),
+           nn.AvgPool2d: ("pool", "Average", 2), nn.AvgPool1d: ("pool", "Average", 1)}
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
 # Arithmetic ops Keras' Rescaling (x·scale + offset) computes: (scale, offset) of the operand v
 RESCALINGS = {"mul": lambda v: (v, 0.0), "add": lambda v: (1.0, v), "sub": lambda v: (1.0, -v),
@@ -281,6 +286,9 @@ class _Translator:
             return self.add(f'layers.Activation("{ACTIVATIONS[kind]}")', out, "act")
         if kind is nn.ChannelsLast:
             return self.module(m.inner, in_shapes, out_chw, last_axis=True)
+        if kind in BY_RANK:
+            method, *settings = BY_RANK[kind]
+            return getattr(self, method)(m, in_shapes[0], out, *settings)
         method = getattr(self, "_" + kind.__name__.lower(), None)
         if method is None:
             self.fail(f"minigrad's {kind.__name__}")
@@ -337,12 +345,6 @@ class _Translator:
         self.pad(shape, pads)
         return "valid"
 
-    def _conv2d(self, m, in_shapes, out, last_axis):
-        self.conv(m, in_shapes[0], out, 2)
-
-    def _conv1d(self, m, in_shapes, out, last_axis):
-        self.conv(m, in_shapes[0], out, 1)
-
     def conv(self, m, shape, out, rank: int) -> None:
         pads = _conv_pads(m.padding, m.kernel_size, m.dilation, rank)
         if m.padding_mode != "zeros":
@@ -375,12 +377,6 @@ class _Translator:
             self.add(f"layers.MaxPooling{rank}D(1, strides={_size(subsample)})", final, "stride",
                      note=f"every {_dims(subsample)}th position: the conv's stride")
 
-    def _convtranspose2d(self, m, in_shapes, out, last_axis):
-        self.conv_transpose(m, in_shapes[0], out, 2)
-
-    def _convtranspose1d(self, m, in_shapes, out, last_axis):
-        self.conv_transpose(m, in_shapes[0], out, 1)
-
     def conv_transpose(self, m, shape, out, rank: int) -> None:
         """PyTorch's padding p crops p before and p after the full transposed conv, and
         output_padding adds rows after: Keras' output_padding adds what goes beyond the full
@@ -410,18 +406,6 @@ class _Translator:
                               in zip(m.padding, m.output_padding, beyond)])
 
     # -- pools ----------------------------------------------------------------------------------
-    def _maxpool2d(self, m, in_shapes, out, last_axis):
-        self.pool(m, in_shapes[0], out, "Max", 2)
-
-    def _avgpool2d(self, m, in_shapes, out, last_axis):
-        self.pool(m, in_shapes[0], out, "Average", 2)
-
-    def _maxpool1d(self, m, in_shapes, out, last_axis):
-        self.pool(m, in_shapes[0], out, "Max", 1)
-
-    def _avgpool1d(self, m, in_shapes, out, last_axis):
-        self.pool(m, in_shapes[0], out, "Average", 1)
-
     def pool(self, m, shape, out, kind: str, rank: int) -> None:
         """PyTorch's windows start at i·stride - padding; windows reaching past the input
         (padding, ceil_mode) are padded with -inf (max) or left out of the mean (TensorFlow's

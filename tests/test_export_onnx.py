@@ -24,7 +24,8 @@ from minigrad.engine import nn
 from minigrad.errors import SpecError
 from minigrad.export import Exportable, for_model, for_trained
 from minigrad.export import onnx as onnx_export
-from minigrad.readers import load_spec
+from minigrad.layers import analyze_graph
+from minigrad.readers import PRESETS, load_spec
 from minigrad.tools.build import build_model
 
 from corpus_models import CORPUS_MODELS, RANDOM_AUGMENTATION, corpus_spec
@@ -198,6 +199,25 @@ def test_corpus_models_export_and_agree(golden_path):
     expected = minigrad_outputs(model, xs)
     assert got.shape == (2, *output.shape_chw)
     assert np.abs(got - expected).max() <= CORPUS_TOLERANCE * max(1.0, np.abs(expected).max())
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_as_specs_export_with_their_softmax(preset):
+    """for_spec: the source's function (H, W, C flatten, the final softmax put back)."""
+    need("onnx"), need("onnxruntime")
+    spec = load_spec(preset)
+    if analyze_graph(spec.graph).total_params > MAX_RUN_PARAMS:
+        pytest.skip("a big model (2.8 GB of memory for VGG16's export and check); the corpus "
+                    "test exports AlexNet")
+    minigrad.manual_seed(0)
+    model = in_eval(build_model(spec.graph))
+    exportable = for_model(model, spec.graph, trained=False)
+    proto, warnings = checked_proto(exportable)
+    assert warnings == []
+    (got,) = run(proto, inputs_for(model, 2))
+    assert got.shape == (2, *exportable.part(exportable.outputs[0]).shape_chw)
+    if exportable.final_activation == "softmax":
+        np.testing.assert_allclose(got.sum(axis=1), 1, rtol=TOLERANCE)
 
 
 # ---------------------------------------------------------------------------------------------

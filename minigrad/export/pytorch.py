@@ -533,7 +533,8 @@ class _Writer:
         key = (id(m), "parameter")
         if key not in self.attribute_of:
             self.attribute_of[key] = name = _identifier(self.part.name, self.attributes)
-            self.init_lines.append(f"self.{name} = nn.Parameter(torch.zeros{m.alpha.shape})")
+            self.init_lines.append(f"self.{name} = nn.Parameter(torch.zeros{m.alpha.shape})"
+                                   "  # Keras' PReLU slopes, shared along the axes of size 1")
             self.weights[name] = np.asarray(m.alpha.data, dtype=np.float32)
         x, alpha = self.bind(args[0]), f"self.{self.attribute_of[key]}"
         return self.functional(f"F.relu({x}) - {alpha} * F.relu(-{x})")

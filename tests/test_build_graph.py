@@ -140,3 +140,32 @@ def test_every_corpus_model_builds_and_runs_to_its_analysed_shape(golden_path):
         out = model(*inputs)
     expected = shapes.convert_shape(summary.rows[-1].output_shape, spec.layout, "chw")
     assert (out[-1] if isinstance(out, tuple) else out).shape == (2,) + expected
+
+
+def test_eval_reaches_the_modules_of_a_graph_that_hold_no_weights():
+    # Dropout has no weights, so no name in the registered tree: eval() must still reach it, or
+    # a PyTorch-code model would evaluate with dropout on.
+    code = """
+import torch.nn as nn
+import torch.nn.functional as F
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(16, 2)
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+"""
+    from minigrad.readers import parse_spec
+    model = build_model(parse_spec(code, None, (8,)).graph)
+    assert isinstance(model, nn.GraphModel)
+    x = Tensor(np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32))
+    fc1, fc2 = model.fc1, model.fc2
+    expected = fc2(F.relu(fc1(x))).data  # dropout is the identity in eval mode
+    model.eval()
+    with no_grad():
+        np.testing.assert_array_equal(model(x).data, expected)
+    model.train()
+    with no_grad():
+        assert not np.array_equal(model(x).data, expected)

@@ -110,16 +110,17 @@ def for_model(model, graph: LayerGraph, *, trained: bool, name: str = "Net") -> 
     names = default_names(graph)
     steps = {step.node: step for step in model.steps}
     outputs = graph.outputs or (len(graph.nodes) - 1,)
+    # the inputs the model takes (a GraphModel leaves out those the outputs do not need)
+    inputs = tuple(getattr(model, "input_shapes", None) or (0,))
     parts = []
     for index, node in enumerate(graph.nodes):
-        if index not in steps and node.inputs:  # a node the outputs do not need
+        if index not in steps and index not in inputs:  # a node the outputs do not need
             continue
         step = steps.get(index)
         shape = summary.rows[index].output_shape
         parts.append(Part(index, names[index], node.layer, node.inputs,
                           step.modules if step else (), convert_shape(shape, graph.layout, "chw"),
                           shape, node.shares if node.shares in steps else None))
-    inputs = tuple(p.index for p in parts if not p.inputs)
     return Exportable(tuple(parts), inputs, tuple(outputs), graph.layout, graph.rules,
                       "chw" if trained else graph.layout,
                       None if trained else model.output_activation, trained, name)

@@ -83,6 +83,15 @@ class GraphModel(Module):
             owner = below
         setattr(owner, last, module)
 
+    def train(self, mode: bool = True) -> GraphModel:
+        """Training or eval mode for every step's modules: those without weights (dropout) are
+        not registered under a name, so the registered tree alone would miss them."""
+        super().train(mode)
+        for step in self.steps:
+            for module in step.modules:
+                module.train(mode)
+        return self
+
     def forward(self, *inputs):
         if len(inputs) != len(self.input_shapes):
             raise ValueError(f"the model takes {len(self.input_shapes)} input(s), got {len(inputs)}")

@@ -54,8 +54,7 @@ def run_export(source: str, target: str, out: str | None, name: str, load_spec, 
         out_path.write_bytes(proto.SerializeToString())
         _warn(err, warnings)
         console.print(f"wrote {out_path}; run it with onnxruntime:", markup=False)
-        console.print(onnx.export(exportable).code.replace("model.onnx", str(out_path)),
-                      markup=False, highlight=False)
+        console.print(onnx.usage(exportable, str(out_path)), markup=False, highlight=False)
         return
     export = _code(exportable, target, out_path)
     _warn(err, export.warnings)

@@ -794,16 +794,21 @@ def model_proto(exportable: Exportable, opset: int = OPSET):
 
 
 def export(exportable: Exportable) -> Export:
-    """How to run the ONNX file in onnxruntime (the CLI writes model_proto(...)[0] to it)."""
+    """How to run the ONNX file in onnxruntime, with the translation's warnings (the CLI writes
+    model_proto(...)[0] to the file, and prints usage() itself, so as to translate once)."""
     _, warnings = model_proto(exportable)
+    return Export(usage(exportable), warnings, None)
+
+
+def usage(exportable: Exportable, path: str = "model.onnx") -> str:
+    """Three lines of Python that open the file in onnxruntime and run it."""
     inputs = _used_inputs(exportable)
     feeds = ", ".join(f'"{name}": x{k}'
                       for k, name in enumerate(_input_names(exportable, inputs)))
     described = ", ".join(
         f"x{k} {'int64 token ids' if _takes_token_ids(exportable, i) else 'float32'} "
         f"(N, {', '.join(map(str, exportable.part(i).shape_chw))})" for k, i in enumerate(inputs))
-    code = ("import onnxruntime  # pip install onnxruntime\n"
-            'session = onnxruntime.InferenceSession("model.onnx", '
+    return ("import onnxruntime  # pip install onnxruntime\n"
+            f'session = onnxruntime.InferenceSession("{path}", '
             'providers=["CPUExecutionProvider"])\n'
             f"outputs = session.run(None, {{{feeds}}})  # numpy, channels first: {described}\n")
-    return Export(code, warnings, None)

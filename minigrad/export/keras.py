@@ -42,6 +42,10 @@ BY_RANK = {nn.Conv2d: ("conv", 2), nn.Conv1d: ("conv", 1),
            nn.ConvTranspose2d: ("conv_transpose", 2), nn.ConvTranspose1d: ("conv_transpose", 1),
            nn.MaxPool2d: ("pool", "Max", 2), nn.MaxPool1d: ("pool", "Max", 1),
            nn.AvgPool2d: ("pool", "Average", 2), nn.AvgPool1d: ("pool", "Average", 1)}
+# modules whose output has their input's shape
+KEEPS_SHAPE = (*ACTIVATIONS, nn.ReLU6, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus, nn.Softmax,
+               nn.PReLU, nn.ValuePReLU, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d,
+               nn.Dropout, nn.Arithmetic, nn.Identity)
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
 # Arithmetic ops Keras' Rescaling (x·scale + offset) computes: (scale, offset) of the operand v
 RESCALINGS = {"mul": lambda v: (v, 0.0), "add": lambda v: (1.0, v), "sub": lambda v: (1.0, -v),
@@ -203,32 +207,30 @@ def _identifier(name: str) -> str:
 
 
 def _module_shapes(exportable: Exportable) -> dict[int, list[tuple[int, ...]]]:
-    """Each part's output after each of its modules (channels first, per sample), from one
-    eval-mode pass of zeros (token ids for an embedding); the modules are left as they were."""
-    modules = [m for p in exportable.parts for m in p.modules]
-    modules += [m.inner for m in modules if isinstance(m, nn.ChannelsLast)]
-    training = [m.training for m in modules]
-    token_inputs = {i for p in exportable.parts if p.modules and _is_embedding(p.modules[0])
-                    for i in p.inputs}
-    values, shapes = {}, {}
-    try:
-        for m in modules:
-            m.training = False
-        with no_grad():
-            for part in exportable.parts:
-                if not part.inputs:
-                    dtype = np.int64 if part.index in token_inputs else np.float32
-                    values[part.index] = Tensor(np.zeros((1, *part.shape_chw), dtype))
-                    shapes[part.index] = []
-                    continue
-                xs, shapes[part.index] = [values[i] for i in part.inputs], []
+    """Each part's output after each of its modules (channels first, per sample). The last is
+    the part's shape, and so are the ones before modules that keep the shape; a part with
+    another module that changes it runs once, in eval mode, on zeros (token ids for an
+    embedding), its modules left as they were."""
+    shapes = {}
+    for part in exportable.parts:
+        if all(isinstance(m, KEEPS_SHAPE) for m in part.modules[1:]):
+            shapes[part.index] = [part.shape_chw] * len(part.modules)
+            continue
+        modules = [getattr(m, "inner", m) for m in part.modules] + list(part.modules)
+        training = [m.training for m in modules]
+        dtype = np.int64 if _is_embedding(part.modules[0]) else np.float32
+        xs = [Tensor(np.zeros((1, *exportable.part(i).shape_chw), dtype)) for i in part.inputs]
+        shapes[part.index] = []
+        try:
+            for m in modules:
+                m.training = False
+            with no_grad():
                 for module in part.modules:
                     xs = [module(*xs)]
                     shapes[part.index].append(tuple(xs[0].shape[1:]))
-                values[part.index] = xs[0]
-    finally:
-        for m, mode in zip(modules, training):
-            m.training = mode
+        finally:
+            for m, mode in zip(modules, training):
+                m.training = mode
     return shapes
 
 

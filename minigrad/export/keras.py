@@ -199,6 +199,11 @@ def _number(value: float) -> str:
     return repr(float(value)) if np.isfinite(value) else f'float("{value}")'
 
 
+def _layer_name(name: str) -> str:
+    """A Keras layer name: Keras takes no '/', PyTorch's backend no '.'."""
+    return re.sub(r"\W", "_", name) or "layer"
+
+
 def _identifier(name: str) -> str:
     """A Python variable for a row name, clear of keywords and builtins ("slice_")."""
     text = re.sub(r"\W", "_", name)
@@ -787,7 +792,7 @@ class _Writer:
 
     def name_lines(self, part: Part, lines: list[Line]) -> list[str]:
         """Each line's Keras name (unique, no '/'), and its weights under that name."""
-        base = re.sub(r"\W", "_", part.name) or "layer"  # Keras takes no '/', torch no '.'
+        base = _layer_name(part.name)
         names = []
         for line in lines:
             wanted = base if len(lines) == 1 or not line.suffix else f"{base}_{line.suffix}"
@@ -805,7 +810,8 @@ class _Writer:
         self.keras_shapes[part.index] = shape
         token = self.token_vocabulary(part.index)
         dtype = ', dtype="int32"' if token else ""
-        return f'keras.Input(shape={tuple(shape)}{dtype}, name="{part.name}")', _dims(shape)
+        name = self.unique(_layer_name(part.name), self.layer_names)
+        return f'keras.Input(shape={tuple(shape)}{dtype}, name="{name}")', _dims(shape)
 
     def token_vocabulary(self, index: int) -> int | None:
         for p in self.exportable.parts:
@@ -824,7 +830,7 @@ class _Writer:
             for line, name in zip(lines, self.name_lines(part, lines)):
                 out.append(f"        {line.call[:-1]}{_name_arg(line.call, name)}),"
                            + self.comment(line))
-        out.append(f'    ], name="{self.exportable.name}")')
+        out.append(f'    ], name="{_layer_name(self.exportable.name)}")')
         return out
 
     def functional(self) -> list[str]:
@@ -868,7 +874,7 @@ class _Writer:
         inputs = [self.variables[i] for i in self.exportable.inputs]
         outputs = [self.variables[i] for i in self.exportable.outputs]
         out.append(f"    return keras.Model(inputs={_listed(inputs)}, outputs={_listed(outputs)}, "
-                   f'name="{self.exportable.name}")')
+                   f'name="{_layer_name(self.exportable.name)}")')
         return out
 
     # -- the file -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -160,6 +161,7 @@ class Line:
     note: str = ""
     permute: tuple[int, ...] | None = None  # a Permute's dims, for merging neighbours
     same_crop: tuple | None = None  # a transposed conv's crop that is Keras' padding="same"
+    owner: Part | None = None  # the part whose name it takes
 
 
 def export(exportable: Exportable, weights_file: str | None = None) -> Export:
@@ -249,10 +251,11 @@ def _is_embedding(module) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 class _Translator:
-    """Lines for one part's modules; `lines` grows as modules are translated."""
+    """Lines for one part's modules, appended to `lines` (in a chain, the lines so far, which
+    the part's first lines may merge with)."""
 
-    def __init__(self, part: Part, exportable: Exportable):
-        self.part, self.exportable, self.lines = part, exportable, []
+    def __init__(self, part: Part, exportable: Exportable, lines: list[Line]):
+        self.part, self.exportable, self.lines = part, exportable, lines
 
     def fail(self, what: str):
         raise SpecError(f"{self.part.name}: Keras has no layer computing {what}", None)
@@ -260,7 +263,8 @@ class _Translator:
     def add(self, call: str, shape, suffix: str = "", weights=(), note: str = "",
             permute=None) -> None:
         """Append a line; two Permutes in a row become one, a Permute moving only axes of size 1
-        a Reshape, and a Reshape followed by a Reshape or Flatten goes."""
+        a Reshape, a Reshape followed by a Reshape or Flatten goes, and so does a Reshape to
+        the shape it has."""
         previous = self.lines[-1] if self.lines else None
         if permute is not None and previous and previous.permute is not None:
             self.lines.pop()
@@ -273,12 +277,15 @@ class _Translator:
             moved = [d for i, d in enumerate(permute) if shape[i] != 1]
             if moved == sorted(moved):  # the values keep their order
                 call, note, permute = f"layers.Reshape({tuple(shape)})", "", None
+        if call.startswith("layers.Reshape(") and previous and previous.shape == tuple(shape):
+            return  # nothing to reshape
         if (call.startswith(("layers.Reshape(", "layers.Flatten(")) and previous
                 and previous.call.startswith("layers.Reshape(")):
             self.lines.pop()
             suffix = "" if "" in (previous.suffix, suffix) else suffix
         self.lines.append(Line(call, tuple(shape), suffix,
-                               [np.asarray(w, np.float32) for w in weights], note, permute))
+                               [np.asarray(w, np.float32) for w in weights], note, permute,
+                               owner=self.part))
 
     def weights(self, *arrays) -> list[np.ndarray]:
         return list(arrays) if self.exportable.trained else []
@@ -508,6 +515,8 @@ class _Translator:
     _squeeze = _unsqueeze = _reshape
 
     def shape_op(self, template: str, shape, out, last_axis) -> None:
+        if tuple(shape) == tuple(out):
+            return  # a squeeze of nothing, a reshape to the same shape
         if last_axis:
             return self.add(template.format(tuple(out)), out)
         chw = (out[-1], *out[:-1]) if len(out) >= 2 else out
@@ -769,8 +778,9 @@ class _Writer:
         taken.add(candidate)
         return candidate
 
-    def lines(self, part: Part) -> list[Line]:
-        translator = _Translator(part, self.exportable)
+    def lines(self, part: Part, lines: list[Line] | None = None) -> list[Line]:
+        """The part's lines appended to `lines` (a new list by default): the list."""
+        translator = _Translator(part, self.exportable, [] if lines is None else lines)
         in_shapes = [self.keras_shapes[i] for i in part.inputs]
         for module, out_chw in zip(part.modules, self.module_shapes[part.index]):
             translator.module(module, in_shapes, out_chw)
@@ -781,21 +791,24 @@ class _Writer:
             translator.add("layers.Softmax()" if final == "softmax"
                            else 'layers.Activation("log_softmax")', in_shapes[0], final)
         lines = translator.lines
-        if (self.exportable.layout == "hwc" and len(lines) == 2
-                and lines[0].call.startswith(FOLDABLE)
-                and lines[1].call.startswith(('layers.Activation("', "layers.Softmax()"))):
-            activation = lines[1].call[len("layers.Activation("):-1] if "(\"" in lines[1].call \
+        own = [line for line in lines if line.owner is part]
+        if (self.exportable.layout == "hwc" and len(own) == 2 and lines[-2:] == own
+                and own[0].call.startswith(FOLDABLE)
+                and own[1].call.startswith(('layers.Activation("', "layers.Softmax()"))):
+            activation = own[1].call[len("layers.Activation("):-1] if "(\"" in own[1].call \
                 else '"softmax"'
-            lines = [Line(lines[0].call[:-1] + f", activation={activation})", lines[1].shape,
-                          lines[0].suffix, lines[0].weights, lines[0].note)]
+            lines[-2:] = [replace(own[0], call=own[0].call[:-1] + f", activation={activation})",
+                                  shape=own[1].shape)]
         return lines
 
-    def name_lines(self, part: Part, lines: list[Line]) -> list[str]:
-        """Each line's Keras name (unique, no '/'), and its weights under that name."""
-        base = _layer_name(part.name)
+    def name_lines(self, lines: list[Line]) -> list[str]:
+        """Each line's Keras name (its part's, unique), and its weights under that name."""
+        counts = Counter(id(line.owner) for line in lines)
         names = []
         for line in lines:
-            wanted = base if len(lines) == 1 or not line.suffix else f"{base}_{line.suffix}"
+            base = _layer_name(line.owner.name)
+            wanted = base if counts[id(line.owner)] == 1 or not line.suffix \
+                else f"{base}_{line.suffix}"
             name = self.unique(wanted, self.layer_names)
             names.append(name)
             for i, array in enumerate(line.weights):
@@ -825,11 +838,12 @@ class _Writer:
         first, *rest = self.exportable.parts
         call, shape = self.input_line(first)
         out = ["    return keras.Sequential([", f"        {call},  # {shape}"]
-        for part in rest:
-            lines = self.lines(part)
-            for line, name in zip(lines, self.name_lines(part, lines)):
-                out.append(f"        {line.call[:-1]}{_name_arg(line.call, name)}),"
-                           + self.comment(line))
+        lines = []
+        for part in rest:  # in a chain, neighbouring parts' permutes and reshapes merge
+            self.lines(part, lines)
+        for line, name in zip(lines, self.name_lines(lines)):
+            out.append(f"        {line.call[:-1]}{_name_arg(line.call, name)}),"
+                       + self.comment(line))
         out.append(f'    ], name="{_layer_name(self.exportable.name)}")')
         return out
 
@@ -858,7 +872,7 @@ class _Writer:
                                     "from their first use", None)
                 names = [None] * len(lines)
             else:
-                names = self.name_lines(part, lines)
+                names = self.name_lines(lines)
             for k, (line, name) in enumerate(zip(lines, names)):
                 if shares is not None:
                     layer = self.layer_variables[shares][k]

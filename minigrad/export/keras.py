@@ -8,6 +8,9 @@ modules inside nn.ChannelsLast were written for Keras' layout and map directly t
 of channels-first axes (a PyTorch reshape, permute, slice, Linear on the last axis) runs
 between two Permutes that move the channels first and back (merged when they meet).
 Explicit paddings become Keras' "same" only when they are TensorFlow's 'same' for that size.
+Where Keras has no layer computing exactly what minigrad does (PyTorch's -inf, reflect and edge
+padding, PixelShuffle, align_corners resizing, ceil_mode average windows), the code defines a
+small layer class; a module Keras cannot express at all is a SpecError naming the layer.
 
     export = keras.export(for_trained(modelfile), "net_weights.npz")
     export.code      # a .py file: build_model(), load_weights(), and a __main__ that runs it
@@ -555,8 +558,10 @@ class _Translator:
 
     # -- normalisation --------------------------------------------------------------------------
     def _batchnorm2d(self, m, in_shapes, out, last_axis):
-        self.add(f"layers.BatchNormalization(momentum={_number(1 - m.momentum)}, "
-                 f"epsilon={_number(m.eps)})", out,
+        # Keras' momentum keeps that much of the running statistics: 1 - PyTorch's
+        options = _options(momentum=(_number(1 - m.momentum), "0.99"),
+                           epsilon=(_number(m.eps), "0.001"))
+        self.add(f"layers.BatchNormalization({options[2:]})", out,
                  weights=self.weights(m.weight.data, m.bias.data, m.running_mean,
                                       m.running_var))
 
@@ -573,7 +578,9 @@ class _Translator:
         options = _options(center=(str(m.bias is not None), "True"),
                            scale=(str(m.weight is not None), "True"))
         arrays = [p.data.transpose(order) for p in (m.weight, m.bias) if p is not None]
-        self.add(f"layers.LayerNormalization(axis={axis}, epsilon={_number(m.eps)}{options})",
+        options = _options(epsilon=(_number(m.eps), "0.001")) + options
+        axis_arg = "" if axis == -1 else f"axis={axis}"
+        self.add(f"layers.LayerNormalization({axis_arg}{options if axis_arg else options[2:]})",
                  out, weights=self.weights(*arrays))
 
     def _groupnorm(self, m, in_shapes, out, last_axis):

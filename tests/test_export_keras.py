@@ -364,11 +364,27 @@ def test_module_zoo_is_exact(source, input_shape, idioms, tmp_path):
                                rtol=0, atol=TOLERANCE * (1 + np.abs(ours).max()))
 
 
-def test_keras_flatten_is_plain():
-    spec = load_spec("input 28x28x1\nconv 8 3x3 relu\nflatten\ndense 10 softmax")
+def test_keras_flatten_is_plain(tmp_path):
+    """A Keras source flattens H, W, C: its code has a plain Flatten, and computes minigrad's
+    outputs when the dense layer's rows are reordered from minigrad's C, H, W (an oracle that
+    moves the weights instead of the values)."""
+    spec = load_spec("input 6x5x2\nconv 3 3x3 relu\nflatten\ndense 4 softmax")
     code = export(for_spec(spec)).code
     assert "Permute" not in code and "layers.Flatten(" in code
-    assert 'activation="softmax"' in code
+    assert 'Dense(4, activation="softmax"' in code
+    need("keras")
+    minigrad.manual_seed(0)
+    model = build_model(spec.graph)
+    weights = dict(export(for_model(model, spec.graph, trained=True)).weights)
+    kernel = weights["dense/0"]  # rows in C, H, W order: (3·4·3, 4)
+    weights["dense/0"] = kernel.reshape(3, 4, 3, 4).transpose(1, 2, 0, 3).reshape(36, 4)
+    net = load_generated(code, tmp_path).build_model()
+    for layer in net.layers:
+        layer.set_weights([weights[f"{layer.name}/{i}"] for i in range(len(layer.weights))])
+    x = np.random.default_rng(5).standard_normal((6, 2, 6, 5)).astype(np.float32)
+    logits = minigrad_outputs(model, [x])
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(keras_outputs(net, [x]), softmax, rtol=0, atol=TOLERANCE)
 
 
 def test_layer_names_are_valid_and_unique():

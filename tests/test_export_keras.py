@@ -105,7 +105,7 @@ def test_corpus_model_builds_counts_and_computes(golden_path, tmp_path):
         with pytest.raises(SpecError, match="random"):
             export(for_spec(corpus_spec(golden)))
         return
-    keras = need("keras")
+    need("keras")
     spec = corpus_spec(golden)
     graph = spec.graph
     model = keras_model(export(for_spec(spec)), tmp_path)
@@ -122,7 +122,6 @@ def test_corpus_model_builds_counts_and_computes(golden_path, tmp_path):
     minigrad.manual_seed(0)
     built = build_model(graph)
     exported = export(in_eval_mode(for_model(built, graph, trained=True)))
-    keras.utils.set_random_seed(0)
     twin = keras_model(exported, tmp_path, "trained")
     xs = sample_inputs(built, exported, 2)
     ours = minigrad_outputs(built, xs)

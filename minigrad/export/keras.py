@@ -311,17 +311,15 @@ class _Translator:
             self.fail(f"minigrad's {kind.__name__}")
         method(m, in_shapes, out, last_axis)
 
-    def channels_first_op(self, in_shape, out, call: str, note: str) -> None:
-        """A module of channels-first axes: Permute the channels first, `call`, and back."""
+    def channels_first_op(self, in_shape, out, call: str, note: str, permute=None) -> None:
+        """A module of channels-first axes: Permute the channels first, `call` (a Permute of
+        dims `permute`, or another layer), and back."""
         if len(in_shape) >= 2:
             self.add(f"layers.Permute({_to_channels_first(len(in_shape))})",
                      (in_shape[-1], *in_shape[:-1]), "to_chw", note=note,
                      permute=_to_channels_first(len(in_shape)))
         chw = (out[-1], *out[:-1]) if len(out) >= 2 else out
-        if call.startswith("layers.Permute("):
-            self.add(call, chw, permute=tuple(int(d) for d in re.findall(r"\d+", call)))
-        else:
-            self.add(call, chw)
+        self.add(call, chw, permute=permute)
         if len(out) >= 2:
             self.add(f"layers.Permute({_to_channels_last(len(out))})", out, "to_hwc",
                      permute=_to_channels_last(len(out)))
@@ -448,12 +446,10 @@ class _Translator:
         self.add(f"layers.{kind}Pooling{rank}D({_size(kernel)}{options})", out)
 
     def _globalavgpool2d(self, m, in_shapes, out, last_axis):
-        keep = ", keepdims=True" if m.keepdims else ""
-        self.add(f"layers.GlobalAveragePooling2D({keep[2:]})", out)
+        self.add(f"layers.GlobalAveragePooling2D({'keepdims=True' if m.keepdims else ''})", out)
 
     def _globalmaxpool2d(self, m, in_shapes, out, last_axis):
-        keep = ", keepdims=True" if m.keepdims else ""
-        self.add(f"layers.GlobalMaxPooling2D({keep[2:]})", out)
+        self.add(f"layers.GlobalMaxPooling2D({'keepdims=True' if m.keepdims else ''})", out)
 
     def _adaptiveavgpool2d(self, m, in_shapes, out, last_axis):
         self.adaptive(in_shapes[0], out, "Average" if m.mode == "avg" else "Max")
@@ -532,7 +528,7 @@ class _Translator:
         if last_axis:
             return self.add(f"layers.Permute({dims})", out, permute=dims)
         self.channels_first_op(in_shapes[0], out, f"layers.Permute({dims})",
-                               "PyTorch's permute of C×H×W")
+                               "PyTorch's permute of C×H×W", permute=dims)
 
     def _reduce(self, m, in_shapes, out, last_axis):
         rank = len(in_shapes[0])

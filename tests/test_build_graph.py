@@ -169,3 +169,33 @@ class Net(nn.Module):
     model.train()
     with no_grad():
         assert not np.array_equal(model(x).data, expected)
+
+
+def test_activation_settings_from_pytorch_code_reach_the_built_modules():
+    # GELU's tanh form and Softplus' beta and threshold change the values, not the shape: the
+    # built model must compute them (oracle: the formulas, element by element).
+    code = """
+import torch.nn as nn
+import torch.nn.functional as F
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = nn.Softplus(beta=2, threshold=5)
+    def forward(self, x):
+        return self.act(F.gelu(x, approximate="tanh"))
+"""
+    from minigrad.readers import parse_spec
+    model = build_model(parse_spec(code, None, (50,)).graph)
+    x = np.linspace(-6, 6, 100).reshape(2, 50)
+    with no_grad():
+        out = model(Tensor(x)).data
+    gelu = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    expected = np.where(2 * gelu > 5, gelu, np.log1p(np.exp(2 * gelu)) / 2)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_gelu_approximation_pytorch_does_not_know_is_refused_by_name():
+    from minigrad.readers import parse_spec
+    with pytest.raises(SpecError, match="approximate must be 'none' or 'tanh'"):
+        parse_spec("import torch.nn as nn\nmodel = nn.Sequential(nn.GELU(approximate='fast'))",
+                   None, (4,)).analyze()

@@ -31,11 +31,15 @@ def check_activation(ctx: Context, layer: Layer, fn: str | None) -> None:
 @dataclass(frozen=True, kw_only=True)
 class Activation(Layer):
     """fn: one of ACTIVATION_FUNCTIONS; alpha: LeakyReLU's negative slope or ELU's alpha; axis:
-    softmax's axis as the framework wrote it (shown, not used: the shape is unchanged)."""
+    softmax's axis as the framework wrote it (shown, not used: the shape is unchanged);
+    settings: other keyword settings the code gave that change the values, not the shape
+    (PyTorch's GELU approximate, Softplus beta and threshold), as (name, value) pairs for the
+    built module."""
 
     fn: str
     alpha: float | None = None
     axis: int | None = None
+    settings: tuple[tuple[str, object], ...] = ()
 
     type: ClassVar[str] = "activation"
     default_name: ClassVar[str] = "activation"

@@ -90,11 +90,31 @@ def _activation(fn: str, alpha_key: str | None = None, axis_key: str | None = No
             extra["alpha"] = a.number(alpha_key, _DEFAULT_ALPHA[fn])
         if axis_key and a.get(axis_key) is not None:
             extra["axis"] = a.integer(axis_key, least=-99)
-        return K.Activation(fn=fn, where=a.at, **extra)
+        settings = _SETTINGS.get(fn, lambda a: ())(a)
+        return K.Activation(fn=fn, where=a.at, settings=settings, **extra)
     return make
 
 
 _DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+
+
+def _gelu_settings(a: Args) -> tuple:
+    approximate = a.text("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise a.error(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    return (("approximate", approximate),) if approximate != "none" else ()
+
+
+def _softplus_settings(a: Args) -> tuple:
+    beta, threshold = a.number("beta", 1.0), a.number("threshold", 20.0)
+    if beta <= 0:
+        raise a.error(f"beta must be positive, got {beta}")
+    return tuple((key, float(value)) for key, value, default in
+                 (("beta", beta, 1.0), ("threshold", threshold, 20.0)) if value != default)
+
+
+# Settings that change an activation's values (not its shape), kept for the built module.
+_SETTINGS = {"gelu": _gelu_settings, "softplus": _softplus_settings}
 
 
 def _pad(mode: str, rank: int) -> Callable[[Args], K.Layer]:

@@ -31,9 +31,9 @@ ACTIVATION_MODULES = {
     # axis 1 is the channel axis of N×C×H×W maps and the class axis of (N, K)
     "softmax": lambda: nn.Softmax(axis=1), "log_softmax": lambda: nn.LogSoftmax(axis=1),
     "relu6": lambda: nn.ReLU6(), "elu": lambda: nn.ELU(), "selu": lambda: nn.SELU(),
-    "gelu": lambda: nn.GELU(), "silu": lambda: nn.SiLU(), "swish": lambda: nn.SiLU(),
+    "gelu": nn.GELU, "silu": lambda: nn.SiLU(), "swish": lambda: nn.SiLU(),
     "hardswish": lambda: nn.Hardswish(), "hardsigmoid": lambda: nn.Hardsigmoid(),
-    "softplus": lambda: nn.Softplus(), "softsign": lambda: nn.Softsign(), "mish": lambda: nn.Mish(),
+    "softplus": nn.Softplus, "softsign": lambda: nn.Softsign(), "mish": lambda: nn.Mish(),
     "leaky_relu": lambda: nn.LeakyReLU(),
 }
 # LeakyReLU's default slope: PyTorch's 0.01, Keras' 0.3 (keras.layers.LeakyReLU)
@@ -60,12 +60,13 @@ def activation_of(layer) -> str | None:
     return None if fn in ("linear", "identity") else fn
 
 
-def activation_module(fn: str, where: Where, alpha: float | None = None) -> nn.Module:
+def activation_module(fn: str, where: Where, alpha: float | None = None,
+                      settings: tuple[tuple[str, object], ...] = ()) -> nn.Module:
     if fn == "leaky_relu":
         return nn.LeakyReLU(LEAKY_DEFAULT[where.rules] if alpha is None else alpha)
     if fn == "elu" and alpha is not None:
         return nn.ELU(alpha)
-    return ACTIVATION_MODULES[fn]()
+    return ACTIVATION_MODULES[fn](**dict(settings))
 
 
 def modules_for(layer, in_shapes: list[tuple[int, ...]], where: Where, name: str) -> list[nn.Module]:
@@ -324,7 +325,7 @@ def _activation(layer: layers.Activation, in_shapes, where: Where):
         return []
     if fn not in ACTIVATION_MODULES:
         return f"the activation {fn!r}"
-    return [activation_module(fn, where, layer.alpha)]
+    return [activation_module(fn, where, layer.alpha, layer.settings)]
 
 
 def _prelu(layer: layers.PReLU, in_shapes, where: Where):

@@ -199,3 +199,30 @@ def test_a_gelu_approximation_pytorch_does_not_know_is_refused_by_name():
     with pytest.raises(SpecError, match="approximate must be 'none' or 'tanh'"):
         parse_spec("import torch.nn as nn\nmodel = nn.Sequential(nn.GELU(approximate='fast'))",
                    None, (4,)).analyze()
+
+
+KERAS_LAYER_NORM = ("from tensorflow.keras import layers, models\nmodel = models.Sequential(["
+                    "layers.Input((2, 3, 4)), layers.LayerNormalization({setting})])")
+TORCH_LAYER_NORM = "import torch.nn as nn\nmodel = nn.Sequential(nn.LayerNorm(4{setting}))"
+
+
+@pytest.mark.parametrize("framework, default_eps", [("keras", 1e-3), ("torch", 1e-5)])
+@pytest.mark.parametrize("given", [None, 0.25])
+def test_layer_norm_takes_the_codes_eps_or_its_frameworks_default(framework, default_eps, given):
+    # Keras' LayerNormalization defaults to epsilon=1e-3, PyTorch's LayerNorm to eps=1e-5; on
+    # values of variance 1e-4 the two give visibly different outputs (oracle: the formula).
+    from minigrad.readers import parse_spec
+    keras = framework == "keras"
+    if keras:
+        code = KERAS_LAYER_NORM.format(setting="" if given is None else f"epsilon={given}")
+    else:
+        code = TORCH_LAYER_NORM.format(setting="" if given is None else f", eps={given}")
+    model = build_model(parse_spec(code, None, None if keras else (2, 3, 4)).graph)
+    x = 0.01 * np.random.default_rng(0).standard_normal((2, 4, 2, 3) if keras else (2, 2, 3, 4))
+    with no_grad():
+        out = model(Tensor(x)).data  # minigrad's C×H×W (Keras) or the code's own axes (torch)
+    if keras:  # Keras normalises the channels: compare channels last
+        x, out = x.transpose(0, 2, 3, 1), out.transpose(0, 2, 3, 1)
+    eps = default_eps if given is None else given
+    expected = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps)
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-12)

@@ -133,6 +133,7 @@ class LayerNorm(Layer):
     axes: tuple[int, ...] = (-1,)
     elementwise_affine: bool = True
     bias: bool = True
+    eps: float | None = None  # None: the framework's default (PyTorch 1e-5, Keras 1e-3)
 
     type: ClassVar[str] = "layernorm"
     default_name: ClassVar[str] = "layer_normalization"
@@ -168,6 +169,7 @@ class GroupNorm(Layer):
     groups: int
     channels: int | None = None
     affine: bool = True
+    eps: float | None = None  # None: the framework's default (PyTorch 1e-5, Keras 1e-3)
 
     type: ClassVar[str] = "groupnorm"
     default_name: ClassVar[str] = "group_normalization"

@@ -188,7 +188,7 @@ def _layer_norm(a: Args) -> K.Layer:
     shape = a.get("normalized_shape")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     return K.LayerNorm(normalized_shape=shape, elementwise_affine=a.flag("elementwise_affine", True),
-                       bias=a.flag("bias", True), where=a.at)
+                       bias=a.flag("bias", True), eps=a.number("eps", 1e-5), where=a.at)
 
 
 _CONV = Signature(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
@@ -226,7 +226,8 @@ LAYERS: dict[str, tuple[Signature, Callable[[Args], K.Layer]]] = {
                   _layer_norm),
     "GroupNorm": (Signature(("num_groups", "num_channels", "eps", "affine"), 2, _DEVICE),
                   lambda a: K.GroupNorm(groups=a.integer("num_groups"), channels=a.integer("num_channels"),
-                                        affine=a.flag("affine", True), where=a.at)),
+                                        affine=a.flag("affine", True), eps=a.number("eps", 1e-5),
+                                        where=a.at)),
     "ReLU": (_NONE, _activation("relu")), "ReLU6": (_NONE, _activation("relu6")),
     "LeakyReLU": (Signature(("negative_slope", "inplace")), _activation("leaky_relu", "negative_slope")),
     "ELU": (Signature(("alpha", "inplace")), _activation("elu", "alpha")),

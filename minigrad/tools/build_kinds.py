@@ -36,6 +36,8 @@ ACTIVATION_MODULES = {
     "softplus": nn.Softplus, "softsign": lambda: nn.Softsign(), "mish": lambda: nn.Mish(),
     "leaky_relu": lambda: nn.LeakyReLU(),
 }
+# Layer and group norm's eps where the code gives none (the layer language is Keras')
+NORM_EPS_DEFAULT = {"torch": 1e-5, "keras": 1e-3}
 # LeakyReLU's default slope: PyTorch's 0.01, Keras' 0.3 (keras.layers.LeakyReLU)
 LEAKY_DEFAULT = {"torch": 0.01, "keras": 0.3}
 # BatchNorm's (eps, momentum) where the code gives none (the layer language is Keras'): momentum
@@ -301,15 +303,21 @@ def _layer_norm(layer: layers.LayerNorm, in_shapes, where: Where):
         if axes != list(range(min(axes), len(keras_shape))):
             return f"a layer norm over axes {layer.axes} (only trailing axes)"
         normalized = tuple(keras_shape[min(axes):])
-        norm = nn.LayerNorm(normalized, elementwise_affine=layer.elementwise_affine,
-                            bias=layer.bias)
+        norm = nn.LayerNorm(normalized, eps=_norm_eps(layer, where),
+                            elementwise_affine=layer.elementwise_affine, bias=layer.bias)
         return [nn.ChannelsLast(norm)]
-    return [nn.LayerNorm(tuple(layer.normalized_shape), elementwise_affine=layer.elementwise_affine,
-                         bias=layer.bias)]
+    return [nn.LayerNorm(tuple(layer.normalized_shape), eps=_norm_eps(layer, where),
+                         elementwise_affine=layer.elementwise_affine, bias=layer.bias)]
 
 
 def _group_norm(layer: layers.GroupNorm, in_shapes, where: Where):
-    return [nn.GroupNorm(layer.groups, in_shapes[0][0], affine=layer.affine)]
+    return [nn.GroupNorm(layer.groups, in_shapes[0][0], eps=_norm_eps(layer, where),
+                         affine=layer.affine)]
+
+
+def _norm_eps(layer, where: Where) -> float:
+    """The code's eps, else its framework's default (Keras' layer and group norms: 1e-3)."""
+    return layer.eps if layer.eps is not None else NORM_EPS_DEFAULT[where.rules]
 
 
 def _instance_norm(layer: layers.InstanceNorm, in_shapes, where: Where):

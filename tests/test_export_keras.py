@@ -24,6 +24,7 @@ import pytest
 
 import minigrad
 from minigrad import SpecError
+from minigrad.engine import nn
 from minigrad.export import for_model, for_spec, for_trained
 from minigrad.export.keras import export
 from minigrad.layers import analyze_graph
@@ -70,16 +71,6 @@ def keras_outputs(model, xs: list[np.ndarray]) -> np.ndarray:
     return np.moveaxis(out, -1, 1) if out.ndim >= 3 else out
 
 
-def in_eval_mode(exportable):
-    """Every module in eval mode: GraphModel.eval() does not reach the modules without state
-    (Dropout), which its steps hold but do not register."""
-    for part in exportable.parts:
-        for module in part.modules:
-            module.training = False
-            getattr(module, "inner", module).training = False
-    return exportable
-
-
 def sample_inputs(model, exported, n: int) -> list[np.ndarray]:
     xs = inputs_for(model, n)
     if 'dtype="int32"' in exported.code:  # token ids for an embedding
@@ -120,8 +111,8 @@ def test_corpus_model_builds_counts_and_computes(golden_path, tmp_path):
         return
     # with minigrad's weights, the export computes what minigrad computes
     minigrad.manual_seed(0)
-    built = build_model(graph)
-    exported = export(in_eval_mode(for_model(built, graph, trained=True)))
+    built = build_model(graph).eval()
+    exported = export(for_model(built, graph, trained=True))
     twin = keras_model(exported, tmp_path, "trained")
     xs = sample_inputs(built, exported, 2)
     ours = minigrad_outputs(built, xs)
@@ -148,7 +139,7 @@ def test_keras_counts_batch_norm_statistics(tmp_path):
 def test_trained_preset_round_trip(preset, tmp_path, tmp_path_factory):
     need("keras")
     modelfile = trained(preset, tmp_path_factory)
-    exportable = in_eval_mode(for_trained(modelfile))
+    exportable = for_trained(modelfile)
     exported = export(exportable, "net_weights.npz")
     assert exported.weights and not exported.warnings
     model = keras_model(exported, tmp_path)
@@ -161,7 +152,7 @@ def test_trained_preset_round_trip(preset, tmp_path, tmp_path_factory):
 def test_graph_model_round_trip(name, tmp_path):
     need("keras")
     model, graph = graph_model(name)
-    exported = export(in_eval_mode(for_model(model, graph, trained=True)))
+    exported = export(for_model(model, graph, trained=True))
     xs = inputs_for(model, 100)
     np.testing.assert_allclose(keras_outputs(keras_model(exported, tmp_path), xs),
                                minigrad_outputs(model, xs), rtol=0, atol=TOLERANCE)
@@ -170,7 +161,7 @@ def test_graph_model_round_trip(name, tmp_path):
 def test_generated_file_runs_as_a_script(tmp_path):
     need("keras")
     model, graph = graph_model("resnet")
-    exported = export(in_eval_mode(for_model(model, graph, trained=True)), "resnet_weights.npz")
+    exported = export(for_model(model, graph, trained=True), "resnet_weights.npz")
     (tmp_path / "resnet.py").write_text(exported.code, encoding="utf-8")
     np.savez(tmp_path / "resnet_weights.npz", **exported.weights)
     run = subprocess.run([sys.executable, "resnet.py"], cwd=tmp_path, capture_output=True,
@@ -220,7 +211,7 @@ def pytorch_net(tmp_path_factory):
 def test_pytorch_paddings_are_exact(pytorch_net, tmp_path):
     need("keras")
     spec, model = pytorch_net
-    exported = export(in_eval_mode(for_model(model, spec.graph, trained=True)))
+    exported = export(for_model(model, spec.graph, trained=True))
     code = exported.code
     assert 'padding="same"' not in code.split("MaxPooling2D(2")[0]  # not for conv and pool
     assert "layers.ZeroPadding2D(((1, 1), (1, 1))" in code
@@ -244,7 +235,7 @@ def test_pytorch_flatten_order(pytorch_net, tmp_path):
     assert exportable.flatten_order == "chw"
     code = export(exportable).code
     assert "layers.Permute((3, 1, 2)" in code
-    weights = export(in_eval_mode(for_model(model, spec.graph, trained=True))).weights
+    weights = export(for_model(model, spec.graph, trained=True)).weights
     x = np.random.default_rng(3).standard_normal((10, 1, 28, 28)).astype(np.float32)
     ours = minigrad_outputs(model, [x])
     outputs = []
@@ -278,7 +269,7 @@ class Net(nn.Module):
         self.hsig = nn.Hardsigmoid()
         self.soft = nn.Softsign()
         self.gelu = nn.GELU(approximate="tanh")
-        self.plus = nn.Softplus()
+        self.plus = nn.Softplus(beta=2, threshold=1)
         self.fc = nn.Linear(4 * 52 * 52, 6)
 
     def forward(self, x):
@@ -337,7 +328,7 @@ model = keras.Model(inputs, outputs)
                               "DepthwiseConv2D(3, depth_multiplier=2",
                               "Cropping2D(((1, 0), (1, 0))", "Rescaling(0.5",
                               "Rescaling(1.0, offset=1.0", "Softmax(axis=-1",
-                              "MaxPooling2D(1, strides=2"]),
+                              "MaxPooling2D(1, strides=2", "approximate=True", "x * 2.0 > 1.0"]),
     (KERAS_ZOO, None, ["Rescaling(0.00392156862745098, offset=-0.5",
                        'Conv2DTranspose(4, 3, strides=2, padding="same"',
                        'Conv2D(8, 3, strides=2, padding="same", activation="elu"',
@@ -353,8 +344,8 @@ def test_module_zoo_is_exact(source, input_shape, idioms, tmp_path):
     path.write_text(source, encoding="utf-8")
     spec = load_spec(str(path), None, input_shape)
     minigrad.manual_seed(0)
-    model = build_model(spec.graph)
-    exported = export(in_eval_mode(for_model(model, spec.graph, trained=True)))
+    model = build_model(spec.graph).eval()
+    exported = export(for_model(model, spec.graph, trained=True))
     for idiom in idioms:
         assert idiom in exported.code
     xs = inputs_for(model, 10)
@@ -373,7 +364,7 @@ def test_keras_flatten_is_plain(tmp_path):
     assert 'Dense(4, activation="softmax"' in code
     need("keras")
     minigrad.manual_seed(0)
-    model = build_model(spec.graph)
+    model = build_model(spec.graph).eval()
     weights = dict(export(for_model(model, spec.graph, trained=True)).weights)
     kernel = weights["dense/0"]  # rows in C, H, W order: (3·4·3, 4)
     weights["dense/0"] = kernel.reshape(3, 4, 3, 4).transpose(1, 2, 0, 3).reshape(36, 4)
@@ -384,6 +375,39 @@ def test_keras_flatten_is_plain(tmp_path):
     logits = minigrad_outputs(model, [x])
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(keras_outputs(net, [x]), softmax, rtol=0, atol=TOLERANCE)
+
+
+def test_frozen_layers_stay_frozen(tmp_path):
+    need("keras")
+    spec = load_spec("from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+                     "inputs = keras.Input(shape=(8,))\n"
+                     "x = layers.Dense(4, trainable=False)(inputs)\n"
+                     "x = layers.BatchNormalization(trainable=False)(x)\n"
+                     "model = keras.Model(inputs, layers.Dense(2)(x))\n")
+    exported = export(for_spec(spec))
+    assert not exported.warnings  # a Keras source: Keras' own frozen batch norm
+    net = keras_model(exported, tmp_path)
+    frozen = {layer.name for layer in net.layers if layer.weights and not layer.trainable}
+    assert frozen == {"dense", "batch_normalization"}
+    assert sum(np.prod(w.shape) for w in net.trainable_weights) == 2 * 4 + 2 == \
+        analyze_graph(spec.graph).rows[-1].params
+
+
+def test_frozen_pytorch_batch_norm_warns():
+    model, graph = graph_model("resnet")
+    exportable = for_model(model, graph, trained=True)
+    norm = next(m for p in exportable.parts for m in p.modules
+                if isinstance(m, nn.BatchNorm2d))
+    try:
+        for parameter in norm.parameters():
+            parameter.requires_grad = False
+        exported = export(exportable)
+    finally:
+        for parameter in norm.parameters():
+            parameter.requires_grad = True
+    assert len(exported.warnings) == 1 and "inference mode" in exported.warnings[0]
+    assert f"# warning: {exported.warnings[0]}" in exported.code
+    assert "trainable=False" in exported.code
 
 
 def test_layer_names_are_valid_and_unique():
@@ -416,8 +440,8 @@ def test_ceil_mode_average_pool_is_exact(tmp_path):
                     "    def forward(self, x):\n        return self.pool(x)\n",
                     encoding="utf-8")
     spec = load_spec(str(path), None, (2, 8, 8))
-    model = build_model(spec.graph)
-    exported = export(in_eval_mode(for_model(model, spec.graph, trained=True)))
+    model = build_model(spec.graph).eval()
+    exported = export(for_model(model, spec.graph, trained=True))
     assert not exported.warnings and 'padding="same"' not in exported.code
     x = np.random.default_rng(4).standard_normal((3, 2, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(keras_outputs(keras_model(exported, tmp_path), [x]),

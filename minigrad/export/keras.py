@@ -165,6 +165,7 @@ class Line:
     permute: tuple[int, ...] | None = None  # a Permute's dims, for merging neighbours
     same_crop: tuple | None = None  # a transposed conv's crop that is Keras' padding="same"
     owner: Part | None = None  # the part whose name it takes
+    warning: str = ""  # what Keras computes differently (also a comment above the line)
 
 
 def export(exportable: Exportable, weights_file: str | None = None) -> Export:
@@ -259,6 +260,7 @@ class _Translator:
 
     def __init__(self, part: Part, exportable: Exportable, lines: list[Line]):
         self.part, self.exportable, self.lines = part, exportable, lines
+        self.frozen = False  # the module translated holds weights that do not train
 
     def fail(self, what: str):
         raise SpecError(f"{self.part.name}: Keras has no layer computing {what}", None)
@@ -286,18 +288,24 @@ class _Translator:
                 and previous.call.startswith("layers.Reshape(")):
             self.lines.pop()
             suffix = "" if "" in (previous.suffix, suffix) else suffix
-        self.lines.append(Line(call, tuple(shape), suffix,
-                               [np.asarray(w, np.float32) for w in weights], note, permute,
-                               owner=self.part))
-
-    def weights(self, *arrays) -> list[np.ndarray]:
-        return list(arrays) if self.exportable.trained else []
+        warning = ""
+        if weights and self.frozen:
+            call = call[:-1] + ("" if call.endswith("()") else ", ") + "trainable=False)"
+            if call.startswith("layers.BatchNormalization(") and self.exportable.rules == "torch":
+                warning = (f"{self.part.name}: Keras runs a frozen BatchNormalization in "
+                           "inference mode while training too (PyTorch normalises each batch "
+                           "with its own statistics)")
+        stored = [np.asarray(w, np.float32) for w in weights] if self.exportable.trained else []
+        self.lines.append(Line(call, tuple(shape), suffix, stored, note, permute,
+                               owner=self.part, warning=warning))
 
     # -- the dispatch ---------------------------------------------------------------------------
     def module(self, m, in_shapes: list[tuple], out_chw: tuple, last_axis: bool = False) -> None:
         """in_shapes: Keras' shapes reaching m; out_chw: minigrad's output of m; last_axis: m
         runs inside ChannelsLast (its axes are Keras')."""
         out = channels_last(out_chw)
+        parameters = getattr(m, "inner", m).parameters()
+        self.frozen = bool(parameters) and not any(p.requires_grad for p in parameters)
         kind = type(m)
         if kind in ACTIVATIONS:
             return self.add(f'layers.Activation("{ACTIVATIONS[kind]}")', out, "act")
@@ -311,7 +319,8 @@ class _Translator:
             self.fail(f"minigrad's {kind.__name__}")
         method(m, in_shapes, out, last_axis)
 
-    def channels_first_op(self, in_shape, out, call: str, note: str, permute=None) -> None:
+    def channels_first_op(self, in_shape, out, call: str, note: str, permute=None,
+                          weights=()) -> None:
         """A module of channels-first axes: Permute the channels first, `call` (a Permute of
         dims `permute`, or another layer), and back."""
         if len(in_shape) >= 2:
@@ -319,7 +328,7 @@ class _Translator:
                      (in_shape[-1], *in_shape[:-1]), "to_chw", note=note,
                      permute=_to_channels_first(len(in_shape)))
         chw = (out[-1], *out[:-1]) if len(out) >= 2 else out
-        self.add(call, chw, permute=permute)
+        self.add(call, chw, weights=weights, permute=permute)
         if len(out) >= 2:
             self.add(f"layers.Permute({_to_channels_last(len(out))})", out, "to_hwc",
                      permute=_to_channels_last(len(out)))
@@ -382,12 +391,12 @@ class _Translator:
             kernel = np.moveaxis(kernel, (0, 1), (-2, -1))
             multiplier_arg = f", depth_multiplier={multiplier}" if multiplier > 1 else ""
             self.add(f"layers.DepthwiseConv{rank}D({_size(m.kernel_size)}{multiplier_arg}"
-                     f"{options})", out, weights=self.weights(kernel, *bias))
+                     f"{options})", out, weights=[kernel, *bias])
         else:
             groups = f", groups={m.groups}" if m.groups > 1 else ""
             kernel = np.moveaxis(weight, (0, 1), (-1, -2))  # (F, C, *K) -> (*K, C, F)
             self.add(f"layers.Conv{rank}D({m.out_channels}, {_size(m.kernel_size)}{options}"
-                     f"{groups})", out, weights=self.weights(kernel, *bias))
+                     f"{groups})", out, weights=[kernel, *bias])
         if subsample:
             self.add(f"layers.MaxPooling{rank}D(1, strides={_size(subsample)})", final, "stride",
                      note=f"every {_dims(subsample)}th position: the conv's stride")
@@ -412,7 +421,7 @@ class _Translator:
         kernel = np.moveaxis(m.weight.data, (0, 1), (-1, -2))  # (C, F, *K) -> (*K, F, C)
         bias = [] if m.bias is None else [m.bias.data]
         self.add(f"layers.Conv{rank}DTranspose({m.out_channels}, {_size(m.kernel_size)}"
-                 f"{options})", full_shape, weights=self.weights(kernel, *bias))
+                 f"{options})", full_shape, weights=[kernel, *bias])
         if not any(m.padding) and not any(m.output_padding) and output_padding[0] == "None":
             self.lines[-1].same_crop = tuple(
                 (-b, -a) for b, a in (same_padding(n * s, k, s, d) for n, k, s, d
@@ -479,20 +488,18 @@ class _Translator:
     def _linear(self, m, in_shapes, out, last_axis):
         bias = [] if m.bias is None else [m.bias.data]
         call = f"layers.Dense({m.out_features}{'' if m.bias is not None else ', use_bias=False'})"
-        weights = self.weights(m.weight.data.T, *bias)
+        weights = [m.weight.data.T, *bias]
         if last_axis or len(in_shapes[0]) == 1:
             return self.add(call, out, weights=weights)
         self.channels_first_op(in_shapes[0], out, call, "PyTorch's Linear acts on the last "
-                               "axis of C×H×W")
-        dense = next(line for line in self.lines if line.call == call)
-        dense.weights = weights
+                               "axis of C×H×W", weights=weights)
 
     def _channellinear(self, m, in_shapes, out, last_axis):
         self._linear(m, in_shapes, out, True)
 
     def _embedding(self, m, in_shapes, out, last_axis):
         self.add(f"layers.Embedding({m.num_embeddings}, {m.embedding_dim})",
-                 (*in_shapes[0], m.embedding_dim), weights=self.weights(m.weight.data))
+                 (*in_shapes[0], m.embedding_dim), weights=[m.weight.data])
         if not last_axis:  # PyTorch's (L, D) is a map of L channels
             self.add("layers.Permute((2, 1))", out, "to_hwc", permute=(2, 1),
                      note="PyTorch's L×D: D values of L channels")
@@ -558,8 +565,7 @@ class _Translator:
         options = _options(momentum=(_number(1 - m.momentum), "0.99"),
                            epsilon=(_number(m.eps), "0.001"))
         self.add(f"layers.BatchNormalization({options[2:]})", out,
-                 weights=self.weights(m.weight.data, m.bias.data, m.running_mean,
-                                      m.running_var))
+                 weights=[m.weight.data, m.bias.data, m.running_mean, m.running_var])
 
     _batchnorm1d = _batchnorm2d
 
@@ -577,13 +583,13 @@ class _Translator:
         options = _options(epsilon=(_number(m.eps), "0.001")) + options
         axis_arg = "" if axis == -1 else f"axis={axis}"
         self.add(f"layers.LayerNormalization({axis_arg}{options if axis_arg else options[2:]})",
-                 out, weights=self.weights(*arrays))
+                 out, weights=arrays)
 
     def _groupnorm(self, m, in_shapes, out, last_axis):
         affine = "" if m.affine else ", center=False, scale=False"
         arrays = [m.weight.data, m.bias.data] if m.affine else []
         self.add(f"layers.GroupNormalization({m.num_groups}, epsilon={_number(m.eps)}{affine})",
-                 out, weights=self.weights(*arrays))
+                 out, weights=arrays)
 
     def _instancenorm2d(self, m, in_shapes, out, last_axis):
         if m.track_running_stats:
@@ -591,7 +597,7 @@ class _Translator:
         affine = "" if m.affine else ", center=False, scale=False"
         arrays = [m.weight.data, m.bias.data] if m.affine else []
         self.add(f"layers.GroupNormalization({m.num_features}, epsilon={_number(m.eps)}"
-                 f"{affine})", out, weights=self.weights(*arrays),
+                 f"{affine})", out, weights=arrays,
                  note="one group per channel: instance norm")
 
     _instancenorm1d = _instancenorm2d
@@ -614,10 +620,11 @@ class _Translator:
         self.add('layers.Activation("gelu")', out, "act")
 
     def _softplus(self, m, in_shapes, out, last_axis):
-        if m.beta != 1:
-            return self.add(f"layers.Lambda(lambda x: keras.activations.softplus({m.beta} * x)"
-                            f" / {m.beta})", out, "act")
-        self.add('layers.Activation("softplus")', out, "act")
+        if m.beta == 1 and m.threshold >= 20:  # above 20, log(1 + e^x) is x in float32
+            return self.add('layers.Activation("softplus")', out, "act")
+        self.add(f"layers.Lambda(lambda x: keras.ops.where(x * {m.beta} > {m.threshold}, x, "
+                 f"keras.activations.softplus(x * {m.beta}) / {m.beta}))", out, "act",
+                 note="PyTorch's Softplus: linear above the threshold")
 
     def _softmax(self, m, in_shapes, out, last_axis):
         axis = m.axis - 1 if m.axis > 0 else m.axis  # the module's axis counts the batch
@@ -638,14 +645,14 @@ class _Translator:
         shared = list(range(1, rank)) if m.num_parameters > 1 else list(range(1, rank + 1))
         shape = (1,) * (rank - 1) + (m.num_parameters,)
         self.add(f"layers.PReLU(shared_axes={shared or None})", out, "act",
-                 weights=self.weights(m.weight.data.reshape(shape)))
+                 weights=[m.weight.data.reshape(shape)])
 
     def _valueprelu(self, m, in_shapes, out, last_axis):
         alpha = m.alpha.data
         alpha = np.moveaxis(alpha, 0, -1) if alpha.ndim >= 2 else alpha
         shared = [i + 1 for i, n in enumerate(alpha.shape) if n == 1 and out[i] != 1]
         self.add(f"layers.PReLU(shared_axes={shared or None})", out, "act",
-                 weights=self.weights(alpha))
+                 weights=[alpha])
 
     def _dropout(self, m, in_shapes, out, last_axis):
         self.add(f"layers.Dropout({m.p})", out)
@@ -762,7 +769,6 @@ FOLDABLE = ("layers.Conv", "layers.DepthwiseConv", "layers.Dense")  # take activ
 
 class _Writer:
     def __init__(self, exportable: Exportable, weights_file: str):
-        exportable = _needed(exportable)
         self.exportable, self.weights_file = exportable, weights_file
         self.module_shapes = _module_shapes(exportable)
         self.keras_shapes: dict[int, tuple[int, ...]] = {}
@@ -770,6 +776,7 @@ class _Writer:
         self.layer_names: set[str] = set()
         self.python_names: set[str] = set(RESERVED)
         self.weights: dict[str, np.ndarray] = {}
+        self.warnings: list[str] = []
         self.shared = {p.shares for p in exportable.parts if _shares_weights(p)}
         self.layer_variables: dict[int, list[str]] = {}
 
@@ -821,6 +828,12 @@ class _Writer:
     def comment(self, line: Line) -> str:
         return f"  # {_dims(line.shape)}" + (f": {line.note}" if line.note else "")
 
+    def warn(self, line: Line, out: list[str], indent: str) -> None:
+        """A line's warning: in Export.warnings, and a comment above the line."""
+        if line.warning:
+            self.warnings.append(line.warning)
+            out.append(f"{indent}# warning: {line.warning}")
+
     def input_line(self, part: Part) -> tuple[str, str]:
         shape = channels_last(part.shape_chw)
         self.keras_shapes[part.index] = shape
@@ -845,6 +858,7 @@ class _Writer:
         for part in rest:  # in a chain, neighbouring parts' permutes and reshapes merge
             self.lines(part, lines)
         for line, name in zip(lines, self.name_lines(lines)):
+            self.warn(line, out, "        ")
             out.append(f"        {line.call[:-1]}{_name_arg(line.call, name)}),"
                        + self.comment(line))
         out.append(f'    ], name="{_layer_name(self.exportable.name)}")')
@@ -877,6 +891,7 @@ class _Writer:
             else:
                 names = self.name_lines(lines)
             for k, (line, name) in enumerate(zip(lines, names)):
+                self.warn(line, out, "    ")
                 if shares is not None:
                     layer = self.layer_variables[shares][k]
                 elif part.index in self.shared:
@@ -945,20 +960,7 @@ class _Writer:
             parts.append('    print("output shapes:", [y.shape for y in model.predict(x, '
                          'verbose=0)])')
         code = "\n".join(parts).replace("\n\n\n\n", "\n\n\n") + "\n"
-        return Export(code, [], self.weights if trained else None)
-
-
-def _needed(exportable: Exportable) -> Exportable:
-    """The exportable without the inputs its outputs do not need (the model takes only the
-    others, as minigrad's does)."""
-    needed, pending = set(), list(exportable.outputs)
-    while pending:
-        index = pending.pop()
-        if index not in needed:
-            needed.add(index)
-            pending.extend(exportable.part(index).inputs)
-    return replace(exportable, parts=tuple(p for p in exportable.parts if p.index in needed),
-                   inputs=tuple(i for i in exportable.inputs if i in needed))
+        return Export(code, self.warnings, self.weights if trained else None)
 
 
 def _shares_weights(part: Part) -> bool:

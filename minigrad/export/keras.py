@@ -10,7 +10,8 @@ between two Permutes that move the channels first and back (merged when they mee
 Explicit paddings become Keras' "same" only when they are TensorFlow's 'same' for that size.
 Where Keras has no layer computing exactly what minigrad does (PyTorch's -inf, reflect and edge
 padding, PixelShuffle, align_corners resizing, ceil_mode average windows), the code defines a
-small layer class; a module Keras cannot express at all is a SpecError naming the layer.
+small layer class; a module Keras cannot express at all is a SpecError naming the layer. The
+one warning: a frozen batch norm from PyTorch, which Keras runs in inference mode in training.
 
     export = keras.export(for_trained(modelfile), "net_weights.npz")
     export.code      # a .py file: build_model(), load_weights(), and a __main__ that runs it

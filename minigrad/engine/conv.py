@@ -226,8 +226,9 @@ class Conv2d(Function):
         return np.matmul(weights, cols, out=out)
 
     def _weight_grad(self, g, cols):
-        """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW)."""
-        return g @ cols.T
+        """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW), computed as (cols @ gᵀ)ᵀ: OpenBLAS runs
+        that orientation 10-25% faster on conv shapes (benchmarks/conv_products.py)."""
+        return (cols @ g.T).T
 
     def _column_grad(self, weights, g, out):
         """(C·KH·KW, F) @ (F, M) -> (C·KH·KW, M), written into out."""

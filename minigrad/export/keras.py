@@ -10,8 +10,9 @@ between two Permutes that move the channels first and back (merged when they mee
 Explicit paddings become Keras' "same" only when they are TensorFlow's 'same' for that size.
 Where Keras has no layer computing exactly what minigrad does (PyTorch's -inf, reflect and edge
 padding, PixelShuffle, align_corners resizing, ceil_mode average windows), the code defines a
-small layer class; a module Keras cannot express at all is a SpecError naming the layer. The
-one warning: a frozen batch norm from PyTorch, which Keras runs in inference mode in training.
+small layer class (keras_classes.py); a module Keras cannot express at all is a SpecError naming
+the layer. The one warning: a frozen batch norm from PyTorch, which Keras runs in inference mode
+in training.
 
     export = keras.export(for_trained(modelfile), "net_weights.npz")
     export.code      # a .py file: build_model(), load_weights(), and a __main__ that runs it
@@ -32,6 +33,8 @@ from minigrad import Tensor, no_grad
 from minigrad.engine import nn
 from minigrad.errors import SpecError
 from minigrad.export import Export, Exportable, Part
+from minigrad.export.keras_classes import (ALIGN_CORNERS_CLASS, COUNTED_POOL_CLASS, PAD_CLASS,
+                                         PIXEL_SHUFFLE_CLASS)
 from minigrad.layers.shapes import same_padding
 
 __all__ = ["export"]
@@ -56,102 +59,6 @@ PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
 RESCALINGS = {"mul": lambda v: (v, 0.0), "add": lambda v: (1.0, v), "sub": lambda v: (1.0, -v),
               "rsub": lambda v: (-1.0, v)}
 LAMBDAS = {"div": "x / {v}", "rdiv": "{v} / x", "pow": "x ** {v}", "rpow": "{v} ** x"}
-
-PAD_CLASS = '''
-class Pad(layers.Layer):
-    """Pads the spatial axes, ((before, after), ...) per axis, with what ZeroPadding cannot:
-    mode "constant" with any value (-inf before a max pool, as PyTorch pads), "reflect" (the
-    mirror image without the edge pixel) or "edge" (copies of the edge pixel)."""
-
-    def __init__(self, padding, mode="constant", value=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.padding, self.mode, self.value = padding, mode, value
-
-    def call(self, x):
-        if self.mode == "constant":
-            return keras.ops.pad(x, [(0, 0), *self.padding, (0, 0)], constant_values=self.value)
-        for axis, (before, after) in enumerate(self.padding, start=1):
-            n = x.shape[axis]
-            if self.mode == "edge":
-                first, last = [0] * before, [n - 1] * after
-            else:
-                first, last = list(range(before, 0, -1)), list(range(n - 2, n - 2 - after, -1))
-            x = keras.ops.concatenate([keras.ops.take(x, first, axis=axis), x,
-                                       keras.ops.take(x, last, axis=axis)], axis=axis)
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "mode": self.mode,
-                "value": self.value}
-'''
-PIXEL_SHUFFLE_CLASS = '''
-class PixelShuffle(layers.Layer):
-    """PyTorch's PixelShuffle on channels-last maps: channel c·r² + i·r + j of pixel (y, x)
-    becomes channel c of pixel (y·r + i, x·r + j) (TensorFlow's depth_to_space orders the
-    channels differently)."""
-
-    def __init__(self, factor, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        _, height, width, channels = x.shape
-        r, c = self.factor, channels // self.factor ** 2
-        x = keras.ops.reshape(x, (-1, height, width, c, r, r))
-        x = keras.ops.transpose(x, (0, 1, 4, 2, 5, 3))
-        return keras.ops.reshape(x, (-1, height * r, width * r, c))
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-'''
-
-ALIGN_CORNERS_CLASS = '''
-class AlignCornersResize(layers.Layer):
-    """(Bi)linear resizing with PyTorch's align_corners=True, which Keras' Resizing does not
-    offer: the corner pixels of input and output coincide, so output pixel i of an axis reads
-    input position i·(n - 1)/(size - 1), between its two neighbours."""
-
-    def __init__(self, size, **kwargs):
-        super().__init__(**kwargs)
-        self.size = size
-
-    def call(self, x):
-        for axis, size in enumerate(self.size, start=1):
-            n = x.shape[axis]
-            position = np.arange(size) * ((n - 1) / (size - 1) if size > 1 else 0.0)
-            low = np.floor(position).astype("int32")
-            high = np.minimum(low + 1, n - 1)
-            weight = (position - low).astype("float32")
-            weight = keras.ops.convert_to_tensor(weight.reshape((-1,) + (1,) * (x.ndim - 1 - axis)))
-            x = (keras.ops.take(x, low, axis=axis) * (1 - weight)
-                 + keras.ops.take(x, high, axis=axis) * weight)
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
-'''
-
-COUNTED_POOL_CLASS = '''
-class AveragePoolingOfValues(layers.Layer):
-    """Average pooling over windows padded with zeros ((before, after) per axis) that are not
-    counted: each window's sum divided by its number of input values, as PyTorch's ceil_mode
-    windows are (Keras' 'same' pads elsewhere here)."""
-
-    def __init__(self, pool_size, strides, padding, **kwargs):
-        super().__init__(**kwargs)
-        self.pool_size, self.strides, self.padding = pool_size, strides, padding
-
-    def call(self, x):
-        pad_width = [(0, 0), *self.padding, (0, 0)]
-        mean = keras.ops.average_pool(keras.ops.pad(x, pad_width), self.pool_size, self.strides)
-        ones = keras.ops.pad(keras.ops.ones_like(x[..., :1]), pad_width)
-        return mean / keras.ops.average_pool(ones, self.pool_size, self.strides)
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding}
-'''
-
 
 @dataclass
 class Line:

@@ -51,15 +51,10 @@ import time
 import weakref
 from pathlib import Path
 
-BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from blas_env import restart_without_blas_overrides
 
-if __name__ == "__main__" and any(name in os.environ for name in BLAS_OVERRIDES):
-    # OpenBLAS reads these once, when numpy loads it: start again without them. Only this
-    # process (and the epoch processes it starts) loses them; tests and CI keep theirs.
-    removed = " ".join(f"{name}={os.environ[name]}" for name in BLAS_OVERRIDES
-                       if name in os.environ)
-    clean = {name: value for name, value in os.environ.items() if name not in BLAS_OVERRIDES}
-    os.execve(sys.executable, [*sys.orig_argv, "--removed-env", removed], clean)
+if __name__ == "__main__":
+    restart_without_blas_overrides("--removed-env")  # the new process records what it dropped
 
 # E402: these load OpenBLAS (numpy) or import it, so they come after the re-execution above.
 import numpy as np  # noqa: E402

@@ -8,13 +8,11 @@ Runs without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, as benchmarks/bench.py does (
 
 from __future__ import annotations
 
-import os
-import sys
 
-if __name__ == "__main__" and any(name in os.environ for name in ("OPENBLAS_CORETYPE",
-                                                                   "OPENBLAS_L2_SIZE")):
-    os.execve(sys.executable, sys.orig_argv, {k: v for k, v in os.environ.items()
-                                              if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")})
+from blas_env import restart_without_blas_overrides
+
+if __name__ == "__main__":
+    restart_without_blas_overrides()
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402

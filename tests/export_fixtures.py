@@ -7,6 +7,7 @@
   statistics moved by two training-mode passes, in eval mode: (model, graph).
 - `mnist_test_images(n)`: the first n real MNIST test images, (n, 1, 28, 28) float32 / 255.
 - `inputs_for(model, n)`: n random samples of each input the model takes (channels first).
+- `load_generated(code, folder)`: exported code written to a file and imported.
 - `need(name)`: the framework module, or the test is skipped with the reason (the default test
   run has no framework; `.ci/run` installs torch, keras and onnxruntime).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -38,6 +40,17 @@ GRAPH_MODELS = sorted(path.stem for path in (HERE / "graph_models").glob("*.py")
 TRAINED_PRESETS = ("simple-convnet", "mnist-cnn", "mnist-cnn-dropout", "resnet-mini",
                    "mobilenet-mini")
 TOLERANCE = 1e-5  # float32 end to end: the issue's bound for every runtime
+
+
+def load_generated(code: str, folder: Path, name: str = "model"):
+    """Write exported code to folder/<name>.py and import it (cnncalc's own output, which the
+    tests run; pasted code never is)."""
+    path = folder / f"{name}.py"
+    path.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"exported_{name}_{id(folder)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def need(name: str):

@@ -13,7 +13,6 @@ backend): the generated code is written to a file, imported and run.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
@@ -34,21 +33,11 @@ from minigrad.tools.build import build_model
 
 from corpus_models import CORPUS_MODELS, RANDOM_AUGMENTATION, corpus_spec
 from export_fixtures import (GRAPH_MODELS, TOLERANCE, TRAINED_PRESETS, graph_model, inputs_for,
-                             minigrad_outputs, mnist_test_images, need, trained)
+                             load_generated, minigrad_outputs, mnist_test_images, need, trained)
 
 # corpus models small enough to also run through minigrad and Keras (multiply-adds per sample):
 # all but the two largest, whose layers the others have
 NUMERIC_CHECK_MACS = 3_000_000_000
-
-
-def load_generated(code: str, folder, name: str = "model"):
-    """Write the generated code to folder/<name>.py and import it (our own output, safe to run)."""
-    path = folder / f"{name}.py"
-    path.write_text(code, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"exported_keras_{name}_{id(folder)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def keras_model(exported, folder, name: str = "model"):

@@ -57,18 +57,6 @@ def run(proto, xs: list[np.ndarray]) -> list[np.ndarray]:
     return session.run(None, dict(zip(names, xs)))
 
 
-def in_eval(model):
-    """model.eval(), and eval mode for every module its steps run: GraphModel.eval() does not
-    reach the parameter-free modules it leaves unregistered (a Dropout would keep dropping)."""
-    model.eval()
-    for step in model.steps:
-        for module in step.modules:
-            module.eval()
-            if isinstance(module, nn.ChannelsLast):
-                module.inner.eval()
-    return model
-
-
 def randomized(model, seed: int = 0):
     """Every weight and statistic drawn at random (biases and running means away from zero,
     variances positive), so that no term of the computation is trivially 0 or 1."""
@@ -109,7 +97,7 @@ def every_node_agrees(model, graph, xs, tolerance=TOLERANCE):
 def spec_model(text: str, input_shape, seed: int = 0):
     graph = load_spec(text, input_shape=input_shape).graph
     minigrad.manual_seed(seed)
-    return randomized(in_eval(build_model(graph)), seed), graph
+    return randomized(build_model(graph).eval(), seed), graph
 
 
 def nodes_of(proto, op: str):
@@ -132,7 +120,7 @@ def test_trained_presets_give_minigrads_outputs(preset, tmp_path_factory):
     proto, warnings = checked_proto(for_trained(modelfile))
     assert warnings == []
     images = mnist_test_images(100)
-    expected = minigrad_outputs(in_eval(modelfile.model), [images])
+    expected = minigrad_outputs(modelfile.model.eval(), [images])
     (got,) = run(proto, [images])
     np.testing.assert_allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
     (one,) = run(proto, [images[:1]])
@@ -144,7 +132,7 @@ def test_trained_presets_give_minigrads_outputs(preset, tmp_path_factory):
 def test_graph_models_give_minigrads_outputs(name):
     need("onnx"), need("onnxruntime")
     model, graph = graph_model(name)
-    in_eval(model)
+    model.eval()
     proto, warnings = checked_proto(for_model(model, graph, trained=True))
     assert warnings == []
     xs = inputs_for(model, 100)
@@ -185,7 +173,7 @@ def test_corpus_models_export_and_agree(golden_path):
             build_model(spec.graph)
         return
     minigrad.manual_seed(0)
-    model = in_eval(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     exportable = for_model(model, spec.graph, trained=True)
     proto, _ = checked_proto(exportable)
     output = exportable.part(exportable.outputs[0])
@@ -210,7 +198,7 @@ def test_presets_as_specs_export_with_their_softmax(preset):
         pytest.skip("a big model (2.8 GB of memory for VGG16's export and check); the corpus "
                     "test exports AlexNet")
     minigrad.manual_seed(0)
-    model = in_eval(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     exportable = for_model(model, spec.graph, trained=False)
     proto, warnings = checked_proto(exportable)
     assert warnings == []

@@ -15,7 +15,6 @@ code is written to a file, imported and run.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import runpy
 import subprocess
@@ -34,20 +33,10 @@ from minigrad.tools.build import build_model
 
 from corpus_models import CORPUS, CORPUS_MODELS, RANDOM_AUGMENTATION, corpus_spec
 from export_fixtures import (GRAPH_MODELS, TOLERANCE, TRAINED_PRESETS, graph_model, inputs_for,
-                             minigrad_outputs, mnist_test_images, need, trained)
+                             load_generated, minigrad_outputs, mnist_test_images, need, trained)
 
 # corpus models small enough to also run through minigrad (multiply-adds per sample)
 NUMERIC_CHECK_MACS = 30_000_000
-
-
-def load_generated(code: str, folder, name: str = "model"):
-    """Write the generated code to folder/<name>.py and import it (our own output, safe to run)."""
-    path = folder / f"{name}.py"
-    path.write_text(code, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"exported_{name}_{id(folder)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def torch_model(export, folder, name: str = "model", weights_file: str = "weights.npz"):
@@ -99,19 +88,6 @@ def sample_inputs(exportable, n: int, seed: int = 0) -> list[np.ndarray]:
     return xs
 
 
-def evaluating(model):
-    """`model` in eval mode, every module of every step included: GraphModel.eval() reaches the
-    registered modules only (those with weights), which would leave a Dropout of PyTorch code
-    dropping values."""
-    model.eval()
-    for step in model.steps:
-        for module in step.modules:
-            module.eval()
-            if isinstance(module, nn.ChannelsLast):
-                module.inner.eval()
-    return model
-
-
 def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
@@ -135,7 +111,8 @@ def test_every_corpus_model_exports_to_code_pytorch_counts_and_runs(golden_path,
         return
     torch = need("torch")
     torch.manual_seed(0)
-    model = evaluating(build_model(spec.graph))
+    minigrad.manual_seed(0)  # the same weights whatever ran before (float32 sums vary with them)
+    model = build_model(spec.graph).eval()
     exportable = for_model(model, spec.graph, trained=False)
     export = pytorch.export(exportable)
     assert export.weights is None
@@ -271,7 +248,7 @@ def test_tensorflow_same_padding_that_differs_before_and_after_is_exact(tmp_path
                      "avgpool 2 stride=2 padding=same\n"          # 5 -> 3: real values only
                      "avgpool 3 stride=1 padding=same\n"          # (1, 1): count_include_pad
                      "flatten\ndense 4", "dsl")
-    model = evaluating(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     export = pytorch.export(for_model(model, spec.graph, trained=True))
     for text in ("nn.ZeroPad2d((1, 2, 1, 2))", 'nn.ConstantPad2d((0, 1, 0, 1), float("-inf"))',
                  "nn.ZeroPad2d((0, 1, 0, 1))", "count_include_pad=False"):
@@ -300,7 +277,7 @@ class Net(nn.Module):
         return self.fc(torch.flatten(x, 1))
 """
     spec = load_spec(source, None, (3, 12, 12))
-    model = evaluating(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     export = pytorch.export(for_model(model, spec.graph, trained=True))
     assert "nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)" in export.code
     assert "nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)" in export.code
@@ -316,7 +293,7 @@ def test_a_keras_spec_flattens_channels_last_as_keras_does(tmp_path):
     need("torch")
     spec = corpus_spec(json.loads((CORPUS / "goldens" / "keras_mnist_convnet.json")
                                   .read_text(encoding="utf-8")))
-    model = evaluating(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     exportable = for_model(model, spec.graph, trained=False)
     assert exportable.flatten_order == "hwc" and exportable.final_activation == "softmax"
     export = pytorch.export(exportable)
@@ -522,7 +499,7 @@ def test_the_final_softmax_keeps_the_axis_the_source_gave_it(tmp_path):
     need("torch")
     spec = corpus_spec(json.loads((CORPUS / "goldens" / "audio_m5_conv1d.json")
                                   .read_text(encoding="utf-8")))
-    model = evaluating(build_model(spec.graph))
+    model = build_model(spec.graph).eval()
     export = pytorch.export(for_model(model, spec.graph, trained=False))
     assert "return F.log_softmax(x, dim=2)" in export.code
     weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights

@@ -80,6 +80,11 @@ INFER_BATCHES = (32, 1)
 KINDS = ("train",) + tuple(f"infer b{b}" for b in INFER_BATCHES)
 EPOCH_PRESETS = ("simple-convnet", "mnist-cnn")
 HERE = Path(__file__).resolve().parent
+# At 2 threads, each engine's worker threads spin-wait after a call before they sleep (OpenBLAS's
+# for about 0.1 s), taking the core the other engine then needs: PyTorch's resnet-mini step took
+# 89 ms right after minigrad's and 23 ms after its own (benchmarks/engine_spin.py). So the engines
+# take turns with a pause between them.
+SETTLE_S = 0.3
 BEFORE = "6304245"  # the last commit before the speed work (workspace, BLAS kernel, fused ops)
 
 
@@ -205,6 +210,8 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
             measured = {"minigrad": [], "torch": []}
             for _ in range(repeats):
                 for name, fn in zip(measured, fns):
+                    if threads > 1:
+                        time.sleep(SETTLE_S)  # let the other engine's worker threads go idle
                     measured[name].append(seconds_per_call(fn, calls))
             row[kind] = summarize(measured)
         row["others_load"] = others_load(ticks, cpu_ticks())

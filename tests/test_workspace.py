@@ -187,15 +187,9 @@ def _setup(g):
     return x, rng, (oh, ow)
 
 
-@given(geometry)
-def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
-    x, _, (oh, ow) = _setup(g)
-    if min(oh, ow) < 1:
-        return
+def _im2col_loops(x, g, oh, ow):
+    """The columns by definition: one loop per index over the zero-padded image."""
     pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
-    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
-    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow), pads,
-                  out=stale)
     padded = np.pad(x, ((0, 0), (0, 0)) + pads)
     expected = np.empty((g["c"], g["kh"], g["kw"], g["n"], oh, ow))
     for c in range(g["c"]):
@@ -206,7 +200,57 @@ def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
                         for q in range(ow):
                             expected[c, i, j, n, r, q] = padded[n, c, r * g["sh"] + i * g["dh"],
                                                                 q * g["sw"] + j * g["dw"]]
-    np.testing.assert_array_equal(cols, expected.reshape(cols.shape))
+    return expected.reshape(g["c"] * g["kh"] * g["kw"], -1)
+
+
+@given(geometry)
+def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
+    x, _, (oh, ow) = _setup(g)
+    if min(oh, ow) < 1:
+        return
+    pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
+    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
+    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow), pads,
+                  out=stale)
+    np.testing.assert_array_equal(cols, _im2col_loops(x, g, oh, ow))
+
+
+@st.composite
+def full_width_geometry(draw):
+    """Stride 1 along W with left + right = the dilated kernel's extra width ('same' width):
+    the geometries im2col and col2im copy by shifts of the flattened plane."""
+    g = dict(draw(geometry), sw=1)
+    extra = g["dw"] * (g["kw"] - 1)
+    g["left"] = draw(st.integers(0, extra))
+    g["right"] = extra - g["left"]
+    g["sh"] = draw(st.sampled_from([1, g["sh"]]))
+    return g
+
+
+@given(full_width_geometry(), st.booleans())
+def test_shifted_im2col_and_col2im_equal_the_loops(g, channels_first_memory):
+    """The shifted runs wrap around the row ends; the wrapped columns must read (and give back)
+    nothing. x laid out (C, N, H, W) in memory too, as a convolution's output is."""
+    x, rng, (oh, ow) = _setup(g)
+    if min(oh, ow) < 1:
+        return
+    if channels_first_memory:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    geometry_args = ((g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow))
+    pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
+    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
+    expected = _im2col_loops(x, g, oh, ow)
+    np.testing.assert_array_equal(im2col(x, *geometry_args, pads, out=stale), expected)
+    c = rng.standard_normal(expected.shape)
+    back = np.zeros(x.shape)
+    kept = np.pad(back, ((0, 0), (0, 0)) + pads)  # col2im by loops: add each entry back
+    for row, (ch, i, j) in enumerate(np.ndindex(g["c"], g["kh"], g["kw"])):
+        for column, (n, r, q) in enumerate(np.ndindex(g["n"], oh, ow)):
+            kept[n, ch, r * g["sh"] + i * g["dh"], q * g["sw"] + j * g["dw"]] += c[row, column]
+    h, w = x.shape[2:]
+    np.testing.assert_allclose(col2im(c, x.shape, *geometry_args, pads),
+                               kept[:, :, g["top"]:g["top"] + h, g["left"]:g["left"] + w],
+                               rtol=1e-12, atol=1e-12)
 
 
 @given(geometry)

@@ -14,7 +14,8 @@ speed) is dropped from the benchmark's own environment: the script starts itself
 them, before numpy loads OpenBLAS. The kernel, version and threads are printed and recorded.
 
 What is measured, for the five MNIST-sized presets (training batch: simple-convnet 100, mnist-cnn
-32, mnist-cnn-dropout 200, resnet-mini 32, mobilenet-mini 32), at 1 and 2 threads:
+32, mnist-cnn-dropout 200, resnet-mini 32, mobilenet-mini 32), at 1 and 2 threads (minigrad's
+own, `minigrad.engine.parallel.threads`, with OpenBLAS held at one; PyTorch's set_num_threads):
 - a training step (forward, cross-entropy, backward, Adam step), inference at batch 32 and at
   batch 1 (eval mode, no graph: what `cnncalc predict` does). Each repeat times some calls of one
   engine, then as many of the other; the ratio torch_time / minigrad_time per repeat gives
@@ -63,6 +64,7 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 import minigrad  # noqa: E402
 import minigrad.engine.functional as F  # noqa: E402
 from minigrad import Tensor, no_grad  # noqa: E402
+from minigrad.engine import parallel  # noqa: E402
 from minigrad.engine.optim import Adam  # noqa: E402
 from minigrad.engine.tensor import Function  # noqa: E402
 from minigrad.readers import load_spec  # noqa: E402
@@ -194,9 +196,9 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
         twin = torch_twin(model)
         row["max_output_difference"] = check_twins_agree(model, twin, infer_inputs[0])
         theirs = torch_calls(twin, x, y, infer_inputs)
-    with threadpool_limits(threads):
-        if openblas()["num_threads"] not in (threads, "?"):
-            raise RuntimeError(f"OpenBLAS runs {openblas()['num_threads']} threads, not {threads}")
+    with parallel.threads(threads):  # minigrad's own threads; OpenBLAS held at one
+        if openblas()["num_threads"] not in (1, "?"):
+            raise RuntimeError(f"OpenBLAS runs {openblas()['num_threads']} threads, not 1")
         ticks = cpu_ticks()
         for kind in KINDS:
             training = kind == "train"
@@ -613,7 +615,8 @@ def kernel_line(results: dict) -> str:
     removed = (f"{results['removed_env']} removed from the benchmark's environment"
                if results["removed_env"] else "no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE set")
     return (f"OpenBLAS {blas['version']}, kernel **{blas['architecture']}**, "
-            f"{blas['num_threads']} threads by default (each row limits them) · {removed} · a "
+            f"held at one thread: minigrad runs a row's threads itself (minigrad.engine.parallel), "
+            f"PyTorch by torch.set_num_threads · {removed} · a "
             f"{results['gemm_size']}² float32 GEMM on one thread: "
             f"{results['gemm_gflops']:.0f} GFLOP/s")
 

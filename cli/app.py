@@ -358,9 +358,9 @@ DATASET_HELP = ("shapes (synthetic triangles, squares and circles; no download),
                 "y_test, classes).")
 DATA_DIR_HELP = ("Where mnist/ and fashion-mnist/ are (downloaded there when missing); by "
                  "default $CNNCALC_DATA, else ~/.cache/cnncalc.")
-THREADS_HELP = ("Threads for numpy's matrix products (BLAS), at most the number of cores. One is "
-                "fastest for small models and on a busy machine; more can help large ones, but "
-                "may change results in the last digits. [default: 1]")
+THREADS_HELP = ("Threads the engine splits its large matrix products and copies over, at most the "
+                "number of cores. One is fastest for small models and on a busy machine; more "
+                "can help large ones, but may change results in the last digits. [default: 1]")
 MAX_FILTER_PADDING = 100      # `cnncalc filter` pads a 3x3 kernel: more only adds zeros
 MAX_FILTER_STRIDE = 100
 MAX_TOP = 1_000

@@ -172,9 +172,9 @@ def stop_on_interrupt(trainer: Trainer, say):
 
 
 def threads_limited(threads: int):
-    """Limit numpy's BLAS (matrix products) to `threads` threads."""
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=threads, user_api="blas")
+    """Run the engine on `threads` threads of its own (OpenBLAS held at one meanwhile)."""
+    from minigrad.engine import parallel
+    return parallel.threads(threads)
 
 
 # ---------------------------------------------------------------------------------------------

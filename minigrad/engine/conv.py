@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.layers import shapes
-from minigrad.engine import workspace
+from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair
 
@@ -50,13 +50,29 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
     Column n*OH*OW + p holds the window under output pixel p of image n, so the convolution is
     one matrix product W(F, C*KH*KW) @ columns. The padding is never built: each offset copies
     the part of its view inside the image and writes zeros where the view reads padding.
+    Large maps are filled a block of channels per thread (parallel.py).
     """
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_hw
     if out is None:
         out = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
-    if _rows_line_up(x, stride, out_hw):
-        return _im2col_by_shifts(x, kernel, dilation, out_hw, pads, out)
+    rows = kh * kw  # the columns' rows of one channel
+
+    def fill(channels):
+        block = x[:, channels]
+        columns = out[channels.start * rows:channels.stop * rows]
+        if _rows_line_up(block, stride, out_hw):
+            _im2col_by_shifts(block, kernel, dilation, out_hw, pads, columns)
+        else:
+            _im2col_by_views(block, kernel, stride, dilation, out_hw, pads, columns)
+
+    parallel.run(fill, parallel.parts(c, rows * n * oh * ow))
+    return out
+
+
+def _im2col_by_views(x, kernel, stride, dilation, out_hw, pads, out):
+    n, c = x.shape[:2]
+    (kh, kw), (oh, ow) = kernel, out_hw
     cols = out.reshape(c, kh, kw, n, oh, ow)
     channels_first = x.transpose(1, 0, 2, 3)  # (C, N, H, W) view, matching the column order
     for i, j, out_rows, out_columns, rows, columns in _offsets(kernel, stride, dilation, pads,
@@ -67,7 +83,6 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
         slab[:, :, out_rows, :out_columns.start] = 0
         slab[:, :, out_rows, out_columns.stop:] = 0
         slab[:, :, out_rows, out_columns] = channels_first[:, :, rows, columns]
-    return out
 
 
 def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
@@ -78,14 +93,30 @@ def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
     cols is scratch: the entries that read padding may be overwritten with zeros.
     Written once where possible: an offset whose view covers the whole image (the centre of a
     stride-1 'same' convolution) is assigned first, instead of zeroing the image and adding.
+    Large maps are summed a block of channels per thread (parallel.py).
     """
     n, c, h, w = image_shape
     (kh, kw), (oh, ow) = kernel, out_hw
+    dx = workspace.result_array((c, n, h, w), cols.dtype)
+    rows = kh * kw
+
+    def sum_back(channels):
+        block = cols[channels.start * rows:channels.stop * rows]
+        _col2im_into(block, dx[channels], kernel, stride, dilation, out_hw, pads)
+
+    parallel.run(sum_back, parallel.parts(c, rows * n * oh * ow))
+    return dx.transpose(1, 0, 2, 3)
+
+
+def _col2im_into(cols, dx, kernel, stride, dilation, out_hw, pads):
+    """col2im of one block of channels into dx (C, N, H, W)."""
+    c, n, h, w = dx.shape
+    (kh, kw), (oh, ow) = kernel, out_hw
     offsets = list(_offsets(kernel, stride, dilation, pads, (h, w), out_hw))
     covering = [o for o in offsets if _covers(o[4], h) and _covers(o[5], w)]
-    dx = workspace.result_array((c, n, h, w), cols.dtype)
     if _rows_line_up(dx.transpose(1, 0, 2, 3), stride, out_hw):
-        return _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering)
+        _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering)
+        return
     cols = cols.reshape(c, kh, kw, n, oh, ow)
     if covering:
         i, j, out_rows, out_columns, _, _ = first = covering[0]
@@ -95,7 +126,11 @@ def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
         dx[...] = 0
     for i, j, out_rows, out_columns, rows, columns in offsets:
         dx[:, :, rows, columns] += cols[:, i, j, :, out_rows, out_columns]
-    return dx.transpose(1, 0, 2, 3)
+
+
+def _covers(pixels: slice, size: int) -> bool:
+    """Whether a strided slice visits every one of `size` pixels."""
+    return len(range(*pixels.indices(size))) == size
 
 
 # Stride 1 with an output as wide as the input (a 'same' convolution): an offset's view is the
@@ -141,7 +176,6 @@ def _im2col_by_shifts(x, kernel, dilation, out_hw, pads, out):
         slab[:, :, hi:] = 0
         slab[:, :, lo:hi] = planes[:, :, lo + shift:hi + shift]
         _wrapped_columns_zeroed(slab, out_hw, offset[3])
-    return out
 
 
 def _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering):
@@ -162,12 +196,6 @@ def _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering):
             planes[:, :, lo + shift:hi + shift] = slab[:, :, lo:hi]
         else:
             planes[:, :, lo + shift:hi + shift] += slab[:, :, lo:hi]
-    return dx.transpose(1, 0, 2, 3)
-
-
-def _covers(pixels: slice, size: int) -> bool:
-    """Whether a strided slice visits every one of `size` pixels."""
-    return len(range(*pixels.indices(size))) == size
 
 
 def _conv_padding(op, padding, kernel, stride, dilation, h, w):
@@ -295,16 +323,16 @@ class Conv2d(Function):
         """(F, C·KH·KW) @ (C·KH·KW, M) -> (F, M)."""
         out = workspace.result_array((weights.shape[0], cols.shape[1]),
                                      np.result_type(weights, cols))
-        return np.matmul(weights, cols, out=out)
+        return parallel.matmul(weights, cols, out=out)
 
     def _weight_grad(self, g, cols):
         """(F, M) @ (M, C·KH·KW) -> (F, C·KH·KW), computed as (cols @ gᵀ)ᵀ: OpenBLAS runs
         that orientation 10-25% faster on conv shapes (benchmarks/conv_products.py)."""
-        return (cols @ g.T).T
+        return parallel.matmul(cols, g.T).T
 
     def _column_grad(self, weights, g, out):
         """(C·KH·KW, F) @ (F, M) -> (C·KH·KW, M), written into out."""
-        return np.matmul(weights.T, g, out=out)
+        return parallel.matmul(weights.T, g, out=out)
 
     def _column_blocks(self):
         """Yield (batch slice, im2col of that slice): the kept columns, or rebuilt per block

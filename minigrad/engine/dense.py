@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.engine import workspace
+from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 
 __all__ = ["linear", "flatten", "embedding", "Linear", "Embedding"]
@@ -25,7 +25,7 @@ class Linear(Function):
             raise ValueError(f"linear: bias shape {bias.shape} does not match weight "
                              f"{weight.shape} (expected ({weight.shape[0]},))")
         self.x, self.weight = x, weight
-        out = x @ weight.T
+        out = parallel.matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(x.shape[:-1] + (-1,))
         if bias is not None:
             out += bias
         return out
@@ -33,11 +33,13 @@ class Linear(Function):
     def backward(self, grad):
         x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = grad.reshape(-1, grad.shape[-1])
-        dx = grad @ self.weight if self.needs_grad[0] else None
+        dx = None
+        if self.needs_grad[0]:
+            dx = parallel.matmul(g2, self.weight).reshape(self.x.shape)
         dw = None
         if self.needs_grad[1]:  # a dense layer's dW is megabytes: recycled, not mapped anew
-            dw = np.matmul(g2.T, x2, out=workspace.result_array(self.weight.shape,
-                                                                np.result_type(g2, x2)))
+            dw = parallel.matmul(g2.T, x2, out=workspace.result_array(self.weight.shape,
+                                                                      np.result_type(g2, x2)))
         if len(self.needs_grad) == 3:
             return dx, dw, (g2.sum(axis=0) if self.needs_grad[2] else None)
         return dx, dw

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.engine import workspace
+from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
 
@@ -55,19 +55,26 @@ class MaxPool2d(Function):
         # Padding must never win a tie (possible when a window's real values are all −inf):
         # while a window's best so far is padding, any real value replaces it.
         real = pad_sides(np.ones((1, 1) + x.shape[2:], dtype=bool), self.pads, False)
-        padded = xp.shape != x.shape
-        out = argmax = on_padding = None
-        wins = np.empty(x.shape[:2] + self.out_hw, dtype=bool)
+        out = workspace.result_array(x.shape[:2] + self.out_hw, x.dtype)
         # the largest offset index, kh·kw − 1, decides: uint8 for kernels up to 16x16
-        index_type = np.min_scalar_type(self.kernel[0] * self.kernel[1] - 1)
-        candidate = np.empty(wins.shape, dtype=index_type)
+        self.argmax = np.empty(out.shape, np.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
+        parallel.run(lambda batch: self._max_of_windows(xp[batch], real, out[batch],
+                                                        self.argmax[batch]),
+                     parallel.parts(x.shape[0], out[:1].size * self.kernel[0] * self.kernel[1]))
+        return out
+
+    def _max_of_windows(self, xp, real, out, argmax):
+        """The forward for one block of the batch: out and argmax filled from padded xp."""
+        padded = xp.shape[2:] != self.x_shape[2:]
+        on_padding = None
+        wins = np.empty(out.shape, dtype=bool)
+        candidate = np.empty(out.shape, dtype=argmax.dtype)
         for offset, (_, _, rows, columns) in enumerate(
                 windows(self.kernel, self.stride, (1, 1), self.out_hw)):
             window = xp[:, :, rows, columns]
-            if out is None:
-                out = workspace.result_array(wins.shape, x.dtype)
+            if offset == 0:
                 out[...] = window
-                argmax = np.zeros(wins.shape, dtype=index_type)
+                argmax[...] = 0
                 if padded:
                     on_padding = np.broadcast_to(~real[:, :, rows, columns], out.shape).copy()
                 continue
@@ -77,17 +84,14 @@ class MaxPool2d(Function):
                 on_padding &= ~wins
             # Offsets come in increasing order, so the offset of the last strict improvement,
             # the first maximum, is the largest offset that improved: a running np.maximum.
-            np.multiply(wins, index_type.type(offset), out=candidate)
+            np.multiply(wins, argmax.dtype.type(offset), out=candidate)
             np.maximum(argmax, candidate, out=argmax)
             np.maximum(out, window, out=out)
-        self.argmax = argmax
-        return out
 
     def backward(self, grad):
         # Disjoint windows write each input pixel at most once, so they can write instead of
         # add; when they also tile the whole input (kernel = stride, no padding, nothing left
         # over) every pixel is written and the zeros need not be written first.
-        overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
         tiled = self.stride == self.kernel and self.padded_shape == self.x_shape and \
             all(o * s == n for o, s, n in zip(self.out_hw, self.stride, self.x_shape[2:]))
         # A tiled input's gradient takes the input's memory layout, which the op before
@@ -96,17 +100,24 @@ class MaxPool2d(Function):
             dxp = workspace.result_like(self.x, grad.dtype)
         else:
             dxp = np.zeros(self.padded_shape, dtype=grad.dtype)
-        chosen = np.empty(self.argmax.shape, dtype=bool)
+        parallel.run(lambda batch: self._to_the_maxima(grad[batch], self.argmax[batch],
+                                                       dxp[batch]),
+                     parallel.parts(grad.shape[0], grad[:1].size * self.kernel[0] * self.kernel[1]))
+        (top, _), (left, _) = self.pads
+        h, w = self.x_shape[2:]
+        return dxp[:, :, top:top + h, left:left + w]
+
+    def _to_the_maxima(self, grad, argmax, dxp):
+        """The backward for one block of the batch: each window's gradient to its maximum."""
+        overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
+        chosen = np.empty(argmax.shape, dtype=bool)
         for offset, (_, _, rows, columns) in enumerate(
                 windows(self.kernel, self.stride, (1, 1), self.out_hw)):
-            np.equal(self.argmax, offset, out=chosen)
+            np.equal(argmax, offset, out=chosen)
             if overlapping:
                 dxp[:, :, rows, columns] += grad * chosen
             else:
                 np.multiply(grad, chosen, out=dxp[:, :, rows, columns])
-        (top, _), (left, _) = self.pads
-        h, w = self.x_shape[2:]
-        return dxp[:, :, top:top + h, left:left + w]
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False) -> Tensor:

@@ -64,7 +64,6 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 import minigrad  # noqa: E402
 import minigrad.engine.functional as F  # noqa: E402
 from minigrad import Tensor, no_grad  # noqa: E402
-from minigrad.engine import parallel  # noqa: E402
 from minigrad.engine.optim import Adam  # noqa: E402
 from minigrad.engine.tensor import Function  # noqa: E402
 from minigrad.readers import load_spec  # noqa: E402
@@ -196,6 +195,8 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
         twin = torch_twin(model)
         row["max_output_difference"] = check_twins_agree(model, twin, infer_inputs[0])
         theirs = torch_calls(twin, x, y, infer_inputs)
+    # imported here: the per-op run of an older engine (ops_of_engine_at) has no parallel module
+    from minigrad.engine import parallel
     with parallel.threads(threads):  # minigrad's own threads; OpenBLAS held at one
         if openblas()["num_threads"] not in (1, "?"):
             raise RuntimeError(f"OpenBLAS runs {openblas()['num_threads']} threads, not 1")

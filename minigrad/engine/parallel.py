@@ -82,6 +82,8 @@ def _resize_pool(n: int) -> None:
 def parts(length: int, cost_per_item: int, min_part_cost: int | None = None) -> list[slice]:
     """Split range(length) into at most get_threads() slices that each cost at least
     min_part_cost (default MIN_PART_VALUES): one slice when there is one thread or little work."""
+    if _threads == 1:
+        return [slice(0, length)]
     min_part_cost = MIN_PART_VALUES if min_part_cost is None else min_part_cost
     count = max(1, min(_threads, length, length * cost_per_item // min_part_cost))
     bounds = [length * k // count for k in range(count + 1)]
@@ -106,6 +108,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """a (M, K) @ b (K, N) -> (M, N), written into out if given. Split over the threads by
     columns of b (or by rows of a, when those are more): each part is a one-thread BLAS call
     over its own block of out."""
+    if _threads == 1:
+        return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
     if out is None:

@@ -4,9 +4,10 @@ numpy lets go of the GIL inside BLAS calls, copies and ufunc loops, so Python th
 run one part of a large product or copy run on separate cores. Why not OpenBLAS's own threads:
 they cover the products only, and after each product its workers spin for about 0.1 s waiting for
 more, holding the second core while im2col, col2im and the pools run on the first. Measured on
-2 cores: splitting im2col of mnist-cnn's big conv over two threads takes it from 3.4 to 1.5 ms, but
-right after a 2-thread OpenBLAS product it stays at 3.6 ms. So while the engine runs n > 1
-threads of its own, OpenBLAS is held at one, and each part's product is a one-thread call.
+2 cores (benchmarks/engine_threads.py): splitting im2col of mnist-cnn's big conv over two threads
+takes it from 3.6 to 1.7 ms, but right after a 2-thread OpenBLAS product it takes 3.4 ms. So
+while the engine runs threads of its own, OpenBLAS is held at one, and each part's product is a
+one-thread call.
 
     with parallel.threads(2):        # or set_threads(2), from then on
         model(x)

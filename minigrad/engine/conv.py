@@ -44,12 +44,14 @@ def _offsets(kernel, stride, dilation, pads, image_hw, out_hw):
 
 def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)),
            out=None) -> np.ndarray:
-    """x: (N, C, H, W), zero-padded by pads -> columns (C*KH*KW, N*OH*OW), one strided copy per
-    kernel offset. out: a (C*KH*KW, N*OH*OW) buffer to fill (any old contents), else new.
+    """x: (N, C, H, W), zero-padded by pads -> columns (C*KH*KW, N*OH*OW).
+    out: a (C*KH*KW, N*OH*OW) buffer to fill (any old contents), else new.
 
     Column n*OH*OW + p holds the window under output pixel p of image n, so the convolution is
-    one matrix product W(F, C*KH*KW) @ columns. The padding is never built: each offset copies
-    the part of its view inside the image and writes zeros where the view reads padding.
+    one matrix product W(F, C*KH*KW) @ columns. The padding is never built. Three routes:
+    - by shifts (stride 1, output as wide as the input): one run per image plane per offset;
+    - by one view (no padding): every window in one strided view of x, copied at once;
+    - by views (the rest): one strided copy per offset, zeros where its view reads padding.
     Large maps are filled a block of channels per thread (parallel.py).
     """
     n, c = x.shape[:2]
@@ -87,6 +89,8 @@ def _im2col_by_one_view(x, kernel, stride, dilation, out_hw, out):
 
 
 def _im2col_by_views(x, kernel, stride, dilation, out_hw, pads, out):
+    """Any geometry: each kernel offset copies the part of its strided view inside the image
+    and writes zeros where the view reads padding."""
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_hw
     cols = out.reshape(c, kh, kw, n, oh, ow)

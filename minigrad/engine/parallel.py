@@ -93,7 +93,8 @@ def parts(length: int, cost_per_item: int, min_part_cost: int | None = None) -> 
 
 def run(work, slices: list[slice]) -> None:
     """work(slice) for every slice, the first on this thread and the rest on the pool; returns
-    when all are done (an exception in any part is raised here)."""
+    when all are done (an exception in any part is raised here). A part must not call run()
+    itself: waiting on the pool it runs on, it could wait forever."""
     if len(slices) == 1:
         work(slices[0])
         return

@@ -493,6 +493,14 @@ def test_the_module_cases_cover_every_translation():
     assert translated <= made, translated - made
 
 
+def spec_code_with_model_weights(model, spec, tmp_path):
+    """The spec's export (the source's function, final softmax included) loaded in PyTorch with
+    the built model's weights: (export, the PyTorch module)."""
+    export = pytorch.export(for_model(model, spec.graph, trained=False))
+    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
+    return export, torch_model(dataclasses.replace(export, weights=weights), tmp_path)
+
+
 def test_the_final_softmax_keeps_the_axis_the_source_gave_it(tmp_path):
     """audio_m5_conv1d ends in F.log_softmax(self.fc1(x), dim=2) on (N, 1, 35): over the 35
     classes, not over the axis of size 1 that dim=1 would give (all zeros)."""
@@ -500,10 +508,8 @@ def test_the_final_softmax_keeps_the_axis_the_source_gave_it(tmp_path):
     spec = corpus_spec(json.loads((CORPUS / "goldens" / "audio_m5_conv1d.json")
                                   .read_text(encoding="utf-8")))
     model = build_model(spec.graph).eval()
-    export = pytorch.export(for_model(model, spec.graph, trained=False))
+    export, net = spec_code_with_model_weights(model, spec, tmp_path)
     assert "return F.log_softmax(x, dim=2)" in export.code
-    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
-    net = torch_model(dataclasses.replace(export, weights=weights), tmp_path)
     xs = inputs_for(model, 4)
     logits = minigrad_outputs(model, xs)
     shifted = logits - logits.max(axis=2, keepdims=True)
@@ -519,10 +525,8 @@ def test_a_keras_softmax_axis_counts_channels_last(tmp_path):
                      "model = keras.Sequential([keras.Input(shape=(6, 4)),\n"
                      "    layers.Conv1D(5, 3, padding='same'), layers.Softmax(axis=1)])\n")
     model = build_model(spec.graph).eval()
-    export = pytorch.export(for_model(model, spec.graph, trained=False))
+    export, net = spec_code_with_model_weights(model, spec, tmp_path)
     assert "return F.softmax(x, dim=2)" in export.code
-    weights = pytorch.export(for_model(model, spec.graph, trained=True)).weights
-    net = torch_model(dataclasses.replace(export, weights=weights), tmp_path)
     xs = inputs_for(model, 4)
     assert_close(torch_outputs(net, xs), softmax(minigrad_outputs(model, xs), axis=2))
 

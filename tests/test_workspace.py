@@ -203,16 +203,27 @@ def _im2col_loops(x, g, oh, ow):
     return expected.reshape(g["c"] * g["kh"] * g["kw"], -1)
 
 
+def _im2col_into_stale(x, g, oh, ow):
+    """im2col of x under geometry g into a buffer full of NaN, so any entry left unwritten
+    shows."""
+    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
+    return im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow),
+                  ((g["top"], g["bottom"]), (g["left"], g["right"])), out=stale)
+
+
+def _laid_out(x, channels_first_memory: bool):
+    """x itself, or the same values laid out (C, N, H, W) in memory, as a conv's output is."""
+    if not channels_first_memory:
+        return x
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
 @given(geometry)
 def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
     x, _, (oh, ow) = _setup(g)
     if min(oh, ow) < 1:
         return
-    pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
-    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
-    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow), pads,
-                  out=stale)
-    np.testing.assert_array_equal(cols, _im2col_loops(x, g, oh, ow))
+    np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), _im2col_loops(x, g, oh, ow))
 
 
 @st.composite
@@ -233,12 +244,8 @@ def test_unpadded_im2col_equals_the_loops(g, channels_first_memory):
     x, _, (oh, ow) = _setup(g)
     if min(oh, ow) < 1:
         return
-    if channels_first_memory:
-        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
-    cols = im2col(x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow),
-                  ((0, 0), (0, 0)), out=stale)
-    np.testing.assert_array_equal(cols, _im2col_loops(x, g, oh, ow))
+    x = _laid_out(x, channels_first_memory)
+    np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), _im2col_loops(x, g, oh, ow))
 
 
 @given(full_width_geometry(), st.booleans())
@@ -248,13 +255,11 @@ def test_shifted_im2col_and_col2im_equal_the_loops(g, channels_first_memory):
     x, rng, (oh, ow) = _setup(g)
     if min(oh, ow) < 1:
         return
-    if channels_first_memory:
-        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    x = _laid_out(x, channels_first_memory)
     geometry_args = ((g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow))
     pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
-    stale = np.full((g["c"] * g["kh"] * g["kw"], g["n"] * oh * ow), np.nan)
     expected = _im2col_loops(x, g, oh, ow)
-    np.testing.assert_array_equal(im2col(x, *geometry_args, pads, out=stale), expected)
+    np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), expected)
     c = rng.standard_normal(expected.shape)
     back = np.zeros(x.shape)
     kept = np.pad(back, ((0, 0), (0, 0)) + pads)  # col2im by loops: add each entry back

@@ -1,6 +1,7 @@
 """The engine's fast paths compute what the plain ones do: Adam's cache-sized blocks against the
 whole-array rule and torch.optim (goldens), max-pool's argmax offsets against loops (kernels of
-more offsets than a uint8 holds), the memory layout ReLU's gradient takes, and BatchNorm's
+more offsets than a uint8 holds), the memory layout ReLU's gradient takes, ReLU and ReLU6 on
+large maps (read as rows of memory against a row of the constant) value by value, and BatchNorm's
 inference without a graph."""
 
 from __future__ import annotations
@@ -109,6 +110,25 @@ def test_relu_gradient_takes_its_input_layout():
     activated.backward(upstream)
     assert conv_out.grad.transpose(1, 0, 2, 3).flags.c_contiguous
     np.testing.assert_array_equal(conv_out.grad, upstream * (conv_out.data > 0))
+
+
+@given(st.integers(1, 3), st.integers(8000, 20000), st.sampled_from(["contiguous", "swapped",
+                                                                   "strided"]),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
+def test_relu_and_relu6_of_large_maps_follow_their_rule_value_by_value(rows, width, layout, dtype,
+                                                                      seed):
+    # Maps of 8192 values or more take the rows route whatever their length (the remainder after
+    # the last whole row included), in any memory layout; NaN passes through as np.maximum's.
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, width)) * 8).astype(dtype)
+    x.flat[rng.integers(0, x.size, 3)] = [np.nan, 0.0, 6.0]
+    x = {"contiguous": x, "swapped": np.ascontiguousarray(x.T).T, "strided": x[:, ::2]}[layout]
+    with no_grad():
+        relu, relu6 = F.relu(Tensor(x)).data, F.relu6(Tensor(x)).data
+    for i, j in np.ndindex(*x.shape):
+        v = x[i, j]
+        assert relu[i, j] == (v if v > 0 else 0) or (np.isnan(v) and np.isnan(relu[i, j]))
+        assert relu6[i, j] == min(max(v, 0), 6) or (np.isnan(v) and np.isnan(relu6[i, j]))
 
 
 @given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 6), st.booleans(),

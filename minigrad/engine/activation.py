@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.engine import workspace
 from minigrad.engine.rng import generator
 from minigrad.engine.tensor import (Function, Tensor, as_tensor, dim_or_axis, normalize_dim,
                                     unbroadcast)
+from minigrad.engine.tensor_ops import against_constant
 
 __all__ = ["relu", "sigmoid", "tanh", "dropout", "softmax", "log_softmax", "Softmax", "LogSoftmax",
            "leaky_relu", "elu", "selu", "gelu", "silu", "hardswish", "hardsigmoid", "relu6",
@@ -39,8 +41,15 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     x = as_tensor(x)
     if not training or p == 0:
         return x
-    keep = generator().random(x.shape) >= p
-    return x * (keep / (1 - p)).astype(x.dtype)
+    return x * _kept_and_scaled(x.shape, p, x.dtype)
+
+
+def _kept_and_scaled(shape, p: float, dtype) -> np.ndarray:
+    """The mask of inverted dropout: 1/(1 − p) where an element is kept (a uniform draw ≥ p),
+    else 0. Drawn in float32 (24 bits, as PyTorch's masks are) and scaled in one pass into the
+    input's dtype: a float64 draw, a float64 division and a cast cost 1.5× as much."""
+    keep = generator().random(shape, dtype=np.float32) >= p
+    return np.multiply(keep, 1 / (1 - p), dtype=dtype)
 
 
 def _channel_dropout(op: str, x, p: float, training: bool, spatial_axes: int, ranks) -> Tensor:
@@ -54,8 +63,7 @@ def _channel_dropout(op: str, x, p: float, training: bool, spatial_axes: int, ra
                          f"{x.shape}")
     if not training or p == 0:
         return x
-    keep = generator().random(x.shape[:-spatial_axes] + (1,) * spatial_axes) >= p
-    return x * (keep / (1 - p)).astype(x.dtype)
+    return x * _kept_and_scaled(x.shape[:-spatial_axes] + (1,) * spatial_axes, p, x.dtype)
 
 
 def dropout1d(x, p: float = 0.5, training: bool = True) -> Tensor:
@@ -142,11 +150,14 @@ class ReLU6(Function):
     """min(max(x, 0), 6).  d/dx = 1 for 0 < x < 6, else 0 (0 at both kinks, as PyTorch)."""
 
     def forward(self, x):
-        self.inside = (x > 0) & (x < 6)
-        return np.clip(x, 0, 6)
+        out = against_constant(np.maximum, x, 0, workspace.result_like(x))
+        self.out = against_constant(np.minimum, out, 6, out)
+        return self.out
 
     def backward(self, grad):
-        return grad * self.inside
+        # x lies strictly between 0 and 6 exactly where the output does: the output, alive
+        # until backward anyway, gives the mask, and forward keeps no mask array.
+        return grad * ((self.out > 0) & (self.out < 6))
 
 
 def relu6(x) -> Tensor:

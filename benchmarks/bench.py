@@ -20,11 +20,12 @@ own, `minigrad.engine.parallel.threads`, with OpenBLAS held at one; PyTorch's se
   batch 1 (eval mode, no graph: what `cnncalc predict` does). Each repeat times some calls of one
   engine, then as many of the other; the ratio torch_time / minigrad_time per repeat gives
   min / median / max (> 1: minigrad is faster);
-- per op, on one thread, both engines timed op by op (minigrad by wrapping each Function's
-  forward and backward, PyTorch by its profiler; rows labelled alike, "conv 2"): an mnist-cnn
-  training step before the speed work (the engine at commit BEFORE, from a git checkout of it),
-  now, and in PyTorch; and every call (preset and kind) that misses its target ratio (training
-  1.0, inference 1.5), so each shortfall shows which op it comes from and by how much;
+- per op, both engines timed op by op (minigrad by wrapping each Function's forward and
+  backward, PyTorch by its profiler; rows labelled alike, "conv 2"): an mnist-cnn training step
+  on one thread before the speed work (the engine at commit BEFORE, from a git checkout of it),
+  now, and in PyTorch; and every call (preset, kind and thread count) that misses its target
+  ratio (training 1.0, inference 1.5), at that thread count, so each shortfall shows which op it
+  comes from and by how much;
 - minor page faults per training step (one thread), each engine in a fresh process, against the
   measured cost of one fault: the share of a step spent faulting in fresh memory;
 - one full MNIST epoch of simple-convnet and mnist-cnn with `minigrad.tools.train.Trainer` and the
@@ -182,6 +183,15 @@ def calls_per_repeat(fns, target_s: float) -> int:
     return max(1, round(target_s / slowest))
 
 
+def engine_threads(threads: int):
+    """minigrad's own threads, with OpenBLAS held at one. One thread is OpenBLAS's limit alone, so
+    that an engine older than minigrad.engine.parallel runs too (ops_of_engine_at)."""
+    if threads == 1:
+        return threadpool_limits(1)
+    from minigrad.engine import parallel
+    return parallel.threads(threads)
+
+
 def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float) -> dict:
     """Alternate minigrad and torch `repeats` times for each kind of call; times are seconds."""
     minigrad.manual_seed(0)
@@ -195,9 +205,7 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
         twin = torch_twin(model)
         row["max_output_difference"] = check_twins_agree(model, twin, infer_inputs[0])
         theirs = torch_calls(twin, x, y, infer_inputs)
-    # imported here: the per-op run of an older engine (ops_of_engine_at) has no parallel module
-    from minigrad.engine import parallel
-    with parallel.threads(threads):  # minigrad's own threads; OpenBLAS held at one
+    with engine_threads(threads):
         if openblas()["num_threads"] not in (1, "?"):
             raise RuntimeError(f"OpenBLAS runs {openblas()['num_threads']} threads, not 1")
         ticks = cpu_ticks()
@@ -354,9 +362,10 @@ def _function_classes() -> list[type]:
     return found
 
 
-def minigrad_op_ms(model, kind: str, x, y, steps: int) -> dict:
+def minigrad_op_ms(model, kind: str, x, y, steps: int, threads: int = 1) -> dict:
     """ms per call of each op's forward and backward, the optimizer and the rest, over `steps`
-    calls of `kind` ("train" or "infer bN") on one thread (the model in the matching mode)."""
+    calls of `kind` ("train" or "infer bN") on `threads` threads (the model in the matching
+    mode)."""
     training = kind == "train"
     model.train(training)
     optimizer = Adam(model.parameters())
@@ -379,7 +388,7 @@ def minigrad_op_ms(model, kind: str, x, y, steps: int) -> dict:
         moments.append(time.perf_counter())
         return zip(("forward", "zero_grad", "backward", "optimizer"), moments, moments[1:])
 
-    with threadpool_limits(1):
+    with engine_threads(threads):
         call()  # warm up: Adam's state, first allocations
         with timer.installed():
             for _ in range(steps):
@@ -397,7 +406,7 @@ def minigrad_op_ms(model, kind: str, x, y, steps: int) -> dict:
             "forward_ms": step_ms["forward"], "backward_ms": step_ms.get("backward", 0)}
 
 
-def torch_op_ms(twin, kind: str, x, y, steps: int) -> dict:
+def torch_op_ms(twin, kind: str, x, y, steps: int, threads: int = 1) -> dict:
     """The same figures for PyTorch, from its profiler: each top-level forward op is labelled as
     minigrad's are, and each backward node is charged to the forward op that created it (found
     by the autograd sequence number of the op or of any op inside it)."""
@@ -405,7 +414,7 @@ def torch_op_ms(twin, kind: str, x, y, steps: int) -> dict:
     training = kind == "train"
     twin.train(training)
     call = torch_calls(twin, x, y, [x])["train" if training else f"infer b{len(x)}"]
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     call()
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(steps):
@@ -459,27 +468,25 @@ def torch_op_ms(twin, kind: str, x, y, steps: int) -> dict:
 TARGETS = {"train": 1.0, "infer b32": 1.5, "infer b1": 1.5}  # the least torch/minigrad ratio
 
 
-def shortfalls(rows: list[dict]) -> list[tuple[str, str]]:
-    """(preset, kind) of every call whose median ratio misses its target at any thread count."""
-    short = []
-    for row in rows:
-        for kind, target in TARGETS.items():
-            if row[kind].get("ratio_median", target) < target and (row["preset"], kind) not in short:
-                short.append((row["preset"], kind))
-    return short
+def shortfalls(rows: list[dict]) -> list[tuple[str, str, int]]:
+    """(preset, kind, threads) of every call whose median ratio misses its target."""
+    return [(row["preset"], kind, row["threads"]) for row in rows
+            for kind, target in TARGETS.items() if row[kind].get("ratio_median", target) < target]
 
 
-def op_comparison(preset: str, batch: int, kind: str, steps: int) -> dict:
-    """Both engines' per-op ms for one kind of call of `preset` on one thread, the same weights
-    and input (torch's figures are None without torch)."""
+def op_comparison(preset: str, batch: int, kind: str, steps: int, threads: int = 1) -> dict:
+    """Both engines' per-op ms for one kind of call of `preset` on `threads` threads, the same
+    weights and input (torch's figures are None without torch). At 2 threads minigrad runs
+    first, then a pause, then torch, as in compare()."""
     minigrad.manual_seed(0)
     model = build_model(load_spec(preset).graph)
     x, y = images(batch if kind == "train" else int(kind.split("b")[-1]))
     twin = torch_twin(model) if torch is not None else None
-    mine = minigrad_op_ms(model, kind, x, y, steps)
-    theirs = torch_op_ms(twin, kind, x, y, steps) if twin is not None else None
-    return {"preset": preset, "batch": len(x), "kind": kind, "steps": steps, "minigrad": mine,
-            "torch": theirs}
+    mine = minigrad_op_ms(model, kind, x, y, steps, threads)
+    time.sleep(SETTLE_S)  # let minigrad's worker threads go idle before torch's turn
+    theirs = torch_op_ms(twin, kind, x, y, steps, threads) if twin is not None else None
+    return {"preset": preset, "batch": len(x), "kind": kind, "steps": steps, "threads": threads,
+            "minigrad": mine, "torch": theirs}
 
 
 def ops_of_engine_at(ref: str, preset: str, batch: int, steps: int) -> dict:
@@ -675,9 +682,11 @@ def comparison_table(c: dict) -> list[str]:
     shown = 4 if training else 2  # inference has no backward columns
     header = (["minigrad fwd", "torch fwd", "minigrad bwd", "torch bwd"] if training
               else ["minigrad", "torch"])
+    threads = c.get("threads", 1)
     lines = ["", f"**{c['preset']}, {'training step' if training else 'inference'} "
-                 f"(batch {c['batch']}), one thread, per op** (ms per call, mean of {c['steps']} "
-                 "calls, every op timed in both engines):", "",
+                 f"(batch {c['batch']}), {'one thread' if threads == 1 else f'{threads} threads'}"
+                 f", per op** (ms per call, mean of {c['steps']} calls, every op timed in both "
+                 "engines):", "",
              "| op | output | " + " | ".join(header) + " | minigrad − torch |",
              "| --- | --- |" + " ---: |" * (shown + 1)]
     for op, output, cells in _op_rows(mine, theirs):
@@ -801,8 +810,8 @@ def main() -> None:
     results["before_after"] = {
         "before": ops_of_engine_at(args.before, "mnist-cnn", 32, steps["train"]),
         "after": op_comparison("mnist-cnn", 32, "train", steps["train"])}
-    results["shortfalls"] = [op_comparison(preset, PRESETS[preset], kind, steps[kind])
-                             for preset, kind in shortfalls(results["steps"])]
+    results["shortfalls"] = [op_comparison(preset, PRESETS[preset], kind, steps[kind], threads)
+                             for preset, kind, threads in shortfalls(results["steps"])]
     for comparison in [results["before_after"], *results["shortfalls"]]:
         print(json.dumps(comparison), flush=True)
     engines = ("minigrad", "torch") if torch is not None else ("minigrad",)

@@ -137,12 +137,15 @@ def _padding_arg(pads, style):
 
 
 @given(cfg=pool_configs(), mode=st.sampled_from(["max", "avg"]), seed=seeds,
-       style=st.sampled_from(["nested", "pair", "int"]))
-def test_pools_match_loops(cfg, mode, seed, style):
+       style=st.sampled_from(["nested", "pair", "int"]), graph=st.booleans())
+def test_pools_match_loops(cfg, mode, seed, style, graph):
+    # graph: max pool keeps each window's argmax for backward only when a graph is recorded;
+    # without one it takes a shorter route, so both are checked.
     x = np.random.default_rng(seed).standard_normal(cfg["x_shape"]) - 3  # negative: -inf shows
     padding = _padding_arg(cfg["pads"], style)
     if mode == "max":
-        out = F.max_pool2d(Tensor(x), cfg["kernel"], cfg["stride"], padding, ceil_mode=cfg["ceil"])
+        out = F.max_pool2d(Tensor(x, requires_grad=graph), cfg["kernel"], cfg["stride"], padding,
+                           ceil_mode=cfg["ceil"])
     else:
         out = F.avg_pool2d(Tensor(x), cfg["kernel"], cfg["stride"], padding, ceil_mode=cfg["ceil"],
                            count_include_pad=cfg["count_include_pad"])

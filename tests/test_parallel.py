@@ -128,3 +128,7 @@ def test_max_pool_split_over_threads_matches_the_loops(cfg, seed):
                                                          _as_pair(cfg["padding"]), "max"))
     np.testing.assert_array_equal(t.grad, max_pool2d_backward_loops(x, upstream, kernel, stride,
                                                                     _as_pair(cfg["padding"])))
+    with split_everything():  # without a graph: the maxima alone, by the same blocks
+        maxima = F.max_pool2d(Tensor(x), cfg["kernel"], stride=cfg["stride"],
+                              padding=cfg["padding"])
+    np.testing.assert_array_equal(maxima.data, out.data)

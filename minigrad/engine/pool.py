@@ -52,16 +52,29 @@ class MaxPool2d(Function):
             "max_pool2d", x, kernel_size, stride, padding, ceil_mode)
         xp = pad_sides(x, self.pads, -np.inf)
         self.x, self.x_shape, self.padded_shape = x, x.shape, xp.shape
+        out = workspace.result_array(x.shape[:2] + self.out_hw, x.dtype)
+        split = parallel.parts(x.shape[0], out[:1].size * self.kernel[0] * self.kernel[1])
+        if not self.records_graph:  # no backward: the maxima alone, a quarter of the passes
+            parallel.run(lambda batch: self._maxima(xp[batch], out[batch]), split)
+            return out
         # Padding must never win a tie (possible when a window's real values are all −inf):
         # while a window's best so far is padding, any real value replaces it.
         real = pad_sides(np.ones((1, 1) + x.shape[2:], dtype=bool), self.pads, False)
-        out = workspace.result_array(x.shape[:2] + self.out_hw, x.dtype)
         # the largest offset index, kh·kw − 1, decides: uint8 for kernels up to 16x16
         self.argmax = np.empty(out.shape, np.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
         parallel.run(lambda batch: self._max_of_windows(xp[batch], real, out[batch],
-                                                        self.argmax[batch]),
-                     parallel.parts(x.shape[0], out[:1].size * self.kernel[0] * self.kernel[1]))
+                                                        self.argmax[batch]), split)
         return out
+
+    def _maxima(self, xp, out):
+        """The forward for one block of the batch without argmax: a running np.maximum (padding,
+        −inf, never exceeds a window's real values, of which every window has one)."""
+        for offset, (_, _, rows, columns) in enumerate(
+                windows(self.kernel, self.stride, (1, 1), self.out_hw)):
+            if offset == 0:
+                out[...] = xp[:, :, rows, columns]
+            else:
+                np.maximum(out, xp[:, :, rows, columns], out=out)
 
     def _max_of_windows(self, xp, real, out, argmax):
         """The forward for one block of the batch: out and argmax filled from padded xp."""

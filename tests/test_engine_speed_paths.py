@@ -1,8 +1,7 @@
 """The engine's fast paths compute what the plain ones do: Adam's cache-sized blocks against the
 whole-array rule and torch.optim (goldens), max-pool's argmax offsets against loops (kernels of
-more offsets than a uint8 holds), the memory layout ReLU's gradient takes, ReLU and ReLU6 on
-large maps (read as rows of memory against a row of the constant) value by value, and BatchNorm's
-inference without a graph."""
+more offsets than a uint8 holds), the memory layout ReLU's gradient takes, ReLU and ReLU6 (by
+np.clip) value by value, and BatchNorm's inference without a graph."""
 
 from __future__ import annotations
 
@@ -112,16 +111,14 @@ def test_relu_gradient_takes_its_input_layout():
     np.testing.assert_array_equal(conv_out.grad, upstream * (conv_out.data > 0))
 
 
-@given(st.integers(1, 3), st.integers(8000, 20000), st.sampled_from(["contiguous", "swapped",
-                                                                   "strided"]),
+@given(st.integers(1, 3), st.integers(1, 3000), st.sampled_from(["contiguous", "swapped",
+                                                                 "strided"]),
        st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
-def test_relu_and_relu6_of_large_maps_follow_their_rule_value_by_value(rows, width, layout, dtype,
-                                                                      seed):
-    # Maps of 8192 values or more take the rows route whatever their length (the remainder after
-    # the last whole row included), in any memory layout; NaN passes through as np.maximum's.
+def test_relu_and_relu6_follow_their_rule_value_by_value(rows, width, layout, dtype, seed):
+    # In any memory layout; NaN passes through, as np.maximum's does, and ±inf are clipped.
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((rows, width)) * 8).astype(dtype)
-    x.flat[rng.integers(0, x.size, 3)] = [np.nan, 0.0, 6.0]
+    x.flat[rng.integers(0, x.size, 5)] = [np.nan, 0.0, 6.0, np.inf, -np.inf]
     x = {"contiguous": x, "swapped": np.ascontiguousarray(x.T).T, "strided": x[:, ::2]}[layout]
     with no_grad():
         relu, relu6 = F.relu(Tensor(x)).data, F.relu6(Tensor(x)).data

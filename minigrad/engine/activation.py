@@ -12,7 +12,6 @@ from minigrad.engine import workspace
 from minigrad.engine.rng import generator
 from minigrad.engine.tensor import (Function, Tensor, as_tensor, dim_or_axis, normalize_dim,
                                     unbroadcast)
-from minigrad.engine.tensor_ops import against_constant
 
 __all__ = ["relu", "sigmoid", "tanh", "dropout", "softmax", "log_softmax", "Softmax", "LogSoftmax",
            "leaky_relu", "elu", "selu", "gelu", "silu", "hardswish", "hardsigmoid", "relu6",
@@ -150,8 +149,7 @@ class ReLU6(Function):
     """min(max(x, 0), 6).  d/dx = 1 for 0 < x < 6, else 0 (0 at both kinks, as PyTorch)."""
 
     def forward(self, x):
-        out = against_constant(np.maximum, x, 0, workspace.result_like(x))
-        self.out = against_constant(np.minimum, out, 6, out)
+        self.out = np.clip(x, 0, 6, out=workspace.result_like(x))
         return self.out
 
     def backward(self, grad):

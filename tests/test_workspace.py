@@ -5,6 +5,7 @@ model with nothing kept gives. And the buffers go when their model goes."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 import minigrad.engine.functional as F
 from minigrad import Tensor, no_grad
-from minigrad.engine import nn, workspace
+from minigrad.engine import conv, nn, workspace
 from minigrad.engine.conv import col2im, im2col
 from minigrad.engine.optim import Adam
 from minigrad.engine.rng import manual_seed
@@ -218,12 +219,29 @@ def _laid_out(x, channels_first_memory: bool):
     return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
 
 
-@given(geometry)
-def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g):
+@contextlib.contextmanager
+def padded_route(route: str):
+    """Padded maps this small take the bordered copy; "by offsets" makes them take the routes
+    of large maps (shifts, or one strided copy per offset), as a conv at batch 32 does."""
+    saved = conv.BORDERED_COPY_RUNS
+    conv.BORDERED_COPY_RUNS = saved if route == "bordered" else -1
+    try:
+        yield
+    finally:
+        conv.BORDERED_COPY_RUNS = saved
+
+
+routes = st.sampled_from(["bordered", "by offsets"])
+
+
+@given(geometry, routes)
+def test_im2col_into_a_stale_buffer_equals_the_loops_over_a_padded_image(g, route):
     x, _, (oh, ow) = _setup(g)
     if min(oh, ow) < 1:
         return
-    np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), _im2col_loops(x, g, oh, ow))
+    with padded_route(route):
+        columns = _im2col_into_stale(x, g, oh, ow)
+    np.testing.assert_array_equal(columns, _im2col_loops(x, g, oh, ow))
 
 
 @st.composite
@@ -259,7 +277,8 @@ def test_shifted_im2col_and_col2im_equal_the_loops(g, channels_first_memory):
     geometry_args = ((g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow))
     pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
     expected = _im2col_loops(x, g, oh, ow)
-    np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), expected)
+    with padded_route("by offsets"):
+        np.testing.assert_array_equal(_im2col_into_stale(x, g, oh, ow), expected)
     c = rng.standard_normal(expected.shape)
     back = np.zeros(x.shape)
     kept = np.pad(back, ((0, 0), (0, 0)) + pads)  # col2im by loops: add each entry back
@@ -272,15 +291,16 @@ def test_shifted_im2col_and_col2im_equal_the_loops(g, channels_first_memory):
                                rtol=1e-12, atol=1e-12)
 
 
-@given(geometry)
-def test_col2im_is_the_adjoint_of_im2col(g):
+@given(geometry, routes)
+def test_col2im_is_the_adjoint_of_im2col(g, route):
     """<im2col(x), c> = <x, col2im(c)> for every x and c: col2im sums exactly what im2col copied."""
     x, rng, (oh, ow) = _setup(g)
     if min(oh, ow) < 1:
         return
     pads = ((g["top"], g["bottom"]), (g["left"], g["right"]))
     geometry_args = ((g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["dh"], g["dw"]), (oh, ow))
-    cols = im2col(x, *geometry_args, pads)
+    with padded_route(route):
+        cols = im2col(x, *geometry_args, pads)
     c = rng.standard_normal(cols.shape)
     back = col2im(c, x.shape, *geometry_args, pads)
     assert back.shape == x.shape

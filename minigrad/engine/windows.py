@@ -56,4 +56,8 @@ def pad_sides(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     (top, bottom), (left, right) = pads
     if top == bottom == left == right == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    # A filled array with x copied in: np.pad does the same 2-10x slower on small maps.
+    n, c, h, w = x.shape
+    padded = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    padded[:, :, top:top + h, left:left + w] = x
+    return padded

@@ -77,6 +77,22 @@ def test_linear_split_over_threads_matches_the_formulas(rows, features, outputs,
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@given(m=st.integers(1, 6), k=st.integers(1, 40), n=st.integers(1, 6), seed=seeds,
+       out_given=st.booleans())
+def test_matmul_split_by_rows_columns_or_stretches_of_k_matches_the_sums(m, k, n, seed, out_given):
+    """Whichever way the product is split (K the longest side: by stretches of K, whose partial
+    sums are added), each entry is the sum over k, written into out when one is given."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    out = np.full((m, n), np.nan) if out_given else None
+    with split_everything():
+        got = parallel.matmul(a, b, out=out)
+    expected = [[sum(a[i, t] * b[t, j] for t in range(k)) for j in range(n)] for i in range(m)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    if out_given:
+        assert got is out
+
+
 @given(length=st.integers(1, 50), cost=st.integers(1, 1000), minimum=st.integers(1, 5000),
        threads=st.integers(1, 4))
 def test_parts_cover_the_range_once_and_are_worth_a_thread(length, cost, minimum, threads):

@@ -109,13 +109,19 @@ def run(work, slices: list[slice]) -> None:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """a (M, K) @ b (K, N) -> (M, N), written into out if given. Split over the threads by
     columns of b (or by rows of a, when those are more): each part is a one-thread BLAS call
-    over its own block of out."""
+    over its own block of out. When K is the longest side (a weight gradient, summed over every
+    pixel of the batch) each part sums over its own stretch of K instead, and the parts' sums
+    are added: each reads its share of both operands, where a split by columns would read all
+    of a twice (simple-convnet's first conv, 25×57600 @ 57600×30: 1.5 ms against 4.1, and 3.0
+    on one thread)."""
     if _threads == 1:
         return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
+    if k > max(m, n):
+        return _matmul_by_stretches_of_k(a, b, out)
     by_rows = m > n
     slices = parts(m if by_rows else n, max(1, k * (n if by_rows else m)), MIN_PART_MACS)
     if len(slices) == 1:
@@ -124,4 +130,17 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         run(lambda rows: np.matmul(a[rows], b, out=out[rows]), slices)
     else:
         run(lambda columns: np.matmul(a, b[:, columns], out=out[:, columns]), slices)
+    return out
+
+
+def _matmul_by_stretches_of_k(a, b, out):
+    stretches = parts(a.shape[1], a.shape[0] * b.shape[1], MIN_PART_MACS)
+    if len(stretches) == 1:
+        return np.matmul(a, b, out=out)
+    sums = {}  # by the stretch's start: each part writes its own entry
+    run(lambda part: sums.__setitem__(part.start, np.matmul(a[:, part], b[part])), stretches)
+    first, *rest = (sums[part.start] for part in stretches)
+    np.copyto(out, first)
+    for partial in rest:
+        out += partial
     return out

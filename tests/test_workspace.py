@@ -308,6 +308,40 @@ def test_col2im_is_the_adjoint_of_im2col(g, route):
 
 
 @pytest.mark.parametrize("budget", BUDGETS)
+@pytest.mark.parametrize("channel_major", [True, False])
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_pointwise_conv_reads_its_input_as_columns_and_leaves_it_alone(budget, channel_major,
+                                                                          n):
+    """A 1×1 conv's columns are x itself (a view when x is channel-major, or at batch 1): the
+    backward, which may overwrite its columns with their gradient, must then leave x alone.
+    Oracle: the per-pixel sums y = W x + b, dx = Wᵀ g, dW = Σ g xᵀ."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, 3, 4, 5))
+    if channel_major:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    w, b = rng.standard_normal((2, 3, 1, 1)), rng.standard_normal(2)
+    g = rng.standard_normal((n, 2, 4, 5))
+    kept = x.copy()
+    tensors = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    with column_budget(budget):
+        out = F.conv2d(*tensors)
+        out.backward(g)
+    np.testing.assert_array_equal(x, kept)
+    pixels = [(i, r, q) for i in range(n) for r in range(4) for q in range(5)]
+    for i, r, q in pixels:
+        for f in range(2):
+            assert out.data[i, f, r, q] == pytest.approx(
+                sum(w[f, c, 0, 0] * x[i, c, r, q] for c in range(3)) + b[f], rel=1e-12)
+        for c in range(3):
+            assert tensors[0].grad[i, c, r, q] == pytest.approx(
+                sum(w[f, c, 0, 0] * g[i, f, r, q] for f in range(2)), rel=1e-12)
+    for f in range(2):
+        for c in range(3):
+            assert tensors[1].grad[f, c, 0, 0] == pytest.approx(
+                sum(g[i, f, r, q] * x[i, c, r, q] for i, r, q in pixels), rel=1e-12)
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
 def test_retain_graph_keeps_the_columns_for_the_second_backward(budget):
     """The last backward may overwrite the kept columns with their gradient; an earlier one
     (retain_graph=True) must not, or the second backward's dW would read garbage."""

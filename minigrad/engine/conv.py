@@ -304,7 +304,7 @@ class Conv2d(Function):
                 out += bias[:, None]
             if self.records_graph:
                 self.cols = cols
-            else:
+            elif self.column_buffer is not None:
                 workspace.give_back(self.owner, "columns", self.column_buffer)
             return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
         out = np.empty((n, f) + self.out_hw, dtype=np.result_type(x, weight))
@@ -342,8 +342,14 @@ class Conv2d(Function):
 
     def _columns(self, batch):
         """im2col of x[batch] into the front of this weight's column buffer, which is sized
-        for a full block so that a shorter last block reuses it: (columns, buffer)."""
+        for a full block so that a shorter last block reuses it: (columns, buffer).
+
+        A 1×1 convolution with stride 1 and no padding needs no copy: its columns are x[batch]
+        seen as (C, n·H·W), a view when x is channel-major in memory, as a conv's output (and
+        what batch norm and activations make of it) is. Then there is no buffer (None)."""
         images = self.x[batch]
+        if self.kernel == (1, 1) and self.stride == (1, 1) and self.pads == ((0, 0), (0, 0)):
+            return images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1), None
         rows = images.shape[1] * self.kernel[0] * self.kernel[1]
         pixels = self.out_hw[0] * self.out_hw[1]
         block = min(self.chunk, self.x.shape[0])
@@ -377,7 +383,8 @@ class Conv2d(Function):
         for batch in _batch_blocks(n, self.chunk):
             cols, buffer = self._columns(batch)
             yield batch, cols
-            workspace.give_back(self.owner, "columns", buffer)
+            if buffer is not None:
+                workspace.give_back(self.owner, "columns", buffer)
 
     def _rows_of(self, grad):
         """dout (n, F, OH, OW) as the (F, n·OH·OW) matrix of the products: a view when dout is
@@ -403,9 +410,11 @@ class Conv2d(Function):
                 db = g.sum(axis=1) if db is None else db + g.sum(axis=1)
             if self.needs_grad[0]:  # skipped for a first layer, whose input needs no gradient
                 # dW has read the columns: their gradient can overwrite them, unless a later
-                # backward (retain_graph) will read the kept columns again. This halves the
-                # step's peak memory, the columns being its largest array.
-                reuse = self.cols is None or self.last_use
+                # backward (retain_graph) will read the kept columns again, or they are x
+                # itself (a 1×1 conv's). This halves the step's peak memory, the columns being
+                # its largest array.
+                reuse = ((self.cols is None or self.last_use)
+                         and not np.may_share_memory(cols, self.x))
                 dcols = cols if reuse else workspace.take(self.owner, "column grad",
                                                           cols.shape, cols.dtype)
                 self._column_grad(weights, g, dcols)
@@ -424,7 +433,7 @@ class Conv2d(Function):
 
     def release(self):
         """Give the kept columns back to the workspace for the next step, then forget the rest."""
-        if getattr(self, "cols", None) is not None:
+        if getattr(self, "cols", None) is not None and self.column_buffer is not None:
             workspace.give_back(self.owner, "columns", self.column_buffer)
         super().release()
 

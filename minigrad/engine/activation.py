@@ -45,8 +45,9 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
 
 def _kept_and_scaled(shape, p: float, dtype) -> np.ndarray:
     """The mask of inverted dropout: 1/(1 − p) where an element is kept (a uniform draw ≥ p),
-    else 0. Drawn in float32 (24 bits, as PyTorch's masks are) and scaled in one pass into the
-    input's dtype: a float64 draw, a float64 division and a cast cost 1.5× as much."""
+    else 0. Drawn in float32 (24 random bits a value, plenty for a keep probability) and scaled
+    in one pass into the input's dtype: a float64 draw, a float64 division and a cast cost 1.5×
+    as much."""
     keep = generator().random(shape, dtype=np.float32) >= p
     return np.multiply(keep, 1 / (1 - p), dtype=dtype)
 

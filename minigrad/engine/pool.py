@@ -43,7 +43,8 @@ class MaxPool2d(Function):
     the part of a ceil_mode window that runs past the padded input).
 
     forward:  running np.maximum over the KH·KW strided views of the windows, noting in a small
-              int array which kernel offset holds each window's FIRST maximum (row-major)
+              int array which kernel offset holds each window's FIRST maximum (row-major) when
+              a graph is recorded (without one, the maxima alone)
     backward: each window's gradient goes to that offset, as in PyTorch
     """
 

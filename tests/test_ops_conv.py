@@ -277,14 +277,17 @@ def test_depthwise_gradients(case, seed):
     check_grads(lambda *t: F.conv2d(*t, **case["kwargs"]), *draw_arrays(case, seed), seed=seed)
 
 
-@given(case=depthwise_cases(), seed=seeds)
-def test_depthwise_matches_direct_sum(case, seed):
+@given(case=depthwise_cases(), seed=seeds, graph=st.booleans())
+def test_depthwise_matches_direct_sum(case, seed, graph):
+    # graph: with one, the per-offset route that backward pairs with; without one (inference),
+    # im2col and a product per channel.
     arrays = draw_arrays(case, seed)
     x, w, b = arrays if len(arrays) == 3 else arrays + [None]
     kw = case["kwargs"]
-    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    tensors = [Tensor(a, requires_grad=graph) for a in arrays]
     out = F.conv2d(*tensors, **kw)
-    assert out.op.name == ("Conv2d" if kw["groups"] == 1 else "DepthwiseConv2d")
+    if graph:
+        assert out.op.name == ("Conv2d" if kw["groups"] == 1 else "DepthwiseConv2d")
     expected = conv2d_loops(x, w, b, kw["stride"], explicit_pads(case), kw["dilation"],
                             kw["groups"])
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)

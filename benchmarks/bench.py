@@ -682,7 +682,7 @@ def comparison_table(c: dict) -> list[str]:
     shown = 4 if training else 2  # inference has no backward columns
     header = (["minigrad fwd", "torch fwd", "minigrad bwd", "torch bwd"] if training
               else ["minigrad", "torch"])
-    threads = c.get("threads", 1)
+    threads = c["threads"]
     lines = ["", f"**{c['preset']}, {'training step' if training else 'inference'} "
                  f"(batch {c['batch']}), {'one thread' if threads == 1 else f'{threads} threads'}"
                  f", per op** (ms per call, mean of {c['steps']} calls, every op timed in both "

@@ -67,7 +67,7 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
         columns = out[channels.start * rows:channels.stop * rows]
         if pads == ((0, 0), (0, 0)):
             _im2col_by_one_view(block, kernel, stride, dilation, out_hw, columns)
-        elif columns.size // out_hw[1] <= BORDERED_COPY_RUNS:
+        elif _few_runs(columns.size, out_hw):
             _im2col_by_one_view(pad_sides(block, pads), kernel, stride, dilation, out_hw,
                                 columns)
         elif _rows_line_up(block, stride, out_hw):
@@ -85,6 +85,12 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
 # against 7 µs). Past it the copy's many short runs cost more than the offsets' calls (32 images
 # of 16 channels at 7x7, 32k runs of 7: 220 against 118 µs).
 BORDERED_COPY_RUNS = 1 << 14
+
+
+def _few_runs(column_values: int, out_hw) -> bool:
+    """Whether columns of this many values, copied as one view, make at most
+    BORDERED_COPY_RUNS runs: the size below which one call beats a call per offset."""
+    return column_values // out_hw[1] <= BORDERED_COPY_RUNS
 
 
 def _im2col_by_one_view(x, kernel, stride, dilation, out_hw, out):
@@ -493,7 +499,7 @@ class DepthwiseConv2d(Conv2d):
         dtype = np.result_type(x, weight)
         columns = c * self.kernel[0] * self.kernel[1] * n * self.out_hw[0] * self.out_hw[1]
         if not self.records_graph and columns * x.itemsize <= COLUMN_BUDGET_BYTES and (
-                self.stride == (1, 1) or columns // self.out_hw[1] <= BORDERED_COPY_RUNS):
+                self.stride == (1, 1) or _few_runs(columns, self.out_hw)):
             return self._by_columns(x, weight, bias, dtype)
         images = self._last_axes(x, "images")                        # (H, W, C, N)
         out = self._scratch("outputs", self.out_hw + (c, m, n), dtype)
@@ -516,7 +522,7 @@ class DepthwiseConv2d(Conv2d):
         """Without a graph (inference): im2col, then one product per channel, (m, KH·KW) @
         (KH·KW, N·OH·OW), all in one batched matmul. A few large numpy calls where the
         per-offset route makes dozens: mobilenet-mini's depthwise convs take 42-54 µs instead
-        of 116-156 at batch 1, and at batch 32 with stride 1 0.46-0.63 ms instead of 1.04.
+        of 116-156 at batch 1, and at batch 32 with stride 1 0.45-0.53 ms instead of 0.87-0.94.
         Strided ones at batch 32 stay per offset: their im2col copies short rows (0.71 ms
         against 0.43 at 64 channels, 7x7). With a graph the columns' backward, col2im, costs
         more than this saves: no faster in a training step."""

@@ -99,13 +99,17 @@ class Conv2d(Module):
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32)) if bias else None
 
     def forward(self, x):
+        return self.convolve(x, self.weight, self.bias)
+
+    def convolve(self, x, weight, bias):
+        """This layer's convolution of x with the given weight and bias (its own, or batch norm
+        folded into them: fold.py)."""
         padding = self.padding
         if self.padding_mode != "zeros":
             (top, bottom), (left, right) = _conv_padding(
                 "Conv2d", padding, self.kernel_size, self.stride, self.dilation, *x.shape[2:])
             x, padding = F.pad(x, (left, right, top, bottom), mode=self.padding_mode), 0
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+        return F.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
     def layer(self) -> layers.Conv:
         return layers.Conv(filters=self.out_channels, kernel=self.kernel_size, stride=self.stride,

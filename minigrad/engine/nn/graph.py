@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from minigrad.engine.nn.module import Module
-from minigrad.engine.tensor import Tensor
+from minigrad.engine.nn.fold import graph_plan
+from minigrad.engine.tensor import Tensor, is_grad_enabled
 from minigrad.layers import LayerGraph, analyze_graph, report
 
 __all__ = ["GraphModel", "Step"]
@@ -102,10 +103,18 @@ class GraphModel(Module):
                 raise ValueError(f"input of shape {x.shape} does not fit the model's "
                                  f"(N, {', '.join(map(str, shape))})")
             values[node] = x
-        for step in self.steps:
+        for step in self.steps if is_grad_enabled() else self._inference_steps():
             values[step.node] = step(*(values[i] for i in step.inputs))
         results = tuple(values[i] for i in self.outputs)
         return results[0] if len(results) == 1 else results
+
+    def _inference_steps(self) -> tuple[Step, ...]:
+        """The steps, with eval-mode batch norm folded into the conv before it (fold.py)."""
+        steps = self.__dict__.get("_folded_steps")
+        if steps is None:
+            steps = graph_plan(self.steps, self.outputs, Step)
+            object.__setattr__(self, "_folded_steps", steps)  # the steps never change
+        return steps
 
     def summary(self, console: Console | None = None, name: str = "model",
                 explain: bool = False) -> None:

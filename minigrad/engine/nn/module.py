@@ -14,7 +14,7 @@ from rich.console import Console
 from minigrad import layers
 from minigrad.layers import report
 from minigrad.engine.rng import generator
-from minigrad.engine.tensor import Tensor
+from minigrad.engine.tensor import Tensor, is_grad_enabled
 
 __all__ = ["INITS", "Parameter", "init_weight", "Module", "Sequential", "ModuleList", "ModuleDict"]
 
@@ -272,9 +272,21 @@ class Sequential(Module):
         return modules[index]
 
     def forward(self, x):
-        for module in self:
+        for module in self if is_grad_enabled() else self._inference_plan():
             x = module(x)
         return x
+
+    def _inference_plan(self) -> list:
+        """The modules, with eval-mode batch norm folded into the conv before it (fold.py); made
+        again only when the modules change."""
+        from minigrad.engine.nn.fold import chain_plan  # fold.py builds on this module's classes
+        modules = list(self)
+        key = tuple(map(id, modules))
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan[0] != key:
+            plan = (key, chain_plan(modules, {}))
+            object.__setattr__(self, "_plan", plan)  # plain data, not a registered module
+        return plan[1]
 
     def _layers(self) -> list[layers.Layer]:
         found = []

@@ -103,7 +103,7 @@ class Conv2d(Module):
 
     def convolve(self, x, weight, bias):
         """This layer's convolution of x with the given weight and bias (its own, or batch norm
-        folded into them: fold.py)."""
+        folded into them: plan.py)."""
         padding = self.padding
         if self.padding_mode != "zeros":
             (top, bottom), (left, right) = _conv_padding(

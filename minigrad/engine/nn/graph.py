@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from minigrad.engine.nn.module import Module
-from minigrad.engine.nn.fold import graph_plan
+from minigrad.engine.nn.plan import graph_plan
 from minigrad.engine.tensor import Tensor, is_grad_enabled
 from minigrad.layers import LayerGraph, analyze_graph, report
 
@@ -103,18 +103,22 @@ class GraphModel(Module):
                 raise ValueError(f"input of shape {x.shape} does not fit the model's "
                                  f"(N, {', '.join(map(str, shape))})")
             values[node] = x
-        for step in self.steps if is_grad_enabled() else self._inference_steps():
+        for step in self._plan():
             values[step.node] = step(*(values[i] for i in step.inputs))
         results = tuple(values[i] for i in self.outputs)
         return results[0] if len(results) == 1 else results
 
-    def _inference_steps(self) -> tuple[Step, ...]:
-        """The steps, with eval-mode batch norm folded into the conv before it (fold.py)."""
-        steps = self.__dict__.get("_folded_steps")
-        if steps is None:
-            steps = graph_plan(self.steps, self.outputs, Step)
-            object.__setattr__(self, "_folded_steps", steps)  # the steps never change
-        return steps
+    def _plan(self) -> tuple[Step, ...]:
+        """The steps that run, neighbours merged where that computes the same values with less
+        work (plan.py): one plan while a graph is recorded, one without."""
+        recording = is_grad_enabled()
+        plans = self.__dict__.get("_plans")
+        if plans is None:
+            plans = {}
+            object.__setattr__(self, "_plans", plans)  # the steps never change
+        if recording not in plans:
+            plans[recording] = graph_plan(self.steps, self.outputs, recording, Step)
+        return plans[recording]
 
     def summary(self, console: Console | None = None, name: str = "model",
                 explain: bool = False) -> None:

@@ -272,21 +272,23 @@ class Sequential(Module):
         return modules[index]
 
     def forward(self, x):
-        for module in self if is_grad_enabled() else self._inference_plan():
+        for module in self._plan():
             x = module(x)
         return x
 
-    def _inference_plan(self) -> list:
-        """The modules, with eval-mode batch norm folded into the conv before it (fold.py); made
-        again only when the modules change."""
-        from minigrad.engine.nn.fold import chain_plan  # fold.py builds on this module's classes
+    def _plan(self) -> list:
+        """What runs the modules: they themselves, neighbours rewritten where that computes the
+        same values with less work (plan.py). Made again only when the modules change."""
+        from minigrad.engine.nn.plan import chain_plan  # plan.py builds on this module's classes
         modules = list(self)
-        key = tuple(map(id, modules))
-        plan = self.__dict__.get("_plan")
-        if plan is None or plan[0] != key:
-            plan = (key, chain_plan(modules, {}))
-            object.__setattr__(self, "_plan", plan)  # plain data, not a registered module
-        return plan[1]
+        key, recording = tuple(map(id, modules)), is_grad_enabled()
+        plans = self.__dict__.get("_plans")
+        if plans is None or plans["key"] != key:
+            plans = {"key": key, "folds": {}}
+            object.__setattr__(self, "_plans", plans)  # plain data, not registered modules
+        if recording not in plans:
+            plans[recording] = chain_plan(modules, recording, plans["folds"])
+        return plans[recording]
 
     def _layers(self) -> list[layers.Layer]:
         found = []

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 import minigrad.engine.functional as F
 from minigrad import Tensor
+from test_engine_forward import pool_blocks
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -137,15 +138,17 @@ def _padding_arg(pads, style):
 
 
 @given(cfg=pool_configs(), mode=st.sampled_from(["max", "avg"]), seed=seeds,
-       style=st.sampled_from(["nested", "pair", "int"]), graph=st.booleans())
-def test_pools_match_loops(cfg, mode, seed, style, graph):
+       style=st.sampled_from(["nested", "pair", "int"]), graph=st.booleans(),
+       block_bytes=st.sampled_from([None, 1]))
+def test_pools_match_loops(cfg, mode, seed, style, graph, block_bytes):
     # graph: max pool keeps each window's argmax for backward only when a graph is recorded;
-    # without one it takes a shorter route, so both are checked.
+    # without one it takes a shorter route, so both are checked, in one block or image by image.
     x = np.random.default_rng(seed).standard_normal(cfg["x_shape"]) - 3  # negative: -inf shows
     padding = _padding_arg(cfg["pads"], style)
     if mode == "max":
-        out = F.max_pool2d(Tensor(x, requires_grad=graph), cfg["kernel"], cfg["stride"], padding,
-                           ceil_mode=cfg["ceil"])
+        with pool_blocks(block_bytes):
+            out = F.max_pool2d(Tensor(x, requires_grad=graph), cfg["kernel"], cfg["stride"],
+                               padding, ceil_mode=cfg["ceil"])
     else:
         out = F.avg_pool2d(Tensor(x), cfg["kernel"], cfg["stride"], padding, ceil_mode=cfg["ceil"],
                            count_include_pad=cfg["count_include_pad"])

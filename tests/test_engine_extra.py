@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 import minigrad.engine.functional as F
 from minigrad import Tensor
-from test_engine_forward import pool_blocks
+from test_engine_forward import cache_blocks
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -146,7 +146,7 @@ def test_pools_match_loops(cfg, mode, seed, style, graph, block_bytes):
     x = np.random.default_rng(seed).standard_normal(cfg["x_shape"]) - 3  # negative: -inf shows
     padding = _padding_arg(cfg["pads"], style)
     if mode == "max":
-        with pool_blocks(block_bytes):
+        with cache_blocks(block_bytes):
             out = F.max_pool2d(Tensor(x, requires_grad=graph), cfg["kernel"], cfg["stride"],
                                padding, ceil_mode=cfg["ceil"])
     else:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 import minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.engine import pool
+from minigrad.engine import windows
 from minigrad.layers import shapes
 
 seeds = st.integers(0, 2**32 - 1)
@@ -264,15 +264,15 @@ def max_pool2d_backward_loops(x, upstream, kernel, stride, padding):
 
 
 @contextlib.contextmanager
-def pool_blocks(block_bytes):
-    """Max pooling works through the batch in blocks of pool.CACHE_BLOCK_BYTES of input; tests
-    run the default (one block at these sizes) and 1 byte (one image per block)."""
-    saved = pool.CACHE_BLOCK_BYTES
-    pool.CACHE_BLOCK_BYTES = saved if block_bytes is None else block_bytes
+def cache_blocks(block_bytes):
+    """Max pooling and col2im work through the batch in blocks of windows.CACHE_BLOCK_BYTES;
+    tests run the default (one block at these sizes) and 1 byte (one image per block)."""
+    saved = windows.CACHE_BLOCK_BYTES
+    windows.CACHE_BLOCK_BYTES = saved if block_bytes is None else block_bytes
     try:
         yield
     finally:
-        pool.CACHE_BLOCK_BYTES = saved
+        windows.CACHE_BLOCK_BYTES = saved
 
 
 @given(cfg=pool_configs(), seed=seeds, block_bytes=st.sampled_from([None, 1]))
@@ -280,7 +280,7 @@ def test_max_pool_backward_with_many_ties_matches_loops(cfg, seed, block_bytes):
     rng = np.random.default_rng(seed)
     x = rng.integers(-1, 2, size=cfg["x_shape"]).astype(np.float64)  # values -1, 0, 1: many ties
     t = Tensor(x, requires_grad=True)
-    with pool_blocks(block_bytes):
+    with cache_blocks(block_bytes):
         out = F.max_pool2d(t, cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"])
         upstream = rng.integers(1, 10, size=out.shape).astype(np.float64)
         out.backward(upstream)

@@ -14,7 +14,8 @@ import numpy as np
 from minigrad.layers import shapes
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
-from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair
+from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
+                                     padding_sides, pair)
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
            "Conv2d", "GroupedConv2d", "DepthwiseConv2d", "ConvTranspose2d"]
@@ -157,13 +158,21 @@ def _col2im_into(cols, dx, kernel, stride, dilation, out_hw, pads):
         _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering)
         return
     cols = cols.reshape(c, kh, kw, n, oh, ow)
+    by_cache_blocks(lambda batch: _col2im_by_views(cols[:, :, :, batch], dx[:, batch], offsets,
+                                                   covering),
+                    slice(0, n), dx[:, :1].nbytes)
+
+
+def _col2im_by_views(cols, dx, offsets, covering):
+    """col2im of (C, KH, KW, n, OH, OW) columns into dx (C, n, H, W), one add per offset."""
     if covering:
-        i, j, out_rows, out_columns, _, _ = first = covering[0]
+        i, j, out_rows, out_columns, _, _ = covering[0]
         dx[...] = cols[:, i, j, :, out_rows, out_columns]
-        offsets.remove(first)
     else:
         dx[...] = 0
     for i, j, out_rows, out_columns, rows, columns in offsets:
+        if covering and (i, j) == covering[0][:2]:
+            continue
         dx[:, :, rows, columns] += cols[:, i, j, :, out_rows, out_columns]
 
 

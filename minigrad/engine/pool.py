@@ -8,7 +8,8 @@ import numpy as np
 
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
-from minigrad.engine.windows import check_nchw, output_hw, pad_sides, padding_sides, pair, windows
+from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
+                                     padding_sides, pair, windows)
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "MaxPool2d", "AvgPool2d",
            "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
@@ -38,21 +39,6 @@ def _pool_geometry(op, x, kernel_size, stride, padding, ceil_mode):
     return kernel, stride, pads, array_pads, out_hw
 
 
-# A pool's KH·KW passes over a block of the batch read (forward) or write (backward) the same
-# input pixels, every other one at stride 2, once per kernel offset: in blocks of about this many
-# input bytes those pixels are still in cache for the next pass. One thread, forward and backward
-# together: mnist-cnn-dropout's pool at batch 200 50.7 -> 23.9 ms, mnist-cnn's at batch 32
-# 7.0 -> 5.5, simple-convnet's at batch 100 7.5 -> 6.1.
-CACHE_BLOCK_BYTES = 2 * 2**20
-
-
-def _by_cache_blocks(work, batch: slice, image_bytes: int) -> None:
-    """work(block) for consecutive blocks of `batch` of about CACHE_BLOCK_BYTES of input each."""
-    step = max(1, CACHE_BLOCK_BYTES // image_bytes)
-    for start in range(batch.start, batch.stop, step):
-        work(slice(start, min(start + step, batch.stop)))
-
-
 class MaxPool2d(Function):
     """x: (N, C, H, W) -> (N, C, OH, OW), the maximum of each window (padding is −inf, and so is
     the part of a ceil_mode window that runs past the padded input).
@@ -72,7 +58,7 @@ class MaxPool2d(Function):
         split = parallel.parts(x.shape[0], out[:1].size * self.kernel[0] * self.kernel[1])
         image_bytes = xp[:1].nbytes
         if not self.records_graph:  # no backward: the maxima alone, a quarter of the passes
-            parallel.run(lambda batch: _by_cache_blocks(
+            parallel.run(lambda batch: by_cache_blocks(
                 lambda block: self._maxima(xp[block], out[block]), batch, image_bytes), split)
             return out
         # Padding must never win a tie (possible when a window's real values are all −inf):
@@ -80,7 +66,7 @@ class MaxPool2d(Function):
         real = pad_sides(np.ones((1, 1) + x.shape[2:], dtype=bool), self.pads, False)
         # the largest offset index, kh·kw − 1, decides: uint8 for kernels up to 16x16
         self.argmax = np.empty(out.shape, np.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
-        parallel.run(lambda batch: _by_cache_blocks(
+        parallel.run(lambda batch: by_cache_blocks(
             lambda block: self._max_of_windows(xp[block], real, out[block], self.argmax[block]),
             batch, image_bytes), split)
         return out
@@ -132,7 +118,7 @@ class MaxPool2d(Function):
             dxp = workspace.result_like(self.x, grad.dtype)
         else:
             dxp = np.zeros(self.padded_shape, dtype=grad.dtype)
-        parallel.run(lambda batch: _by_cache_blocks(
+        parallel.run(lambda batch: by_cache_blocks(
             lambda block: self._to_the_maxima(grad[block], self.argmax[block], dxp[block]),
             batch, dxp[:1].nbytes),
             parallel.parts(grad.shape[0], grad[:1].size * self.kernel[0] * self.kernel[1]))

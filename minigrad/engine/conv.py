@@ -15,7 +15,7 @@ from minigrad.layers import shapes
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
-                                     padding_sides, pair)
+                                     padding_sides, pair, windows)
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
            "Conv2d", "GroupedConv2d", "DepthwiseConv2d", "ConvTranspose2d"]
@@ -483,58 +483,48 @@ class DepthwiseConv2d(Conv2d):
     x: (N, C, H, W), weight: (C·m, 1, KH, KW) (m: the depth multiplier), bias: (C·m,)
     -> (N, C·m, OH, OW). Output channel c·m + k sees only input channel c.
 
-    Each kernel offset (i, j) reads one strided view of x, V_ij (N, C, OH, OW) (the part that
-    falls on padding reads zeros, so it is left out), and every output channel scales it by one
-    weight:
-    forward:  out[:, c·m+k] = b[c·m+k] + Σ_ij w[c·m+k, 0, i, j] · V_ij[:, c]
-    backward: ∂out/∂V_ij = w, ∂out/∂w = V_ij, ∂out/∂b = 1, so
-              dx: each offset's view of dx += Σ_k w[c·m+k, 0, i, j] · dout[:, c·m+k]
-              dw[c·m+k, 0, i, j] = Σ_{n,oh,ow} dout[:, c·m+k] · V_ij[:, c],  db = Σ dout
-    Loops run over the KH·KW offsets only; im2col would copy x KH·KW times and col2im add
-    the copies back, for products that are only elementwise here.
-
-    The maps are worked on as (H, W, C, N) copies (workspace buffers): an offset's view is then
-    a block of whole C·N planes, so numpy's inner loops run over the batch instead of over a
-    row of a few pixels (4x faster on 7x7 maps). The output and dx are handed back channel
-    first, (C, N, H, W) in memory, as Conv2d's are.
+    The input is copied once, zero-padded, as P (Hp, Wp, C, N) (a workspace buffer), so that all
+    windows are one strided view of it, V (OH, OW, KH, KW, C, N), each window's C·N values
+    contiguous. With w the weight as (KH, KW, C, m) and dout as (OH, OW, C, m, N):
+    forward:  out[h, w, c, k, n] = b[c·m+k] + Σ_ij V[h, w, i, j, c, n] · w[i, j, c, k]
+    backward: ∂out/∂V = w, ∂out/∂w = V, ∂out/∂b = 1, so
+              dw[i, j, c, k] = Σ_{h,w,n} dout[h, w, c, k, n] · V[h, w, i, j, c, n],  db = Σ dout
+              dP = the windows' adjoint: at stride 1 the same sum over dout padded by
+              D·(K − 1), with the kernel flipped (a full correlation); strided, each offset's
+              view of dP += Σ_k w[i, j, c, k] · dout[:, :, c, k];  dx = dP without its padding
+    Each sum over the view is one np.einsum: numpy's sum-of-products loop, with no map per kernel
+    offset (forward at 32×16×14×14: 0.33 ms, where a multiply and an add per offset took 1.1).
+    The output and dx are handed back channel first, (C, N, H, W) in memory, as Conv2d's are.
     """
 
     def forward(self, x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
                 op="conv2d"):
         self._setup(x, weight, bias, stride, padding, dilation, groups, op)
-        self.cols = None  # nothing kept but x and the weight
+        self.cols = self.padded = None
         n, c = x.shape[:2]
         m = weight.shape[0] // c
         dtype = np.result_type(x, weight)
         columns = c * self.kernel[0] * self.kernel[1] * n * self.out_hw[0] * self.out_hw[1]
-        if not self.records_graph and columns * x.itemsize <= COLUMN_BUDGET_BYTES and (
-                self.stride == (1, 1) or _few_runs(columns, self.out_hw)):
+        if not self.records_graph and _few_runs(columns, self.out_hw):
             return self._by_columns(x, weight, bias, dtype)
-        images = self._last_axes(x, "images")                        # (H, W, C, N)
-        out = self._scratch("outputs", self.out_hw + (c, m, n), dtype)
-        products = self._scratch("products", out.shape, dtype)
-        out[...] = 0
-        w = weight.reshape(c, m, *self.kernel)
-        for i, j, out_rows, out_columns, rows, columns in self._offsets():
-            part = products[out_rows, out_columns]                   # (oh, ow, C, m, N)
-            np.multiply(images[rows, columns, :, None], w[:, :, i, j, None], out=part)
-            out[out_rows, out_columns] += part
+        padded = self._bordered("images", x.transpose(2, 3, 1, 0), self.pads)   # P
+        kernel = self._kernel(weight)
+        out = np.einsum("hwijcn,ijck->hwckn", self._windows(padded, self.out_hw, self.stride),
+                        kernel)
         result = workspace.result_array((c * m, n) + self.out_hw, dtype)
         np.copyto(result.reshape(c, m, n, *self.out_hw), out.transpose(2, 3, 4, 0, 1))
         if bias is not None:
             result += bias[:, None, None, None]
-        for buffer in (images, out, products):
-            self._give_back(buffer)
+        if self.records_graph:
+            self.padded = padded  # for dw; given back when the graph is freed (release)
+        else:
+            self._give_back(padded)
         return result.transpose(1, 0, 2, 3)
 
     def _by_columns(self, x, weight, bias, dtype):
-        """Without a graph (inference): im2col, then one product per channel, (m, KH·KW) @
-        (KH·KW, N·OH·OW), all in one batched matmul. A few large numpy calls where the
-        per-offset route makes dozens: mobilenet-mini's depthwise convs take 42-54 µs instead
-        of 116-156 at batch 1, and at batch 32 with stride 1 0.45-0.53 ms instead of 0.87-0.94.
-        Strided ones at batch 32 stay per offset: their im2col copies short rows (0.71 ms
-        against 0.43 at 64 channels, 7x7). With a graph the columns' backward, col2im, costs
-        more than this saves: no faster in a training step."""
+        """Without a graph, on a small map (batch 1): im2col, then one product per channel,
+        (m, KH·KW) @ (KH·KW, N·OH·OW), all in one batched matmul. A few large numpy calls:
+        mobilenet-mini's depthwise convs at batch 1 take 42-54 µs this way, 67 by the einsum."""
         n, c = x.shape[:2]
         m, taps = weight.shape[0] // c, self.kernel[0] * self.kernel[1]
         pixels = n * self.out_hw[0] * self.out_hw[1]
@@ -549,48 +539,78 @@ class DepthwiseConv2d(Conv2d):
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad):
-        n, c = self.x.shape[:2]
+        n, c, h, w = self.x.shape
         m = self.weight.shape[0] // c
-        dtype = np.result_type(grad, self.weight)
-        w = self.weight.reshape(c, m, *self.kernel)
-        g = self._last_axes(grad, "output grad")                      # (OH, OW, C·m, N)
-        by_channel = g.reshape(*self.out_hw, c, m, n)
-        images = self._last_axes(self.x, "images") if self.needs_grad[1] else None
-        dx = dw = db = None
+        (oh, ow), (kh, kw), (dh, dw) = self.out_hw, self.kernel, self.dilation
+        kernel = self._kernel(self.weight)
+        # dout as (OH, OW, C, m, N) in a workspace buffer, bordered by D·(K − 1) zeros when dx
+        # is the full correlation (stride 1), else by none
+        full = self.stride == (1, 1) and self.needs_grad[0]
+        spread = ((dh * (kh - 1),) * 2, (dw * (kw - 1),) * 2) if full else ((0, 0), (0, 0))
+        outputs = self._bordered("output grad",
+                                 grad.transpose(2, 3, 1, 0).reshape(oh, ow, c, m, n), spread)
+        (top, _), (left, _) = spread
+        by_channel = outputs[top:top + oh, left:left + ow]
+        padded_hw = tuple(size + sum(side) for size, side in zip((h, w), self.pads))
+        dx = dweight = dbias = None
         if self.needs_grad[0]:
-            dx = self._scratch("input grad", self.x.shape[2:] + (c, n), dtype)
-            products = self._scratch("input grad products", dx.shape, dtype)
-            dx[...] = 0
-        if self.needs_grad[1]:
-            dw = np.empty(w.shape, dtype=dtype)
-        for i, j, out_rows, out_columns, rows, columns in self._offsets():
-            part = by_channel[out_rows, out_columns]                 # (oh, ow, C, m, N)
-            if dx is not None:
-                product = products[rows, columns]                    # (oh, ow, C, N)
-                if m == 1:
-                    np.multiply(part[:, :, :, 0], w[:, 0, i, j, None], out=product)
-                else:
-                    np.einsum("hwckn,ck->hwcn", part, w[:, :, i, j], out=product)
-                dx[rows, columns] += product
-            if dw is not None:
-                dw[:, :, i, j] = np.einsum("hwckn,hwcn->ck", part, images[rows, columns])
-        if dx is not None:
-            result = workspace.result_array((c, n) + self.x.shape[2:], dtype)
-            np.copyto(result, dx.transpose(2, 3, 0, 1))
-            self._give_back(dx)
-            self._give_back(products)
+            dpadded = self._scratch("input grad", padded_hw + (c, n),
+                                    np.result_type(outputs, kernel))          # dP
+            if full:
+                # dP[p] = Σ_ij w[i, j] · dout[p − (i, j)·D]: the bordered dout correlated with
+                # the flipped kernel gives every pixel p of the padded map
+                np.einsum("hwijckn,ijck->hwcn", self._windows(outputs, padded_hw, (1, 1)),
+                          np.ascontiguousarray(kernel[::-1, ::-1]), out=dpadded)
+            else:
+                dpadded[...] = 0
+                for i, j, rows, columns in windows(self.kernel, self.stride, self.dilation,
+                                                   self.out_hw):
+                    dpadded[rows, columns] += np.einsum("hwckn,ck->hwcn", by_channel,
+                                                        kernel[i, j])
+            (top, _), (left, _) = self.pads
+            result = workspace.result_array((c, n, h, w), dpadded.dtype)
+            np.copyto(result, dpadded[top:top + h, left:left + w].transpose(2, 3, 0, 1))
+            self._give_back(dpadded)
             dx = result.transpose(1, 0, 2, 3)
-        if dw is not None:
-            dw = dw.reshape(self.weight.shape)
-            self._give_back(images)
+        if self.needs_grad[1]:
+            windows_of_x = self._windows(self.padded, self.out_hw, self.stride)
+            dweight = np.einsum("hwijcn,hwckn->ckij", windows_of_x,
+                                by_channel).reshape(self.weight.shape)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
-            db = grad.sum(axis=(0, 2, 3))
-        self._give_back(g)
-        return (dx, dw, db) if len(self.needs_grad) == 3 else (dx, dw)
+            dbias = grad.sum(axis=(0, 2, 3))
+        self._give_back(outputs)
+        return (dx, dweight, dbias) if len(self.needs_grad) == 3 else (dx, dweight)
 
-    def _offsets(self):
-        return _offsets(self.kernel, self.stride, self.dilation, self.pads, self.x.shape[2:],
-                        self.out_hw)
+    def _kernel(self, weight):
+        """The weight (C·m, 1, KH, KW) as a contiguous (KH, KW, C, m): np.einsum over a view of
+        it runs 7x slower (1.29 against 0.18 ms at 32×16×14×14)."""
+        c = self.x.shape[1]
+        return np.ascontiguousarray(
+            weight.reshape(c, weight.shape[0] // c, *self.kernel).transpose(2, 3, 0, 1))
+
+    def _windows(self, padded, out_hw, stride):
+        """The strided view (OH, OW, KH, KW, ...) of every window of a padded (Hp, Wp, ...)
+        map, for this conv's kernel and dilation."""
+        along_h, along_w = padded.strides[:2]
+        (dh, dw), (sh, sw) = self.dilation, stride
+        return np.lib.stride_tricks.as_strided(
+            padded, tuple(out_hw) + self.kernel + padded.shape[2:],
+            (along_h * sh, along_w * sw, along_h * dh, along_w * dw) + padded.strides[2:],
+            writeable=False)
+
+    def _bordered(self, role, maps, pads):
+        """maps (H, W, ...) copied into a workspace buffer with a zero border of pads
+        ((top, bottom), (left, right))."""
+        (top, bottom), (left, right) = pads
+        h, w = maps.shape[:2]
+        buffer = self._scratch(role, (top + h + bottom, left + w + right) + maps.shape[2:],
+                               maps.dtype)
+        buffer[:top] = 0
+        buffer[top + h:] = 0
+        buffer[top:top + h, :left] = 0
+        buffer[top:top + h, left + w:] = 0
+        buffer[top:top + h, left:left + w] = maps
+        return buffer
 
     def _scratch(self, role, shape, dtype):
         """A workspace buffer of this weight's (any old contents), remembered by its role."""
@@ -602,11 +622,11 @@ class DepthwiseConv2d(Conv2d):
     def _give_back(self, buffer):
         workspace.give_back(self.owner, "depthwise " + self._roles.pop(id(buffer)), buffer)
 
-    def _last_axes(self, maps, role):
-        """(N, C, H, W) -> an (H, W, C, N) copy in a workspace buffer."""
-        copy = self._scratch(role, maps.shape[2:] + maps.shape[1::-1], maps.dtype)
-        np.copyto(copy, maps.transpose(2, 3, 1, 0))
-        return copy
+    def release(self):
+        """Give the padded input back to the workspace for the next step, then forget the rest."""
+        if getattr(self, "padded", None) is not None:
+            self._give_back(self.padded)
+        super().release()
 
 
 def _conv_op(x, groups):

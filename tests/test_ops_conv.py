@@ -313,6 +313,29 @@ def test_depthwise_float32_layout_and_stride2_dilation2():
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
+@given(n=st.integers(1, 3), c=st.integers(2, 4), m=st.integers(1, 2), f=st.integers(1, 4),
+       hw=st.tuples(st.integers(1, 5), st.integers(1, 5)), bias=st.booleans(), seed=seeds)
+def test_a_pointwise_conv_after_a_depthwise_one_works_on_rows_of_pixels(n, c, m, f, hw, bias,
+                                                                        seed):
+    # A depthwise conv leaves its maps (H, W, N, C) in memory; a 1×1 conv then multiplies
+    # those rows of pixels as they lie (Conv2d._pointwise_by_pixels), forward and backward.
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c) + hw)
+    depthwise, pointwise = rng.standard_normal((c * m, 1, 3, 3)), rng.standard_normal((f, c * m, 1, 1))
+    b = rng.standard_normal(f) if bias else None
+    # with a graph (the route of training; without one, small maps go by columns)
+    maps = F.conv2d(Tensor(x, requires_grad=True), Tensor(depthwise), padding=1, groups=c)
+    assert maps.data.transpose(2, 3, 0, 1).flags.c_contiguous  # the layout the route needs
+    same = ((1, 1), (1, 1))
+    expected = conv2d_loops(conv2d_loops(x, depthwise, None, (1, 1), same, (1, 1), c), pointwise,
+                            b, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    out = F.conv2d(maps, Tensor(pointwise), None if b is None else Tensor(b))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    arrays = [x, depthwise, pointwise] + ([b] if bias else [])
+    check_grads(lambda x, d, p, *b: F.conv2d(F.conv2d(x, d, padding=1, groups=c), p, *b),
+                *arrays, seed=seed)
+
+
 def test_depthwise_conv_keeps_channels_apart():
     """groups = C: output channel f sees only input channel f // m."""
     x = np.zeros((1, 3, 4, 4))

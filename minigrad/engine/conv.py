@@ -271,6 +271,16 @@ def _check_groups(op: str, groups, channels: int, filters: int, x_shape, weight_
                          f"{weight_shape})")
 
 
+def _pixel_rows(x: np.ndarray, conv) -> np.ndarray | None:
+    """x (N, C, H, W) as its (H·W·N, C) rows of pixels, a view, when conv is 1×1 (stride 1,
+    no padding, one group) and x lies (H, W, N, C) in memory; else None."""
+    if conv.kernel != (1, 1) or conv.stride != (1, 1) or conv.pads != ((0, 0), (0, 0)) \
+            or conv.groups != 1:
+        return None
+    by_pixel = x.transpose(2, 3, 0, 1)
+    return by_pixel.reshape(-1, x.shape[1]) if by_pixel.flags.c_contiguous else None
+
+
 def _by_group(matrix: np.ndarray, groups: int) -> np.ndarray:
     """(G·A, B) -> (G, A, B): the rows of each group stacked for one batched matmul (a view)."""
     return matrix.reshape(groups, -1, matrix.shape[-1])
@@ -311,7 +321,9 @@ class Conv2d(Function):
         column_bytes = c * kh * kw * self.out_hw[0] * self.out_hw[1] * x.itemsize  # per image
         self.chunk = max(1, COLUMN_BUDGET_BYTES // column_bytes)
         weights = weight.reshape(f, -1)
-        self.cols = None
+        self.cols, self.pixel_rows = None, _pixel_rows(x, self)
+        if self.pixel_rows is not None:
+            return self._pointwise_by_pixels(weights, bias)
         if self.chunk >= n:  # one block: keep the columns for backward (if there is one)
             cols, self.column_buffer = self._columns(slice(0, n))
             out = self._outputs(weights, cols)                       # (F, N·OH·OW)
@@ -329,6 +341,38 @@ class Conv2d(Function):
                 part += bias[:, None]
             out[batch] = part.reshape(f, -1, *self.out_hw).transpose(1, 0, 2, 3)
         return out
+
+    def _pointwise_by_pixels(self, weights, bias):
+        """A 1×1 conv of maps laid out (H, W, N, C) in memory, as a depthwise conv leaves them:
+        out (H·W·N, F) = x (H·W·N, C) @ Wᵀ, both views of (H, W, N, ·) memory, so the maps
+        keep that layout and are never transposed."""
+        n, _, h, w = self.x.shape
+        f = weights.shape[0]
+        out = workspace.result_array((h, w, n, f), np.result_type(self.x, weights))
+        parallel.matmul(self.pixel_rows, weights.T, out=out.reshape(-1, f))
+        if bias is not None:
+            out += bias
+        return out.transpose(2, 3, 0, 1)
+
+    def _pointwise_backward(self, grad):
+        """dW = doutᵀ @ x, db = Σ dout, dx = dout @ W, all on (H·W·N, ·) rows of pixels."""
+        n, c, h, w = self.x.shape
+        f = self.weight.shape[0]
+        weights = self.weight.reshape(f, c)
+        by_pixel = grad.transpose(2, 3, 0, 1)                          # (H, W, N, F)
+        if not by_pixel.flags.c_contiguous:
+            by_pixel = np.ascontiguousarray(by_pixel)
+        g = by_pixel.reshape(-1, f)
+        dx = dw = db = None
+        if self.needs_grad[0]:
+            rows = workspace.result_array((h, w, n, c), np.result_type(g, weights))
+            parallel.matmul(g, weights, out=rows.reshape(-1, c))
+            dx = rows.transpose(2, 3, 0, 1)
+        if self.needs_grad[1]:
+            dw = parallel.matmul(g.T, self.pixel_rows).reshape(self.weight.shape)
+        if len(self.needs_grad) == 3 and self.needs_grad[2]:
+            db = g.sum(axis=0)
+        return (dx, dw, db) if len(self.needs_grad) == 3 else (dx, dw)
 
     def _setup(self, x, weight, bias, stride, padding, dilation, groups, op):
         """Check the arguments and keep what both passes need: kernel, stride, dilation,
@@ -412,6 +456,8 @@ class Conv2d(Function):
         return rows.reshape(rows.shape[0], -1), rows
 
     def backward(self, grad):
+        if self.pixel_rows is not None:
+            return self._pointwise_backward(grad)
         f = self.weight.shape[0]
         weights = self.weight.reshape(f, -1)
         dw = db = None
@@ -507,19 +553,17 @@ class DepthwiseConv2d(Conv2d):
         columns = c * self.kernel[0] * self.kernel[1] * n * self.out_hw[0] * self.out_hw[1]
         if not self.records_graph and _few_runs(columns, self.out_hw):
             return self._by_columns(x, weight, bias, dtype)
-        padded = self._bordered("images", x.transpose(2, 3, 1, 0), self.pads)   # P
-        kernel = self._kernel(weight)
-        out = np.einsum("hwijcn,ijck->hwckn", self._windows(padded, self.out_hw, self.stride),
-                        kernel)
-        result = workspace.result_array((c * m, n) + self.out_hw, dtype)
-        np.copyto(result.reshape(c, m, n, *self.out_hw), out.transpose(2, 3, 4, 0, 1))
+        padded = self._bordered("images", x.transpose(2, 3, 0, 1), self.pads)   # P
+        result = workspace.result_array(self.out_hw + (n, c * m), dtype)
+        np.einsum("hwijnc,ijck->hwnck", self._windows(padded, self.out_hw, self.stride),
+                  self._kernel(weight), out=result.reshape(*self.out_hw, n, c, m))
         if bias is not None:
-            result += bias[:, None, None, None]
+            result += bias
         if self.records_graph:
             self.padded = padded  # for dw; given back when the graph is freed (release)
         else:
             self._give_back(padded)
-        return result.transpose(1, 0, 2, 3)
+        return result.transpose(2, 3, 0, 1)
 
     def _by_columns(self, x, weight, bias, dtype):
         """Without a graph, on a small map (batch 1): im2col, then one product per channel,
@@ -548,33 +592,33 @@ class DepthwiseConv2d(Conv2d):
         full = self.stride == (1, 1) and self.needs_grad[0]
         spread = ((dh * (kh - 1),) * 2, (dw * (kw - 1),) * 2) if full else ((0, 0), (0, 0))
         outputs = self._bordered("output grad",
-                                 grad.transpose(2, 3, 1, 0).reshape(oh, ow, c, m, n), spread)
+                                 grad.transpose(2, 3, 0, 1).reshape(oh, ow, n, c, m), spread)
         (top, _), (left, _) = spread
         by_channel = outputs[top:top + oh, left:left + ow]
         padded_hw = tuple(size + sum(side) for size, side in zip((h, w), self.pads))
         dx = dweight = dbias = None
         if self.needs_grad[0]:
-            dpadded = self._scratch("input grad", padded_hw + (c, n),
+            dpadded = self._scratch("input grad", padded_hw + (n, c),
                                     np.result_type(outputs, kernel))          # dP
             if full:
                 # dP[p] = Σ_ij w[i, j] · dout[p − (i, j)·D]: the bordered dout correlated with
                 # the flipped kernel gives every pixel p of the padded map
-                np.einsum("hwijckn,ijck->hwcn", self._windows(outputs, padded_hw, (1, 1)),
+                np.einsum("hwijnck,ijck->hwnc", self._windows(outputs, padded_hw, (1, 1)),
                           np.ascontiguousarray(kernel[::-1, ::-1]), out=dpadded)
             else:
                 dpadded[...] = 0
                 for i, j, rows, columns in windows(self.kernel, self.stride, self.dilation,
                                                    self.out_hw):
-                    dpadded[rows, columns] += np.einsum("hwckn,ck->hwcn", by_channel,
+                    dpadded[rows, columns] += np.einsum("hwnck,ck->hwnc", by_channel,
                                                         kernel[i, j])
             (top, _), (left, _) = self.pads
-            result = workspace.result_array((c, n, h, w), dpadded.dtype)
-            np.copyto(result, dpadded[top:top + h, left:left + w].transpose(2, 3, 0, 1))
+            result = workspace.result_array((h, w, n, c), dpadded.dtype)
+            np.copyto(result, dpadded[top:top + h, left:left + w])
             self._give_back(dpadded)
-            dx = result.transpose(1, 0, 2, 3)
+            dx = result.transpose(2, 3, 0, 1)
         if self.needs_grad[1]:
             windows_of_x = self._windows(self.padded, self.out_hw, self.stride)
-            dweight = np.einsum("hwijcn,hwckn->ckij", windows_of_x,
+            dweight = np.einsum("hwijnc,hwnck->ckij", windows_of_x,
                                 by_channel).reshape(self.weight.shape)
         if len(self.needs_grad) == 3 and self.needs_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))

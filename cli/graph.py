@@ -8,6 +8,7 @@ from rich.table import Table
 import minigrad
 import minigrad.engine.functional as F
 from minigrad import Tensor, layers
+from minigrad.engine.nn.plan import as_written
 from minigrad.tools.build import build_model
 from minigrad.layers.shapes import convert_shape
 from minigrad.readers import Spec
@@ -28,7 +29,8 @@ def one_pass(spec: Spec):
     nodes = list(getattr(model, "input_shapes", {0: None}))
     inputs = [Tensor(sample(rng, spec, summary, index), name=summary.rows[index].name)
               for index in nodes]
-    outputs = model(*inputs)
+    with as_written():  # the ops the code wrote, in its order (no rewrites: nn/plan.py)
+        outputs = model(*inputs)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     if len(outputs) == 1 and outputs[0].ndim == 2:
         return F.cross_entropy(outputs[0], np.zeros(1, dtype=np.int64)), model

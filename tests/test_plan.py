@@ -281,3 +281,13 @@ def test_an_activation_never_clips_an_array_the_caller_gave():
             out = nn.Sequential(first, nn.ReLU()).eval()(Tensor(x)).data
         np.testing.assert_array_equal(x, given)
         np.testing.assert_array_equal(out, np.maximum(given, 0).reshape(out.shape))
+
+
+def test_as_written_runs_the_modules_in_the_codes_order():
+    # cnncalc graph draws the code's ops: inside as_written() the last op is the pool, as written
+    from minigrad.engine.nn.plan import as_written
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))
+    x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4) - 8, requires_grad=True)
+    assert model(x)._op.name == "ReLU"  # the plan: pooled first
+    with as_written():
+        assert model(x)._op.name == "MaxPool2d"

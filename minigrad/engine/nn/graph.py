@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from minigrad.engine.nn.module import Module
-from minigrad.engine.nn.plan import graph_plan
+from minigrad.engine.nn.plan import graph_plan, rewriting
 from minigrad.engine.tensor import Tensor, is_grad_enabled
 from minigrad.layers import LayerGraph, analyze_graph, report
 
@@ -111,6 +111,8 @@ class GraphModel(Module):
     def _plan(self) -> tuple[Step, ...]:
         """The steps that run, neighbours merged where that computes the same values with less
         work (plan.py): one plan while a graph is recorded, one without."""
+        if not rewriting():
+            return self.steps
         recording = is_grad_enabled()
         plans = self.__dict__.get("_plans")
         if plans is None:

@@ -279,8 +279,10 @@ class Sequential(Module):
     def _plan(self) -> list:
         """What runs the modules: they themselves, neighbours rewritten where that computes the
         same values with less work (plan.py). Made again only when the modules change."""
-        from minigrad.engine.nn.plan import chain_plan  # plan.py builds on this module's classes
+        from minigrad.engine.nn.plan import chain_plan, rewriting  # plan.py builds on this module
         modules = list(self)
+        if not rewriting():
+            return modules
         key, recording = tuple(map(id, modules)), is_grad_enabled()
         plans = self.__dict__.get("_plans")
         if plans is None or plans["key"] != key:

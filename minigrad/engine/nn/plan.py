@@ -12,11 +12,14 @@ Two rewrites of neighbouring modules, where the first one's output is read by th
 - Without a graph, a ReLU or ReLU6 after a conv or a linear layer clips the array that layer
   just made, in place, instead of making another (InPlaceActivation below).
 
-So a graph printed from a built model shows MaxPool2d before ReLU where the code wrote them the
-other way round. Modules are never changed: a plan only calls them in another order.
+Modules are never changed: a plan only calls them in another order or combination. Inside
+`as_written()` models run their modules exactly as the code wrote them: `cnncalc graph` draws
+the graph of the code, not of the plan.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -27,7 +30,25 @@ from minigrad.engine.nn.norm import BatchNorm2d
 from minigrad.engine.nn.pool import MaxPool2d
 from minigrad.engine.tensor import Tensor, is_grad_enabled
 
-__all__ = ["FoldedConvBatchNorm", "InPlaceActivation", "chain_plan", "graph_plan"]
+__all__ = ["FoldedConvBatchNorm", "InPlaceActivation", "as_written", "rewriting", "chain_plan",
+           "graph_plan"]
+
+_rewriting = True
+
+
+@contextlib.contextmanager
+def as_written():
+    """Inside this block models run their modules as written, without rewrites."""
+    global _rewriting
+    previous, _rewriting = _rewriting, False
+    try:
+        yield
+    finally:
+        _rewriting = previous
+
+
+def rewriting() -> bool:
+    return _rewriting
 
 
 class FoldedConvBatchNorm:

@@ -7,7 +7,8 @@ A `Module` notices the `Parameter`s and sub-`Module`s assigned to its attributes
 
 One file per kind, as in the engine: module.py (Module, Parameter, Sequential), conv.py,
 dense.py, norm.py, pool.py, activation.py, resample.py, loss.py, shape.py
-(reshapes, merges), graph.py (GraphModel, a model whose layers form a graph).
+(reshapes, merges), graph.py (GraphModel, a model whose layers form a graph), plan.py (how
+Sequential and GraphModel run their modules: rewrites that compute the same values with less work).
 
 Every layer also knows the `minigrad.layers` kind it corresponds to (`.layer()`), which is how
 `Sequential.summary()` prints the same table as `cnncalc shapes`.

@@ -291,3 +291,18 @@ def test_as_written_runs_the_modules_in_the_codes_order():
     assert model(x)._op.name == "ReLU"  # the plan: pooled first
     with as_written():
         assert model(x)._op.name == "MaxPool2d"
+
+
+def test_a_chain_makes_its_plan_again_when_its_modules_change():
+    rng = np.random.default_rng(7)
+    conv, norm = nn.Conv2d(1, 2, 3).double(), nn.BatchNorm2d(2).double()
+    with_random_statistics(norm, rng)
+    model = nn.Sequential(conv, norm).eval()
+    x = rng.standard_normal((1, 1, 4, 4))
+    conv_out = conv2d_loops(x, conv.weight.data, conv.bias.data, (1, 1), ((0, 0), (0, 0)),
+                            (1, 1), 1)
+    with no_grad():
+        np.testing.assert_allclose(model(Tensor(x)).data, batch_norm_eval_loops(conv_out, norm),
+                                   rtol=1e-12)
+        setattr(model, "1", nn.ReLU())  # the batch norm replaced: nothing left to fold
+        np.testing.assert_allclose(model(Tensor(x)).data, np.maximum(conv_out, 0), rtol=1e-12)

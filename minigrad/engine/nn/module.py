@@ -76,6 +76,8 @@ class Module:
         if registered is None:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() has run: call "
                                  "super().__init__() first")
+        if isinstance(value, Module) or registered.get(name) == "module":
+            self._structure_changed()
         if isinstance(value, Parameter):
             registered[name] = "parameter"
         elif isinstance(value, Module):
@@ -94,8 +96,14 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        self._registered.pop(name, None)
+        if self._registered.pop(name, None) == "module":
+            self._structure_changed()
         object.__delattr__(self, name)
+
+    def _structure_changed(self) -> None:
+        """Count changes to the set of sub-modules, so that a Sequential knows when the plan it
+        runs (plan.py) must be made again without walking its modules at every call."""
+        object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
 
     def register_buffer(self, name: str, array: np.ndarray) -> None:
         """Keep `array` as attribute `name`, saved in the state dict but never trained."""
@@ -280,16 +288,15 @@ class Sequential(Module):
         """What runs the modules: they themselves, neighbours rewritten where that computes the
         same values with less work (plan.py). Made again only when the modules change."""
         from minigrad.engine.nn.plan import chain_plan, rewriting  # plan.py builds on this module
-        modules = list(self)
         if not rewriting():
-            return modules
-        key, recording = tuple(map(id, modules)), is_grad_enabled()
+            return list(self)
+        structure, recording = self.__dict__.get("_structure", 0), is_grad_enabled()
         plans = self.__dict__.get("_plans")
-        if plans is None or plans["key"] != key:
-            plans = {"key": key, "folds": {}}
+        if plans is None or plans["structure"] != structure:
+            plans = {"structure": structure, "folds": {}}
             object.__setattr__(self, "_plans", plans)  # plain data, not registered modules
         if recording not in plans:
-            plans[recording] = chain_plan(modules, recording, plans["folds"])
+            plans[recording] = chain_plan(list(self), recording, plans["folds"])
         return plans[recording]
 
     def _layers(self) -> list[layers.Layer]:

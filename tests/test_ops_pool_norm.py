@@ -290,6 +290,35 @@ def test_batch_norm_on_sequences_against_loops():
                                                                        1e-5), rtol=1e-10)
 
 
+@pytest.mark.parametrize("layout", ["images first", "channels first", "channels last"])
+def test_batch_norm_in_every_memory_layout_a_conv_leaves(layout):
+    # Batch norm sums its channels by a product with ones when they are the innermost axis in
+    # memory (a depthwise conv's output), else by numpy's sum: values against the loops,
+    # gradients through the layer that made the layout against finite differences.
+    rng = np.random.default_rng(8)
+    x, gamma, beta = rng.standard_normal((3, 2, 4, 5)), rng.standard_normal(2), \
+        rng.standard_normal(2)
+    kernel = rng.standard_normal((2, 1, 3, 3)) if layout == "channels last" else \
+        rng.standard_normal((2, 2, 3, 3))
+
+    def maps(x, kernel):
+        if layout == "images first":
+            return x * kernel.sum()  # NCHW, as made
+        return F.conv2d(x, kernel, padding=1, groups=2 if layout == "channels last" else 1)
+
+    made = maps(Tensor(x, requires_grad=True), Tensor(kernel)).data
+    order = {"images first": (0, 1, 2, 3), "channels first": (1, 0, 2, 3),
+             "channels last": (2, 3, 0, 1)}[layout]
+    assert made.transpose(order).flags.c_contiguous  # the layout under test
+    out = F.batch_norm(Tensor(made), np.zeros(2), np.ones(2), Tensor(gamma), Tensor(beta),
+                       True).data
+    for c in range(2):
+        expected = np.array(loop_standardize(list(made[:, c].ravel()), 1e-5)) * gamma[c] + beta[c]
+        np.testing.assert_allclose(out[:, c].ravel(), expected, rtol=1e-10, atol=1e-12)
+    check_grads(lambda x, k, g, b: F.batch_norm(maps(x, k), np.zeros(2), np.ones(2), g, b, True),
+                x, kernel, gamma, beta)
+
+
 def test_embedding_against_loops_and_repeated_indices_accumulate():
     rng = np.random.default_rng(4)
     weight = Tensor(rng.standard_normal((6, 3)), requires_grad=True)

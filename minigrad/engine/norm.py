@@ -19,6 +19,21 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "BatchNorm
            "GroupNorm", "InstanceNorm"]
 
 
+def _channel_sums(a: np.ndarray) -> np.ndarray:
+    """Σ over every axis but 1 (the channels) of an (N, C, ...) array. When the channels are a's
+    innermost axis in memory (a depthwise conv's output), one product with a vector of ones:
+    numpy's reduction runs its inner loop over the C values of one pixel there, 18x slower at 16
+    channels (0.17 against 0.009 ms), and adds them one pixel after another anyway. Otherwise
+    numpy's own sum, pairwise along the contiguous axes: a product's float32 sums drift enough
+    there to move resnet-mini's first weight gradient off PyTorch's by 1e-3."""
+    order = sorted(range(a.ndim), key=lambda axis: -a.strides[axis])
+    memory = a.transpose(order)
+    if memory.flags.c_contiguous and order[-1] == 1:
+        rows = memory.reshape(-1, a.shape[1])
+        return np.ones(rows.shape[0], dtype=a.dtype) @ rows
+    return a.sum(axis=(0,) + tuple(range(2, a.ndim)))
+
+
 class BatchNorm(Function):
     """x: (N, C), (N, C, L) or (N, C, H, W), weight γ and bias β: (C,) -> x's shape, per channel c:
 
@@ -48,9 +63,9 @@ class BatchNorm(Function):
             if m < 2:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            mean = x.mean(axis=self.axes)
+            mean = _channel_sums(x) / m
             centered = x - mean.reshape(per_channel)
-            var = np.mean(np.square(centered), axis=self.axes)
+            var = _channel_sums(np.square(centered)) / m
             # In place: the caller's buffers (a module's running statistics) are updated.
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -80,8 +95,8 @@ class BatchNorm(Function):
         # two sums and three passes over the map instead of nine.
         per_channel = self.gamma.shape
         m = grad.size // per_channel[1]
-        dbias = grad.sum(axis=self.axes)
-        dweight = (grad * self.x_hat).sum(axis=self.axes)
+        dbias = _channel_sums(grad)
+        dweight = _channel_sums(grad * self.x_hat)
         dx = None
         if self.needs_grad[0]:
             if self.training:

@@ -589,7 +589,7 @@ class DepthwiseConv2d(Conv2d):
         m = self.weight.shape[0] // c
         (oh, ow), (kh, kw), (dh, dw) = self.out_hw, self.kernel, self.dilation
         kernel = self._kernel(self.weight)
-        # dout as (OH, OW, C, m, N) in a workspace buffer, bordered by D·(K − 1) zeros when dx
+        # dout as (OH, OW, N, C, m) in a workspace buffer, bordered by D·(K − 1) zeros when dx
         # is the full correlation (stride 1), else by none
         full = self.stride == (1, 1) and self.needs_grad[0]
         spread = ((dh * (kh - 1),) * 2, (dw * (kw - 1),) * 2) if full else ((0, 0), (0, 0))

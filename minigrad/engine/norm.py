@@ -19,6 +19,13 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "BatchNorm
            "GroupNorm", "InstanceNorm"]
 
 
+def eval_affine(weight, bias, running_mean, running_var, eps):
+    """Batch norm in eval mode as the affine map it is per channel, y = x·s + t:
+    (s, t) = (γ/√(σ² + ε), β − μ·s). Also what a conv before it folds in (nn/plan.py)."""
+    scale = weight / np.sqrt(running_var + eps)
+    return scale, bias - running_mean * scale
+
+
 def _channel_sums(a: np.ndarray) -> np.ndarray:
     """Σ over every axis but 1 (the channels) of an (N, C, ...) array. When the channels are a's
     innermost axis in memory (a depthwise conv's output), one product with a vector of ones:
@@ -74,11 +81,10 @@ class BatchNorm(Function):
         else:
             mean, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
             if not self.records_graph:
-                # Inference: y = x·s + t with s = γ/√(σ² + ε), t = β − μ·s, two passes over the
-                # map; x̂ is only kept for a backward.
-                scale = weight / np.sqrt(var + eps)
+                # Inference: two passes over the map; x̂ is only kept for a backward.
+                scale, shift = eval_affine(weight, bias, mean, var, eps)
                 out = np.multiply(x, scale.reshape(per_channel), out=workspace.result_like(x))
-                out += (bias - mean * scale).reshape(per_channel)
+                out += shift.reshape(per_channel)
                 return out
             centered = x - mean.reshape(per_channel)
         self.inv_std = (1 / np.sqrt(var + eps)).reshape(per_channel)

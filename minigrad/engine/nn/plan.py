@@ -28,6 +28,7 @@ from minigrad.engine.nn.conv import Conv2d
 from minigrad.engine.nn.dense import Linear
 from minigrad.engine.nn.norm import BatchNorm2d
 from minigrad.engine.nn.pool import MaxPool2d
+from minigrad.engine.norm import eval_affine
 from minigrad.engine.tensor import Tensor, is_grad_enabled
 
 __all__ = ["FoldedConvBatchNorm", "InPlaceActivation", "as_written", "rewriting", "chain_plan",
@@ -83,9 +84,9 @@ class FoldedConvBatchNorm:
                 or self.weight.data.dtype != weight.dtype:
             self.weight = Tensor(np.empty_like(weight))
             self.bias = Tensor(np.empty(weight.shape[0], dtype=weight.dtype))
-        scale = norm.weight.data / np.sqrt(norm.running_var + norm.eps)           # s
+        scale, shift = eval_affine(norm.weight.data, norm.bias.data, norm.running_mean,
+                                   norm.running_var, norm.eps)                     # s, t
         np.multiply(weight, scale.reshape(-1, 1, 1, 1), out=self.weight.data)     # W·s
-        shift = norm.bias.data - norm.running_mean * scale                         # t
         if conv.bias is not None:
             shift += conv.bias.data * scale                                        # b·s + t
         self.bias.data[...] = shift

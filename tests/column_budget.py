@@ -1,5 +1,5 @@
-"""Convolution builds its im2col columns for the whole batch at once, or one slice of the batch
-at a time when they would exceed a memory budget: tests run both paths."""
+"""Convolution builds its im2col columns a block of images at a time (CACHE_COLUMN_BYTES each),
+and keeps them for backward when the batch is one block: tests run both paths."""
 
 import contextlib
 
@@ -10,10 +10,10 @@ BUDGETS = [None, 1]  # the default budget (one block here), and one image per bl
 
 @contextlib.contextmanager
 def column_budget(budget):
-    saved = conv.COLUMN_BUDGET_BYTES
+    saved = conv.CACHE_COLUMN_BYTES, conv.COLUMN_BUDGET_BYTES
     if budget is not None:
-        conv.COLUMN_BUDGET_BYTES = budget
+        conv.CACHE_COLUMN_BYTES = conv.COLUMN_BUDGET_BYTES = budget
     try:
         yield
     finally:
-        conv.COLUMN_BUDGET_BYTES = saved
+        conv.CACHE_COLUMN_BYTES, conv.COLUMN_BUDGET_BYTES = saved

@@ -174,6 +174,24 @@ def test_conv2d_gradient_of_one_input_only(cfg, seed, which, budget):
         assert tensors[1 - which].grad is None
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
+@given(seed=seeds, stride=st.sampled_from([1, 2]))
+def test_two_convs_in_blocks_of_images_have_the_finite_difference_gradients(seed, stride, budget):
+    """Between two convs the gradient stays filter-major in memory, so the second conv's dx and
+    the first conv's products read and write stretches of the same (F, N·OH·OW) matrices, a
+    block of images at a time: one image per block, and the whole batch as one."""
+    with column_budget(budget):
+        rng = np.random.default_rng(seed)
+        arrays = [rand(rng, (3, 2, 5, 5)), rand(rng, (4, 2, 3, 3)), rand(rng, (4,)),
+                  rand(rng, (2, 4, 3, 3))]
+
+        def fn(x, w1, b1, w2):
+            hidden = F.conv2d(x, w1, b1, stride=stride, padding=1).tanh()
+            return F.conv2d(hidden, w2, padding=1)
+
+        check_grads(fn, *arrays, seed=seed)
+
+
 # ---------------------------------------------------------------------------------------------
 # Pooling
 # ---------------------------------------------------------------------------------------------

@@ -79,11 +79,12 @@ def check_golden(name: str) -> None:
 @contextlib.contextmanager
 def column_budget(budget_bytes: int):
     """Build the columns a few images at a time (the path large batches take)."""
-    saved, conv.COLUMN_BUDGET_BYTES = conv.COLUMN_BUDGET_BYTES, budget_bytes
+    saved = conv.CACHE_COLUMN_BYTES, conv.COLUMN_BUDGET_BYTES
+    conv.CACHE_COLUMN_BYTES = conv.COLUMN_BUDGET_BYTES = budget_bytes
     try:
         yield
     finally:
-        conv.COLUMN_BUDGET_BYTES = saved
+        conv.CACHE_COLUMN_BYTES, conv.COLUMN_BUDGET_BYTES = saved
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,41 +16,46 @@ from threadpoolctl import threadpool_info
 
 import minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.engine import parallel
+from minigrad.engine import conv, parallel
 
 
 @contextlib.contextmanager
-def split_everything():
+def split_everything(blocks_of_one_image: bool = False):
     """Two threads, and every piece of work split however small, so that tiny cases exercise
-    the parts and their seams."""
-    saved = parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS
+    the parts and their seams. blocks_of_one_image: a conv works one image at a time, the
+    threads taking shares of the images (else the batch is one block, split within)."""
+    saved = parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES
     parallel.MIN_PART_VALUES = parallel.MIN_PART_MACS = 1
+    if blocks_of_one_image:
+        conv.CACHE_COLUMN_BYTES = 1
     try:
         with parallel.threads(2):
             yield
     finally:
-        parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS = saved
+        parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES = saved
 
 
 def openblas_threads() -> int:
     return next(p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas")
 
 
+@pytest.mark.parametrize("blocks_of_one_image", [False, True])
 @given(case=conv2d_cases(max_extra=6), seed=seeds)
-def test_conv2d_split_over_threads_matches_the_direct_sum(case, seed):
+def test_conv2d_split_over_threads_matches_the_direct_sum(case, seed, blocks_of_one_image):
     arrays = draw_arrays(case, seed)
     x, w, b = arrays if len(arrays) == 3 else arrays + [None]
     kw = case["kwargs"]
-    with split_everything():
+    with split_everything(blocks_of_one_image):
         out = F.conv2d(*[Tensor(a) for a in arrays], **kw)
     expected = conv2d_loops(x, w, b, kw["stride"], explicit_pads(case), kw["dilation"],
                             kw["groups"])
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("blocks_of_one_image", [False, True])
 @given(case=conv2d_cases(), seed=seeds)
-def test_conv2d_split_over_threads_gradients(case, seed):
-    with split_everything():
+def test_conv2d_split_over_threads_gradients(case, seed, blocks_of_one_image):
+    with split_everything(blocks_of_one_image):
         check_grads(lambda *t: F.conv2d(*t, **case["kwargs"]), *draw_arrays(case, seed),
                     seed=seed)
 
@@ -112,6 +117,19 @@ def test_threads_holds_openblas_at_one_and_gives_the_settings_back():
             assert (parallel.get_threads(), openblas_threads()) == (1, 1)
         assert parallel.get_threads() == 2
     assert (parallel.get_threads(), openblas_threads()) == (1, before)
+
+
+def test_a_part_splits_nothing_further():
+    """Work run inside a part (a conv's share of the blocks) must not wait on the pool that
+    runs it: parts() and matmul() run it whole there."""
+    seen = {}
+
+    def work(part):
+        seen[part.start] = parallel.parts(100, 1)
+    with split_everything():
+        parallel.run(work, parallel.parts(2, 1))
+        assert parallel.parts(100, 1) == [slice(0, 50), slice(50, 100)]
+    assert seen == {0: [slice(0, 100)], 1: [slice(0, 100)]}
 
 
 def test_an_error_in_any_part_is_raised():

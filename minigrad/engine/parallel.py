@@ -20,6 +20,7 @@ microseconds.
 from __future__ import annotations
 
 import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -32,6 +33,7 @@ MIN_PART_MACS = 1 << 22     # multiply-adds of a product: about 40 µs
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
+_part = threading.local()  # .running: this thread is running a part of run(); it splits no more
 _blas_limit = None  # the threadpoolctl limit holding OpenBLAS at one thread, once taken
 
 
@@ -83,7 +85,7 @@ def _resize_pool(n: int) -> None:
 def parts(length: int, cost_per_item: int, min_part_cost: int | None = None) -> list[slice]:
     """Split range(length) into at most get_threads() slices that each cost at least
     min_part_cost (default MIN_PART_VALUES): one slice when there is one thread or little work."""
-    if _threads == 1:
+    if _threads == 1 or _in_part():
         return [slice(0, length)]
     min_part_cost = MIN_PART_VALUES if min_part_cost is None else min_part_cost
     count = max(1, min(_threads, length, length * cost_per_item // min_part_cost))
@@ -93,17 +95,30 @@ def parts(length: int, cost_per_item: int, min_part_cost: int | None = None) -> 
 
 def run(work, slices: list[slice]) -> None:
     """work(slice) for every slice, the first on this thread and the rest on the pool; returns
-    when all are done (an exception in any part is raised here). A part must not call run()
-    itself: waiting on the pool it runs on, it could wait forever."""
+    when all are done (an exception in any part is raised here). Inside a part, parts() and
+    matmul() split nothing: a part waiting on the pool it runs on could wait forever, and the
+    other threads are busy with their own parts anyway."""
     if len(slices) == 1:
         work(slices[0])
         return
-    pending = [_pool.submit(work, part) for part in slices[1:]]
+    pending = [_pool.submit(_as_part, work, part) for part in slices[1:]]
     try:
-        work(slices[0])
+        _as_part(work, slices[0])
     finally:
         for future in pending:
             future.result()
+
+
+def _as_part(work, part: slice) -> None:
+    _part.running = True
+    try:
+        work(part)
+    finally:
+        _part.running = False
+
+
+def _in_part() -> bool:
+    return getattr(_part, "running", False)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -114,7 +129,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     are added: each reads its share of both operands, where a split by columns would read all
     of a twice (simple-convnet's first conv, 25×57600 @ 57600×30: 1.5 ms against 4.1, and 3.0
     on one thread)."""
-    if _threads == 1:
+    if _threads == 1 or _in_part():
         return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]

@@ -317,6 +317,14 @@ def test_batch_norm_in_every_memory_layout_a_conv_leaves(layout):
         np.testing.assert_allclose(out[:, c].ravel(), expected, rtol=1e-10, atol=1e-12)
     check_grads(lambda x, k, g, b: F.batch_norm(maps(x, k), np.zeros(2), np.ones(2), g, b, True),
                 x, kernel, gamma, beta)
+    # eval mode, the running statistics: without a graph (x·s + t) and with one
+    mean, var = rng.standard_normal(2), rng.uniform(0.5, 2, 2)
+    out = F.batch_norm(Tensor(made), mean, var, Tensor(gamma), Tensor(beta), False).data
+    for c in range(2):
+        expected = (made[:, c] - mean[c]) / np.sqrt(var[c] + 1e-5) * gamma[c] + beta[c]
+        np.testing.assert_allclose(out[:, c], expected, rtol=1e-10, atol=1e-12)
+    check_grads(lambda x, k, g, b: F.batch_norm(maps(x, k), mean, var, g, b, False),
+                x, kernel, gamma, beta)
 
 
 def test_embedding_against_loops_and_repeated_indices_accumulate():

@@ -41,6 +41,27 @@ def _channel_sums(a: np.ndarray) -> np.ndarray:
     return a.sum(axis=(0,) + tuple(range(2, a.ndim)))
 
 
+# Below this many channels, a per-channel vector meeting a channels-last map is tiled over the
+# batch (_channel_vector); from 64 on, numpy's loop over one pixel's channels is long enough.
+TILED_BELOW_CHANNELS = 64
+
+
+def _channel_vector(vector: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """vector (C,) as an array that broadcasts over `like` (N, C, ...) per channel.
+
+    When like lies (..., N, C) in memory, channels innermost and the batch next (a depthwise
+    conv's output, and the 1×1 conv's after it), and has few channels, the vector is tiled N
+    times, (N, C, 1, ...): numpy's loop then runs over the N·C contiguous values of a pixel
+    instead of the C of one image. A training step's batch norm, forward and backward, at
+    32×C×H×W: 16×14×14 0.42 -> 0.29 ms, 32×14×14 0.61 -> 0.47; at 128×4×4 the tiling (4 µs a
+    vector) costs more than it saves (0.20 -> 0.23). Otherwise the plain (1, C, 1, ...)."""
+    n, c, itemsize = like.shape[0], like.shape[1], like.itemsize
+    if like.ndim > 2 and c < TILED_BELOW_CHANNELS and like.strides[1] == itemsize \
+            and like.strides[0] == c * itemsize and min(like.strides[2:]) >= n * c * itemsize:
+        return np.tile(vector, n).reshape((n, c) + (1,) * (like.ndim - 2))
+    return vector.reshape((1, c) + (1,) * (like.ndim - 2))
+
+
 class BatchNorm(Function):
     """x: (N, C), (N, C, L) or (N, C, H, W), weight γ and bias β: (C,) -> x's shape, per channel c:
 
@@ -62,8 +83,6 @@ class BatchNorm(Function):
             if array.shape != (c,):
                 raise ValueError(f"batch_norm: {label} shape {array.shape} does not match the "
                                  f"input's {c} channels (input {x.shape})")
-        self.axes = (0,) + tuple(range(2, x.ndim))          # every axis but the channels
-        per_channel = (1, c) + (1,) * (x.ndim - 2)          # (C,) arrays broadcast like this
         self.training = training
         if training:
             m = x.size // c
@@ -71,7 +90,7 @@ class BatchNorm(Function):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
             mean = _channel_sums(x) / m
-            centered = x - mean.reshape(per_channel)
+            centered = x - _channel_vector(mean, x)
             var = _channel_sums(np.square(centered)) / m
             # In place: the caller's buffers (a module's running statistics) are updated.
             running_mean *= 1 - momentum
@@ -83,35 +102,35 @@ class BatchNorm(Function):
             if not self.records_graph:
                 # Inference: two passes over the map; x̂ is only kept for a backward.
                 scale, shift = eval_affine(weight, bias, mean, var, eps)
-                out = np.multiply(x, scale.reshape(per_channel), out=workspace.result_like(x))
-                out += shift.reshape(per_channel)
+                out = np.multiply(x, _channel_vector(scale, x), out=workspace.result_like(x))
+                out += _channel_vector(shift, x)
                 return out
-            centered = x - mean.reshape(per_channel)
-        self.inv_std = (1 / np.sqrt(var + eps)).reshape(per_channel)
+            centered = x - _channel_vector(mean, x)
+        self.inv_std = 1 / np.sqrt(var + eps)
         self.x_hat = centered
-        self.x_hat *= self.inv_std                           # in place: x̂ owns `centered`
-        self.gamma = weight.reshape(per_channel)
-        out = self.x_hat * self.gamma
-        out += bias.reshape(per_channel)
+        self.x_hat *= _channel_vector(self.inv_std, x)          # in place: x̂ owns `centered`
+        self.gamma = weight
+        out = self.x_hat * _channel_vector(weight, x)
+        out += _channel_vector(bias, x)
         return out
 
     def backward(self, grad):
         # With ĝ = γ·g, mean(ĝ) = γ·Σg/m and mean(ĝ·x̂) = γ·Σ(g·x̂)/m are the bias and weight
         # gradients over m, so the training-mode dx above is γ/σ·(g − Σg/m − x̂·Σ(g·x̂)/m):
         # two sums and three passes over the map instead of nine.
-        per_channel = self.gamma.shape
-        m = grad.size // per_channel[1]
+        x_hat = self.x_hat
+        m = grad.size // grad.shape[1]
         dbias = _channel_sums(grad)
-        dweight = _channel_sums(grad * self.x_hat)
+        dweight = _channel_sums(grad * x_hat)
         dx = None
         if self.needs_grad[0]:
             if self.training:
-                dx = self.x_hat * (-dweight / m).reshape(per_channel)
+                dx = x_hat * _channel_vector(-dweight / m, x_hat)
                 dx += grad
-                dx -= (dbias / m).reshape(per_channel)
-                dx *= self.gamma * self.inv_std
+                dx -= _channel_vector(dbias / m, x_hat)
+                dx *= _channel_vector(self.gamma * self.inv_std, x_hat)
             else:
-                dx = grad * (self.gamma * self.inv_std)
+                dx = grad * _channel_vector(self.gamma * self.inv_std, x_hat)
         return (dx, dweight if self.needs_grad[1] else None,
                 dbias if self.needs_grad[2] else None)
 

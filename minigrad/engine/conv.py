@@ -665,11 +665,15 @@ class DepthwiseConv2d(Conv2d):
                                                    self.out_hw):
                     dpadded[rows, columns] += np.einsum("hwnck,ck->hwnc", by_channel,
                                                         kernel[i, j])
+            # dx laid out in memory as x is, so that the ops before this conv (batch norm,
+            # activations) meet their own layout in backward: when x is channel-major, the
+            # one transposing copy here costs less than the mismatched passes there
+            # (mobilenet-mini's first ReLU6 and batch norm, backward: 0.51 -> 0.21 ms, for
+            # 0.22 more here)
             (top, _), (left, _) = self.pads
-            result = workspace.result_array((h, w, n, c), dpadded.dtype)
-            np.copyto(result, dpadded[top:top + h, left:left + w])
+            dx = workspace.result_like(self.x, dpadded.dtype)
+            np.copyto(dx.transpose(2, 3, 0, 1), dpadded[top:top + h, left:left + w])
             self._give_back(dpadded)
-            dx = result.transpose(2, 3, 0, 1)
         if self.needs_grad[1]:
             windows_of_x = self._windows(self.padded, self.out_hw, self.stride)
             dweight = np.einsum("hwijnc,hwnck->ckij", windows_of_x,

@@ -83,9 +83,10 @@ def im2col(x: np.ndarray, kernel, stride, dilation, out_hw, pads=((0, 0), (0, 0)
 # A padded map is copied into a zero-bordered array first, and its columns taken as one view,
 # when that view's copy moves at most this many runs (of one output row each): two numpy calls
 # instead of four per kernel offset, 1.2-7x faster at batch 1 (mnist-cnn's first conv: 51
-# against 7 µs). Past it the copy's many short runs cost more than the offsets' calls (32 images
-# of 16 channels at 7x7, 32k runs of 7: 220 against 118 µs).
-BORDERED_COPY_RUNS = 1 << 14
+# against 7 µs; 32 channels at 28x28, 8k runs: 95 against 127). Past it the copy's many short
+# runs cost more than the offsets' calls (a cache block of mnist-cnn's conv 2, 16k runs of 28:
+# 173 against 160 µs; 32 images of 16 channels at 7x7, 32k runs of 7: 191 against 107).
+BORDERED_COPY_RUNS = 1 << 13
 
 
 def _few_runs(column_values: int, out_hw) -> bool:

@@ -15,7 +15,7 @@ from minigrad.layers import shapes
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
-                                     padding_sides, pair, windows)
+                                     padding_sides, pair, strided_view, windows)
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
            "Conv2d", "GroupedConv2d", "DepthwiseConv2d", "ConvTranspose2d"]
@@ -102,10 +102,9 @@ def _im2col_by_one_view(x, kernel, stride, dilation, out_hw, out):
     n, c = x.shape[:2]
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
     along_n, along_c, along_h, along_w = x.strides
-    windows = np.lib.stride_tricks.as_strided(
+    windows = strided_view(
         x, (c, kh, kw, n, oh, ow),
-        (along_c, along_h * dh, along_w * dw, along_n, along_h * sh, along_w * sw),
-        writeable=False)
+        (along_c, along_h * dh, along_w * dw, along_n, along_h * sh, along_w * sw))
     np.copyto(out.reshape(c, kh, kw, n, oh, ow), windows)
 
 
@@ -696,10 +695,9 @@ class DepthwiseConv2d(Conv2d):
         map, for this conv's kernel and dilation."""
         along_h, along_w = padded.strides[:2]
         (dh, dw), (sh, sw) = self.dilation, stride
-        return np.lib.stride_tricks.as_strided(
+        return strided_view(
             padded, tuple(out_hw) + self.kernel + padded.shape[2:],
-            (along_h * sh, along_w * sw, along_h * dh, along_w * dw) + padded.strides[2:],
-            writeable=False)
+            (along_h * sh, along_w * sw, along_h * dh, along_w * dw) + padded.strides[2:])
 
     def _bordered(self, role, maps, pads):
         """maps (H, W, ...) copied into a workspace buffer with a zero border of pads

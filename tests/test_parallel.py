@@ -24,15 +24,17 @@ def split_everything(blocks_of_one_image: bool = False):
     """Two threads, and every piece of work split however small, so that tiny cases exercise
     the parts and their seams. blocks_of_one_image: a conv works one image at a time, the
     threads taking shares of the images (else the batch is one block, split within)."""
-    saved = parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES
+    saved = (parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES,
+             conv.COLUMN_BUDGET_BYTES)
     parallel.MIN_PART_VALUES = parallel.MIN_PART_MACS = 1
     if blocks_of_one_image:
-        conv.CACHE_COLUMN_BYTES = 1
+        conv.CACHE_COLUMN_BYTES = conv.COLUMN_BUDGET_BYTES = 1
     try:
         with parallel.threads(2):
             yield
     finally:
-        parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES = saved
+        (parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES,
+         conv.COLUMN_BUDGET_BYTES) = saved
 
 
 def openblas_threads() -> int:

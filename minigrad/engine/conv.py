@@ -288,19 +288,23 @@ def _by_group(matrix: np.ndarray, groups: int) -> np.ndarray:
     return matrix.reshape(groups, -1, matrix.shape[-1])
 
 
-# The columns are built and used a block of images at a time, each block's columns about this
-# size, so that its products and col2im find them in the core's cache (2 MB of L2 here) instead of
-# memory; in training, backward builds each block's columns again rather than keep the whole
-# batch's. With two threads each takes a share of the blocks (mnist-cnn inference at batch 32
-# 15.4 -> 13.3 ms). One thread, batch 32: resnet-mini's 16-channel conv, forward alone (inference)
-# 6.1 -> 4.2 ms, forward and backward 14.1 -> 13.3; mnist-cnn's 32 -> 64 conv 17.3 -> 13.9 and
-# 51.7 -> 48.7. It also bounds memory: a training step's peak RSS, mnist-cnn-dropout at batch
-# 200, 559 -> 432 MiB (a batch of 1024 images through mnist-cnn's conv would need a 925 MB
-# column buffer, and as much again for its gradient).
+# On one thread the columns are built and used a block of images at a time, each block's columns
+# about this size, so that its products and col2im find them in the core's cache (2 MB of L2
+# here) instead of memory; in training, backward builds each block's columns again rather than
+# keep the whole batch's. One thread, batch 32: resnet-mini's 16-channel conv, forward alone
+# (inference) 6.1 -> 4.2 ms, forward and backward 14.1 -> 13.3; mnist-cnn's 32 -> 64 conv
+# 17.3 -> 13.9 and 51.7 -> 48.7; a training step's peak RSS, mnist-cnn-dropout at batch 200,
+# 559 -> 432 MiB.
 CACHE_COLUMN_BYTES = 2 * 2**20
 
-# ConvTranspose2d builds its columns (of the output's size) a slice of the batch at a time only
-# past this size, to bound memory.
+# On more threads a block is as large as this allows (the whole batch, for the presets): its
+# im2col and col2im are split by channels and its products by columns, a few large numpy calls
+# per thread, while small blocks make each thread's im2col and col2im dozens of small calls that
+# contend for the GIL (two threads each building half the blocks took 1.35 ms where one thread
+# building all took 0.92). Side by side, two threads, training steps: resnet-mini 42.5 -> 37.8 ms,
+# mnist-cnn 43.8 -> 41.5. It bounds memory: a batch of 1024 images through mnist-cnn's 32 -> 64
+# conv would need a 925 MB column buffer, and as much again for its gradient. ConvTranspose2d
+# builds its columns (of the output's size) a slice of the batch at a time past this size too.
 COLUMN_BUDGET_BYTES = 128 * 2**20
 
 
@@ -323,9 +327,10 @@ class Conv2d(Function):
 
     forward:  out = W(F, C·KH·KW) @ im2col(x) + b
     backward: dW = dout @ colsᵀ,  db = Σ dout,  dx = col2im(Wᵀ @ dout)
-    All of it a block of images at a time (CACHE_COLUMN_BYTES of columns): out and dout are
-    (F, N·OH·OW) matrices in memory, so a block's products read and write a stretch of their
-    columns in place, and dx is (C, N, H, W), so col2im sums a block into its own images.
+    All of it a block of images at a time (about CACHE_COLUMN_BYTES of columns on one thread,
+    up to COLUMN_BUDGET_BYTES on more): out and dout are (F, N·OH·OW) matrices in memory, so a
+    block's products read and write a stretch of their columns in place, and dx is
+    (C, N, H, W), so col2im sums a block into its own images.
     Backward builds each block's columns again unless the whole batch was one block (kept).
     The three products are methods so that GroupedConv2d can do them per group.
 
@@ -443,14 +448,16 @@ class Conv2d(Function):
         return self.kernel == (1, 1) and self.stride == (1, 1) and self.pads == ((0, 0), (0, 0))
 
     def _images_per_block(self) -> int:
-        """How many images' columns make about CACHE_COLUMN_BYTES (at least one); the whole
-        batch when the columns are x itself."""
+        """How many images' columns make about CACHE_COLUMN_BYTES on one thread, or
+        COLUMN_BUDGET_BYTES on more (at least one image); the whole batch when the columns are
+        x itself."""
         n, c = self.x.shape[:2]
         if self._columns_are_x():
             return n
         column_bytes = c * self.kernel[0] * self.kernel[1] * self.out_hw[0] * self.out_hw[1] \
             * self.x.itemsize
-        return max(1, min(n, CACHE_COLUMN_BYTES // column_bytes))
+        budget = CACHE_COLUMN_BYTES if parallel.get_threads() == 1 else COLUMN_BUDGET_BYTES
+        return max(1, min(n, budget // column_bytes))
 
     def _column_buffer(self, role):
         """A workspace buffer for one block's columns (None when the columns are x itself)."""

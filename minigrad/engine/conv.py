@@ -352,7 +352,8 @@ class Conv2d(Function):
         self.block = self._images_per_block()
         pixels = self.out_hw[0] * self.out_hw[1]
         out = workspace.result_array((f, n * pixels), np.result_type(x, weight))
-        if self.records_graph and self.block >= n:  # one block: its columns kept for backward
+        if self.records_graph and self.block >= n and not self._correlates_back():
+            # one block: its columns kept for backward
             self.column_buffer = self._column_buffer("columns 0")
             self.cols = self._columns(slice(0, n), self.column_buffer)
 
@@ -365,9 +366,10 @@ class Conv2d(Function):
         self._block_by_block(multiply)
         return out.reshape(f, n, *self.out_hw).transpose(1, 0, 2, 3)
 
-    def _block_by_block(self, work):
+    def _block_by_block(self, work, build_columns=True):
         """work(batch, columns, share) for every block of the batch: the kept columns, or each
-        block's built into a column buffer of the thread's own. The engine's threads take
+        block's built into a column buffer of the thread's own (None without build_columns).
+        The engine's threads take
         consecutive shares of the blocks (share: the thread's number, for scratch buffers of its
         own); a single block splits its own work over the threads instead."""
         blocks = list(_batch_blocks(self.x.shape[0], self.block))
@@ -377,6 +379,10 @@ class Conv2d(Function):
             index = shares.index(share)
             if self.cols is not None:
                 work(blocks[0], self.cols, index)
+                return
+            if not build_columns:
+                for batch in blocks[share]:
+                    work(batch, None, index)
                 return
             role = f"columns {index}"
             buffer = self._column_buffer(role)
@@ -503,31 +509,59 @@ class Conv2d(Function):
         return tuple((d * (k - 1) - before, d * (k - 1) - after)
                      for d, k, (before, after) in zip(self.dilation, self.kernel, self.pads))
 
-    def _flipped_kernel(self):
-        """W (F, C, KH, KW) flipped in both spatial axes, as (C, F·KH·KW), when dx is better
-        had as that correlation than as col2im(Wᵀ @ dout); else None.
-
-        At stride 1, one group, and no more filters than input channels: dout's columns are
-        then no larger than x's, and copying them beats col2im's adds. A 2 MB block at a time,
-        one thread: resnet-mini's 16 -> 16 conv 3.59 -> 2.85 ms, its 32 -> 32 one at 14×14
-        2.30 -> 1.86; mnist-cnn's 32 -> 64 would take 16.4 against 14.4."""
+    def _correlates_back(self) -> bool:
+        """Whether backward works from dout's columns instead of x's: at stride 1 and one
+        group, with no more filters than input channels (dout's columns then no larger than
+        x's) and the transposed padding not negative. See _backward_by_correlation."""
         f, c = self.weight.shape[:2]
-        if type(self) is not Conv2d or self.stride != (1, 1) or f > c \
-                or min(min(side) for side in self._transposed_pads()) < 0:
-            return None
-        flipped = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        return np.ascontiguousarray(flipped).reshape(c, -1)
+        return (type(self) is Conv2d and self.stride == (1, 1) and f <= c
+                and min(min(side) for side in self._transposed_pads()) >= 0)
 
-    def _correlate_back(self, grad, flipped, role, out):
-        """dx of a block, (C, n·H·W) into out: im2col of dout (n, F, OH, OW) under the
-        transposed padding, into a workspace buffer, then flipped (C, F·KH·KW) @ columns."""
-        n, (h, w) = grad.shape[0], self.x.shape[2:]
-        buffer = workspace.take(self.owner, role, (flipped.shape[1], self.block * h * w),
-                                grad.dtype)  # sized for a full block, as the column buffer
-        columns = im2col(grad, self.kernel, (1, 1), self.dilation, (h, w),
-                         self._transposed_pads(), out=buffer[:, :n * h * w])
-        parallel.matmul(flipped, columns, out=out)
-        workspace.give_back(self.owner, role, buffer)
+    def _backward_by_correlation(self, grad, rows, needs_db):
+        """Backward from G = im2col of dout under the transposed padding, (F·KH·KW, N·H·W),
+        whose rows run over the kernel offsets flipped. With x as its (C, N·H·W) rows X:
+        dx = W flipped as (C, F·KH·KW) @ G (dx is dout correlated with the flipped kernel),
+        and dW flipped = X @ Gᵀ, so x's columns are neither kept nor built again, and there
+        is no col2im: copying dout's columns beats its nine adds. A 2 MB block at a time, one
+        thread, dx alone: resnet-mini's 16 -> 16 conv 3.59 -> 2.85 ms, 32 -> 32 at 14×14
+        2.30 -> 1.86 (mnist-cnn's 32 -> 64 would take 16.4 against 14.4: more filters); with x's
+        columns no longer built again, resnet-mini's training step 44.2 -> 41.3 ms."""
+        n, c, h, w = self.x.shape
+        f, _, kh, kw = self.weight.shape
+        pixels, out_pixels = h * w, self.out_hw[0] * self.out_hw[1]
+        flipped = np.ascontiguousarray(
+            self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
+        by_channel = self.x.transpose(1, 0, 2, 3)
+        x_rows = (by_channel if by_channel.flags.c_contiguous
+                  else np.ascontiguousarray(by_channel)).reshape(c, -1)
+        dx = (workspace.result_array((c, n, h, w), np.result_type(grad, flipped))
+              if self.needs_grad[0] else None)
+        dws, dbs = {}, {}  # by block, summed in the batch's order (the same sums every run)
+
+        def correlate(batch, _, share):
+            role = f"output grad columns {share}"
+            buffer = workspace.take(self.owner, role, (f * kh * kw, self.block * pixels),
+                                    grad.dtype)  # sized for a full block, as x's columns
+            images = slice(batch.start * pixels, batch.stop * pixels)
+            columns = im2col(grad[batch], self.kernel, (1, 1), self.dilation, (h, w),
+                             self._transposed_pads(), out=buffer[:, :images.stop - images.start])
+            if needs_db:
+                dbs[batch.start] = rows[:, batch.start * out_pixels:
+                                        batch.stop * out_pixels].sum(axis=1)
+            if self.needs_grad[1]:  # as (G @ Xᵀ)ᵀ: OpenBLAS runs X @ Gᵀ (16 rows) 2x slower
+                dws[batch.start] = parallel.matmul(columns, x_rows[:, images].T).T
+            if dx is not None:
+                parallel.matmul(flipped, columns, out=dx.reshape(c, -1)[:, images])
+            workspace.give_back(self.owner, role, buffer)
+
+        self._block_by_block(correlate, build_columns=False)
+        dw = None
+        if dws:
+            dw = _in_order_sum(dws).reshape(c, f, kh, kw)[:, :, ::-1, ::-1]
+            dw = np.ascontiguousarray(dw.transpose(1, 0, 2, 3))
+        db = None if not dbs else _in_order_sum(dbs)
+        dx = None if dx is None else dx.transpose(1, 0, 2, 3)
+        return (dx, dw, db) if len(self.needs_grad) == 3 else (dx, dw)
 
     def _rows_of(self, grad):
         """dout (N, F, OH, OW) as the (F, N·OH·OW) matrix of the products: a view when dout is
@@ -548,10 +582,14 @@ class Conv2d(Function):
         weights = self.weight.reshape(f, -1)
         pixels = self.out_hw[0] * self.out_hw[1]
         needs_db = len(self.needs_grad) == 3 and self.needs_grad[2]
+        rows, copied = self._rows_of(grad)                           # (F, N·OH·OW)
+        if self._correlates_back():
+            grads = self._backward_by_correlation(grad, rows, needs_db)
+            if copied is not None:
+                workspace.give_back(self.owner, "output grad", copied)
+            return grads
         dx = (workspace.result_array((c, n, h, w), np.result_type(grad, weights))
               if self.needs_grad[0] else None)
-        rows, copied = self._rows_of(grad)                           # (F, N·OH·OW)
-        flipped = self._flipped_kernel() if dx is not None else None
         dws, dbs = {}, {}  # by block, summed in the batch's order (the same sums every run)
 
         def gradients(batch, cols, share):
@@ -560,10 +598,7 @@ class Conv2d(Function):
                 dws[batch.start] = self._weight_grad(g, cols)
             if needs_db:
                 dbs[batch.start] = g.sum(axis=1)
-            if dx is not None and flipped is not None:
-                self._correlate_back(grad[batch], flipped, f"output grad columns {share}",
-                                     dx.reshape(c, -1)[:, batch.start * h * w:batch.stop * h * w])
-            elif dx is not None:  # skipped for a first layer, whose input needs no gradient
+            if dx is not None:  # skipped for a first layer, whose input needs no gradient
                 # dW has read the columns: their gradient can overwrite them, unless a later
                 # backward (retain_graph) will read the kept columns again, or they are x
                 # itself (a 1×1 conv's); both are one block, so one thread.

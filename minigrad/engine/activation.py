@@ -155,8 +155,13 @@ class ReLU6(Function):
 
     def backward(self, grad):
         # x lies strictly between 0 and 6 exactly where the output does: the output, alive
-        # until backward anyway, gives the mask, and forward keeps no mask array.
-        return grad * ((self.out > 0) & (self.out < 6))
+        # until backward anyway, gives the mask, and forward keeps no mask array. The mask and
+        # dx are result arrays laid out as the output (recycled, so no fresh pages to fault in).
+        above = np.greater(self.out, 0, out=workspace.result_like(self.out, np.bool_))
+        dx = np.less(self.out, 6, out=workspace.result_like(self.out, grad.dtype))
+        dx *= above
+        dx *= grad
+        return dx
 
 
 def relu6(x) -> Tensor:

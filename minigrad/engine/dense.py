@@ -34,10 +34,11 @@ class Linear(Function):
         x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = grad.reshape(-1, grad.shape[-1])
         dx = None
-        if self.needs_grad[0]:
-            dx = parallel.matmul(g2, self.weight).reshape(self.x.shape)
+        if self.needs_grad[0]:  # dx and dW are megabytes: recycled, not mapped anew
+            dx = parallel.matmul(g2, self.weight, out=workspace.result_array(
+                x2.shape, np.result_type(g2, self.weight))).reshape(self.x.shape)
         dw = None
-        if self.needs_grad[1]:  # a dense layer's dW is megabytes: recycled, not mapped anew
+        if self.needs_grad[1]:
             dw = parallel.matmul(g2.T, x2, out=workspace.result_array(self.weight.shape,
                                                                       np.result_type(g2, x2)))
         if len(self.needs_grad) == 3:

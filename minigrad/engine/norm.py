@@ -90,8 +90,10 @@ class BatchNorm(Function):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
             mean = _channel_sums(x) / m
-            centered = x - _channel_vector(mean, x)
-            var = _channel_sums(np.square(centered)) / m
+            # Maps and temporaries are result arrays (workspace.py), recycled once free: fresh
+            # ones of a few hundred kB cost page faults, 18% of mobilenet-mini's step.
+            centered = np.subtract(x, _channel_vector(mean, x), out=workspace.result_like(x))
+            var = _channel_sums(np.square(centered, out=workspace.result_like(centered))) / m
             # In place: the caller's buffers (a module's running statistics) are updated.
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -105,12 +107,13 @@ class BatchNorm(Function):
                 out = np.multiply(x, _channel_vector(scale, x), out=workspace.result_like(x))
                 out += _channel_vector(shift, x)
                 return out
-            centered = x - _channel_vector(mean, x)
+            centered = np.subtract(x, _channel_vector(mean, x), out=workspace.result_like(x))
         self.inv_std = 1 / np.sqrt(var + eps)
         self.x_hat = centered
         self.x_hat *= _channel_vector(self.inv_std, x)          # in place: x̂ owns `centered`
         self.gamma = weight
-        out = self.x_hat * _channel_vector(weight, x)
+        out = np.multiply(self.x_hat, _channel_vector(weight, x),
+                          out=workspace.result_like(x, np.result_type(x, weight)))
         out += _channel_vector(bias, x)
         return out
 
@@ -121,16 +124,20 @@ class BatchNorm(Function):
         x_hat = self.x_hat
         m = grad.size // grad.shape[1]
         dbias = _channel_sums(grad)
-        dweight = _channel_sums(grad * x_hat)
+        dtype = np.result_type(grad, x_hat)
+        dweight = _channel_sums(np.multiply(grad, x_hat, out=workspace.result_like(x_hat, dtype)))
         dx = None
         if self.needs_grad[0]:
+            scale = _channel_vector(self.gamma * self.inv_std, x_hat)
             if self.training:
-                dx = x_hat * _channel_vector(-dweight / m, x_hat)
+                dx = np.multiply(x_hat, _channel_vector(-dweight / m, x_hat),
+                                 out=workspace.result_like(x_hat, dtype))
                 dx += grad
                 dx -= _channel_vector(dbias / m, x_hat)
-                dx *= _channel_vector(self.gamma * self.inv_std, x_hat)
+                dx *= scale
             else:
-                dx = grad * _channel_vector(self.gamma * self.inv_std, x_hat)
+                dx = np.multiply(grad, scale,
+                                 out=workspace.result_like(x_hat, np.result_type(grad, scale)))
         return (dx, dweight if self.needs_grad[1] else None,
                 dbias if self.needs_grad[2] else None)
 

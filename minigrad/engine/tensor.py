@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.engine import workspace
+
 _grad_enabled = True
 
 
@@ -539,6 +541,8 @@ class Add(Function):
     def forward(self, a, b):
         _broadcast_check("add", a, b)
         self.shapes = a.shape, b.shape
+        if a.shape == b.shape and a.ndim:  # a residual sum: a recycled result array, no faults
+            return np.add(a, b, out=workspace.result_like(a, np.result_type(a, b)))
         return a + b
 
     def backward(self, grad):
@@ -563,12 +567,20 @@ class Mul(Function):
     def forward(self, a, b):
         _broadcast_check("mul", a, b)
         self.a, self.b = a, b
-        return a * b
+        return _times(a, b)
 
     def backward(self, grad):
-        da = unbroadcast(grad * self.b, self.a.shape) if self.needs_grad[0] else None
-        db = unbroadcast(grad * self.a, self.b.shape) if self.needs_grad[1] else None
+        da = unbroadcast(_times(grad, self.b), self.a.shape) if self.needs_grad[0] else None
+        db = unbroadcast(_times(grad, self.a), self.b.shape) if self.needs_grad[1] else None
         return da, db
+
+
+def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b, into a recycled result array when both have one shape (a dropout mask's product:
+    megabytes, whose fresh pages cost mnist-cnn-dropout 780 faults a step)."""
+    if a.shape == b.shape and a.ndim:
+        return np.multiply(a, b, out=workspace.result_like(a, np.result_type(a, b)))
+    return a * b
 
 
 class Div(Function):

@@ -132,29 +132,16 @@ def conv_configs(draw):
 
 
 @pytest.mark.parametrize("budget", BUDGETS)
+@pytest.mark.parametrize("graph", [False, True])
 @given(cfg=conv_configs(), seed=seeds)
-def test_conv2d_recording_a_graph_matches_loops(cfg, seed, budget):
-    """With a graph the columns are kept for backward (one block) or built again there."""
-    with column_budget(budget):
-        rng = np.random.default_rng(seed)
-        x = rng.standard_normal(cfg["x_shape"])
-        w = rng.standard_normal(cfg["w_shape"])
-        out = F.conv2d(Tensor(x, requires_grad=True), Tensor(w, requires_grad=True),
-                       stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
-        expected = conv2d_loops(x, w, None, _as_pair(cfg["stride"]), cfg["pads"],
-                                _as_pair(cfg["dilation"]))
-        np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("budget", BUDGETS)
-@given(cfg=conv_configs(), seed=seeds)
-def test_conv2d_matches_loops(cfg, seed, budget):
+def test_conv2d_matches_loops(cfg, seed, budget, graph):
+    """Without a graph, and with one (the columns then kept for backward, or built again)."""
     with column_budget(budget):
         rng = np.random.default_rng(seed)
         x = rng.standard_normal(cfg["x_shape"])
         w = rng.standard_normal(cfg["w_shape"])
         b = rng.standard_normal(cfg["w_shape"][:1]) if cfg["bias"] else None
-        args = (Tensor(x), Tensor(w)) + ((Tensor(b),) if b is not None else ())
+        args = tuple(Tensor(a, requires_grad=graph) for a in (x, w, b) if a is not None)
         out = F.conv2d(*args, stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"])
         expected = conv2d_loops(x, w, b, _as_pair(cfg["stride"]), cfg["pads"], _as_pair(cfg["dilation"]))
         assert out.shape == expected.shape

@@ -1,11 +1,14 @@
 """Convolution: im2col + ONE matrix multiply, filled and emptied by loops over the KH·KW kernel
 offsets (never over pixels), as in "Deep Learning from Scratch". Decomposing it into
-elementwise ops would be 100-300x slower on numpy.
+elementwise ops would be 100-300x slower on numpy. On one thread the batch goes through in
+blocks of images whose columns fit in a core's cache (CACHE_COLUMN_BYTES); a stride-1 conv with
+no more filters than input channels goes backward from dout's columns instead of x's
+(Conv2d._backward_by_correlation).
 
 Grouped convolutions do the same products once per group, as one batched matmul, except
-depthwise ones (groups = C), which need no columns: one multiply-add per kernel offset; transposed
-convolutions are the adjoint of conv2d (col2im in forward, im2col in backward); the 1-D ops are
-the 2-D ones on maps of height 1."""
+depthwise ones (groups = C), which need no columns: one sum of products over a strided view of
+every window (np.einsum); transposed convolutions are the adjoint of conv2d (col2im in forward,
+im2col in backward); the 1-D ops are the 2-D ones on maps of height 1."""
 
 from __future__ import annotations
 

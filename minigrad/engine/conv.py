@@ -372,9 +372,9 @@ class Conv2d(Function):
     def _block_by_block(self, work, build_columns=True):
         """work(batch, columns, share) for every block of the batch: the kept columns, or each
         block's built into a column buffer of the thread's own (None without build_columns).
-        The engine's threads take
-        consecutive shares of the blocks (share: the thread's number, for scratch buffers of its
-        own); a single block splits its own work over the threads instead."""
+        The engine's threads take consecutive shares of the blocks (share: the thread's number,
+        for scratch buffers of its own); a single block splits its own work over the threads
+        instead."""
         blocks = list(_batch_blocks(self.x.shape[0], self.block))
         shares = parallel.parts(len(blocks), 1, 1)
 
@@ -520,7 +520,7 @@ class Conv2d(Function):
         return (type(self) is Conv2d and self.stride == (1, 1) and f <= c
                 and min(min(side) for side in self._transposed_pads()) >= 0)
 
-    def _backward_by_correlation(self, grad, rows, needs_db):
+    def _backward_by_correlation(self, grad, needs_db):
         """Backward from G = im2col of dout under the transposed padding, (F·KH·KW, N·H·W),
         whose rows run over the kernel offsets flipped. With x as its (C, N·H·W) rows X:
         dx = W flipped as (C, F·KH·KW) @ G (dx is dout correlated with the flipped kernel),
@@ -539,6 +539,7 @@ class Conv2d(Function):
                   else np.ascontiguousarray(by_channel)).reshape(c, -1)
         dx = (workspace.result_array((c, n, h, w), np.result_type(grad, flipped))
               if self.needs_grad[0] else None)
+        rows, copied = self._rows_of(grad) if needs_db else (None, None)  # for db alone
         dws, dbs = {}, {}  # by block, summed in the batch's order (the same sums every run)
 
         def correlate(batch, _, share):
@@ -558,6 +559,8 @@ class Conv2d(Function):
             workspace.give_back(self.owner, role, buffer)
 
         self._block_by_block(correlate, build_columns=False)
+        if copied is not None:
+            workspace.give_back(self.owner, "output grad", copied)
         dw = None
         if dws:
             dw = _in_order_sum(dws).reshape(c, f, kh, kw)[:, :, ::-1, ::-1]
@@ -585,12 +588,9 @@ class Conv2d(Function):
         weights = self.weight.reshape(f, -1)
         pixels = self.out_hw[0] * self.out_hw[1]
         needs_db = len(self.needs_grad) == 3 and self.needs_grad[2]
-        rows, copied = self._rows_of(grad)                           # (F, N·OH·OW)
         if self._correlates_back():
-            grads = self._backward_by_correlation(grad, rows, needs_db)
-            if copied is not None:
-                workspace.give_back(self.owner, "output grad", copied)
-            return grads
+            return self._backward_by_correlation(grad, needs_db)
+        rows, copied = self._rows_of(grad)                           # (F, N·OH·OW)
         dx = (workspace.result_array((c, n, h, w), np.result_type(grad, weights))
               if self.needs_grad[0] else None)
         dws, dbs = {}, {}  # by block, summed in the batch's order (the same sums every run)

@@ -640,6 +640,15 @@ def test_dropout_gradient_with_fixed_mask(shape, p, seed, dropout_seed):
     np.testing.assert_array_equal(again.data != 0, mask)
 
 
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5, 0.75, 0.999])
+def test_dropout_keeps_each_element_with_probability_1_minus_p(p):
+    mg.manual_seed(7)
+    x = Tensor(np.ones((1001, 999), dtype=np.float32))  # an odd count of draws
+    dropped = np.mean(F.dropout(x, p).data == 0)
+    # the binomial's standard deviation over 10^6 draws is at most 5e-4: 5 of them
+    assert abs(dropped - p) < 5 * np.sqrt(p * (1 - p) / x.data.size)
+
+
 def test_dropout_drops_about_p_and_is_identity_when_not_training():
     mg.manual_seed(123)
     x = Tensor(np.ones((200, 100)), requires_grad=True, dtype=np.float64)

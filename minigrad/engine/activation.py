@@ -6,6 +6,8 @@ derivative PyTorch uses there; each docstring says which side.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from minigrad.engine import workspace
@@ -44,11 +46,15 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def _kept_and_scaled(shape, p: float, dtype) -> np.ndarray:
-    """The mask of inverted dropout: 1/(1 − p) where an element is kept (a uniform draw ≥ p),
-    else 0. Drawn in float32 (24 random bits a value, plenty for a keep probability) and scaled
-    in one pass into the input's dtype: a float64 draw, a float64 division and a cast cost 1.5×
-    as much."""
-    keep = generator().random(shape, dtype=np.float32) >= p
+    """The mask of inverted dropout: 1/(1 − p) where an element is kept, else 0, in the input's
+    dtype. An element is kept when a uniform 32-bit draw is ≥ p·2³² (p to within 2⁻³²): the
+    generator's raw 64-bit draws, two values each, cost half as much as Generator.random in
+    float32 (1.84M values: 2.7 against 5.7 ms). The draws are freed before the mask is made, so
+    that the mask takes their memory: kept alive, every step faulted in fresh pages (2,000)."""
+    count = math.prod(shape)
+    draws = generator().bit_generator.random_raw((count + 1) // 2)  # PCG64: 64 random bits
+    keep = draws.view(np.uint32)[:count].reshape(shape) >= round(p * 2**32)
+    del draws
     return np.multiply(keep, 1 / (1 - p), dtype=dtype)
 
 

@@ -449,6 +449,17 @@ def test_result_like_keeps_the_templates_memory_order():
     assert result.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
+@given(axes=st.permutations(range(4)), shape=st.tuples(*[st.integers(2, 5)] * 4))
+def test_result_like_lays_out_any_permuted_array_as_the_template(axes, shape):
+    # e.g. (2, 0, 3, 1), whose inverse differs: a result transposed by the wrong one fails
+    template = np.zeros(shape, dtype=np.float64).transpose(axes)
+    for _ in range(2):  # the layout worked out, then remembered
+        result = workspace.result_like(template, np.float32)
+        assert result.shape == template.shape
+        assert np.array_equal(np.argsort(result.strides), np.argsort(template.strides))
+        assert result.transpose(np.argsort(axes)).flags.c_contiguous
+
+
 def test_clear_forgets_everything_kept_and_later_steps_still_work():
     model = small_cnn(10)
     optimizer = Adam(model.parameters(), lr=1e-2)

@@ -24,6 +24,7 @@ scratch: `result_array` hands out an array again only once nothing but this modu
 
 from __future__ import annotations
 
+import functools
 import sys
 import weakref
 from collections import OrderedDict
@@ -110,12 +111,24 @@ def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
 def result_like(template: np.ndarray, dtype=None) -> np.ndarray:
     """result_array laid out in memory as template is (np.empty_like's rule): the result of a
     ReLU after a conv stays filter-major, as the conv's output is."""
+    dtype = template.dtype if dtype is None else dtype
     if template.flags.c_contiguous:  # the common case, without sorting the strides
-        return result_array(template.shape, template.dtype if dtype is None else dtype)
-    order = sorted(range(template.ndim), key=lambda axis: -abs(template.strides[axis]))
-    memory = result_array(tuple(template.shape[axis] for axis in order),
-                          template.dtype if dtype is None else dtype)
-    return memory.transpose(np.argsort(order))
+        return result_array(template.shape, dtype)
+    memory_shape, axes = _memory_layout(template.shape, template.strides)
+    return result_array(memory_shape, dtype).transpose(axes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _memory_layout(shape: tuple[int, ...], strides: tuple[int, ...]):
+    """The shape of an array's axes in memory order (largest stride first) and the axes that
+    view such a C-contiguous array as the given one. Remembered per layout: a step meets the
+    same few layouts again and again, and working them out (a sort and an inverse) took 9 µs
+    of a call's 11 (mobilenet-mini asks 76 times a step)."""
+    in_memory = sorted(range(len(shape)), key=lambda axis: -abs(strides[axis]))
+    axes = [0] * len(shape)
+    for position, axis in enumerate(in_memory):
+        axes[axis] = position
+    return tuple(shape[axis] for axis in in_memory), tuple(axes)
 
 
 def clear() -> None:

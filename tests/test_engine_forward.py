@@ -607,6 +607,22 @@ def test_conv2d_bad_padding():
     _raises(lambda: F.conv2d(x, w, padding=-1), "conv2d")
 
 
+def test_remembered_geometry_answers_like_the_first_time():
+    # The window geometry of a call is remembered (windows.remembered): bad arguments must
+    # still fail on every call, a list (which cannot be remembered) must work like its tuple,
+    # and other arguments for the same map must get their own geometry.
+    x, w = Tensor(np.zeros((1, 1, 6, 6))), Tensor(np.zeros((1, 1, 3, 3)))
+    for _ in range(2):
+        _raises(lambda: F.conv2d(x, w, padding=-1), "conv2d")
+        _raises(lambda: F.max_pool2d(x, 3, padding=2), "max_pool2d", "half of kernel size")
+    assert F.conv2d(x, w, padding=[1, 1]).shape == F.conv2d(x, w, padding=(1, 1)).shape \
+        == (1, 1, 6, 6)
+    assert F.conv2d(x, w, stride=2).shape == (1, 1, 2, 2)
+    _raises(lambda: F.conv2d(x, w, stride=(1.5, 1.5)), "stride")
+    assert F.max_pool2d(x, [2, 3]).shape == F.max_pool2d(x, (2, 3)).shape == (1, 1, 3, 2)
+    assert F.max_pool2d(x, 2, stride=1).shape == (1, 1, 5, 5)
+
+
 def test_linear_in_features_mismatch():
     _raises(lambda: F.linear(Tensor(np.zeros((2, 5))), Tensor(np.zeros((3, 4)))),
             "linear", "(2, 5)", "(3, 4)")

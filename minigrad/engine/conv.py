@@ -18,7 +18,7 @@ from minigrad.layers import shapes
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
-                                     padding_sides, pair, strided_view, windows)
+                                     padding_sides, pair, remembered, strided_view, windows)
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "im2col", "col2im",
            "Conv2d", "GroupedConv2d", "DepthwiseConv2d", "ConvTranspose2d"]
@@ -267,6 +267,14 @@ def _conv_padding(op, padding, kernel, stride, dilation, h, w):
     return padding_sides(op, padding)
 
 
+@remembered
+def _conv_geometry(op: str, image_hw, kernel, stride, padding, dilation):
+    """stride, dilation, padding sides and output size of a conv of kernel over image_hw."""
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    pads = _conv_padding(op, padding, kernel, stride, dilation, *image_hw)
+    return stride, dilation, pads, output_hw(op, *image_hw, kernel, stride, pads, dilation)
+
+
 def _check_groups(op: str, groups, channels: int, filters: int, x_shape, weight_shape) -> None:
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
@@ -443,13 +451,10 @@ class Conv2d(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"{op}: bias shape {bias.shape} does not match weight "
                              f"{weight.shape} (expected ({weight.shape[0]},))")
-        h, w = x.shape[2:]
-        kh, kw = weight.shape[2:]
         self.groups = groups
-        self.kernel, self.stride = (kh, kw), pair(stride, "stride")
-        self.dilation = pair(dilation, "dilation")
-        self.pads = _conv_padding(op, padding, self.kernel, self.stride, self.dilation, h, w)
-        self.out_hw = output_hw(op, h, w, self.kernel, self.stride, self.pads, self.dilation)
+        self.kernel = weight.shape[2:]
+        self.stride, self.dilation, self.pads, self.out_hw = _conv_geometry(
+            op, x.shape[2:], self.kernel, stride, padding, dilation)
         self.x, self.weight = x, weight
         self.owner = self.inputs[1]  # the weight tensor lives as long as its layer
 

@@ -9,7 +9,7 @@ import numpy as np
 from minigrad.engine import parallel, workspace
 from minigrad.engine.tensor import Function, Tensor, as_tensor
 from minigrad.engine.windows import (by_cache_blocks, check_nchw, output_hw, pad_sides,
-                                     padding_sides, pair, windows)
+                                     padding_sides, pair, remembered, windows)
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "MaxPool2d", "AvgPool2d",
            "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
@@ -24,6 +24,11 @@ def _pool_geometry(op, x, kernel_size, stride, padding, ceil_mode):
     the padded input: the array is extended after it, so every window is a full strided view.
     """
     check_nchw(op, x)
+    return _window_geometry(op, x.shape[2:], kernel_size, stride, padding, ceil_mode)
+
+
+@remembered
+def _window_geometry(op, image_hw, kernel_size, stride, padding, ceil_mode):
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else pair(stride, "stride")
     pads = padding_sides(op, padding)
@@ -32,10 +37,10 @@ def _pool_geometry(op, x, kernel_size, stride, padding, ceil_mode):
             if 2 * p > k:
                 raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
                                  f"pad={p} and kernel_size={k}")
-    out_hw = output_hw(op, x.shape[2], x.shape[3], kernel, stride, pads, (1, 1), ceil_mode)
+    out_hw = output_hw(op, *image_hw, kernel, stride, pads, (1, 1), ceil_mode)
     array_pads = tuple((before, max(after, (o - 1) * s + k - n - before))
                        for (before, after), o, s, k, n in zip(pads, out_hw, stride, kernel,
-                                                              x.shape[2:]))
+                                                              image_hw))
     return kernel, stride, pads, array_pads, out_hw
 
 

@@ -407,11 +407,11 @@ class Conv2d(Function):
         the next) are computed and dropped. With few channels, im2col's columns (C·KH·KW rows,
         KH·KW copies of x) cost more to make than such short products take; here x is copied
         once, and the (F, ·) sums stay in cache for the adds, a block of images at a time
-        (about SHIFTED_BLOCK_BYTES of them). One thread, against the columns: resnet-mini's
-        16 -> 16 conv at batch 32 3.54 -> 2.95 ms, 16 -> 16 at 32×32 (a CIFAR ResNet's first
-        stage) 5.73 -> 4.05, at batch 128 20.9 -> 17.2, 8 -> 8 at 28×28 1.63 -> 0.96. With more
-        filters than channels, or more channels, the columns win (16 -> 32: 6.1 against 7.8;
-        32 -> 32 at 28×28: 9.9 against 11.1)."""
+        (about SHIFTED_BLOCK_BYTES of them). One thread, inference, against the columns:
+        resnet-mini's 16 -> 16 conv at batch 32 5.93 -> 4.62 ms, 16 -> 16 at 32×32 (a CIFAR
+        ResNet's first stage) 7.79 -> 5.55, at batch 128 23.8 -> 19.8, 8 -> 8 at 28×28
+        1.62 -> 1.25. With more filters than channels, or more channels, the columns win
+        (16 -> 32: 6.1 against 7.8; 32 -> 32 at 28×28: 9.9 against 11.1)."""
         x, weight = self.x, self.weight
         n, c, h, w = x.shape
         f = weight.shape[0]

@@ -320,11 +320,16 @@ CACHE_COLUMN_BYTES = 2 * 2**20
 COLUMN_BUDGET_BYTES = 128 * 2**20
 
 
-# A stride-1 conv of at most this many input channels, and no more filters, multiplies by
-# shifts of x (Conv2d._forward_by_shifts) instead of by im2col's columns, on one thread; a block
-# of images at a time whose products' sums take about SHIFTED_BLOCK_BYTES (256 kB against 0.5, 1
-# and 4 MB: resnet-mini's 16 -> 16 conv 2.95 against 3.33-3.35 ms).
+# A stride-1 conv of at most this many input channels, no more filters, and an output map of at
+# least this many pixels multiplies by shifts of x (Conv2d._forward_by_shifts) instead of by
+# im2col's columns, on one thread. Inference at batch 32, columns / shifts: 16 -> 16 at 28×28
+# 1.18-1.27, at 32×32 1.40, 8 -> 8 at 28×28 1.57, 16 -> 8 1.24; but 16 -> 16 at 14×14 0.87
+# (0.90 at batch 1), 16 -> 32 1.04, 32 -> 32 0.90, 32 -> 64 0.84 (more channels lengthen the
+# columns' products, which then run faster than nine short ones). A block of images at a time
+# whose products' sums take about SHIFTED_BLOCK_BYTES (256 kB against 0.5, 1 and 4 MB:
+# resnet-mini's 16 -> 16 conv 2.95 against 3.33-3.35 ms).
 SHIFTED_MAX_CHANNELS = 16
+SHIFTED_MIN_PIXELS = 24 * 24
 SHIFTED_BLOCK_BYTES = 256 * 2**10
 
 
@@ -391,10 +396,13 @@ class Conv2d(Function):
     def _multiplies_by_shifts(self) -> bool:
         """Whether forward multiplies by shifts (_forward_by_shifts): a plain stride-1 conv with
         a kernel larger than 1×1, at most SHIFTED_MAX_CHANNELS input channels and no more
-        filters, on one thread (its blocks are too small to share out over threads)."""
+        filters, an output map of at least SHIFTED_MIN_PIXELS, on one thread (its blocks are
+        too small to share out over threads)."""
         f, c = self.weight.shape[:2]
         return (type(self) is Conv2d and self.stride == (1, 1) and self.kernel != (1, 1)
-                and f <= c <= SHIFTED_MAX_CHANNELS and parallel.get_threads() == 1)
+                and f <= c <= SHIFTED_MAX_CHANNELS
+                and self.out_hw[0] * self.out_hw[1] >= SHIFTED_MIN_PIXELS
+                and parallel.get_threads() == 1)
 
     def _forward_by_shifts(self, bias):
         """out = Σ over the kernel offsets (i, j) of W[:, :, i, j] (F, C) @ x shifted by (i, j).

@@ -301,12 +301,12 @@ def _by_group(matrix: np.ndarray, groups: int) -> np.ndarray:
 
 
 # On one thread the columns are built and used a block of images at a time, each block's columns
-# about this size, so that its products and col2im find them in the core's cache (2 MB of L2
-# here) instead of memory; in training, backward builds each block's columns again rather than
-# keep the whole batch's. One thread, batch 32: resnet-mini's 16-channel conv, forward alone
-# (inference) 6.1 -> 4.2 ms, forward and backward 14.1 -> 13.3; mnist-cnn's 32 -> 64 conv
-# 17.3 -> 13.9 and 51.7 -> 48.7; a training step's peak RSS, mnist-cnn-dropout at batch 200,
-# 559 -> 432 MiB.
+# about this size, so that its products and col2im find them in cache (a core's 1 MB of L2 and
+# the shared L3 here; 2 MB measured fastest, against 1 and 4) instead of memory; in training,
+# backward builds each block's columns again rather than keep the whole batch's. One thread,
+# batch 32: resnet-mini's 16-channel conv, forward alone (inference) 6.1 -> 4.2 ms, forward and
+# backward 14.1 -> 13.3; mnist-cnn's 32 -> 64 conv 17.3 -> 13.9 and 51.7 -> 48.7; a training
+# step's peak RSS, mnist-cnn-dropout at batch 200, 559 -> 432 MiB.
 CACHE_COLUMN_BYTES = 2 * 2**20
 
 # On more threads a block is as large as this allows (the whole batch, for the presets): its

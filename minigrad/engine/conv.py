@@ -418,8 +418,8 @@ class Conv2d(Function):
         (about SHIFTED_BLOCK_BYTES of them). One thread, inference, against the columns:
         resnet-mini's 16 -> 16 conv at batch 32 5.93 -> 4.62 ms, 16 -> 16 at 32×32 (a CIFAR
         ResNet's first stage) 7.79 -> 5.55, at batch 128 23.8 -> 19.8, 8 -> 8 at 28×28
-        1.62 -> 1.25. With more filters than channels, or more channels, the columns win
-        (16 -> 32: 6.1 against 7.8; 32 -> 32 at 28×28: 9.9 against 11.1)."""
+        1.62 -> 1.25. With more channels or filters, or on smaller maps, the columns' longer
+        products win: where each is used, by measurement, is SHIFTED_MAX_CHANNELS' comment."""
         x, weight = self.x, self.weight
         n, c, h, w = x.shape
         f = weight.shape[0]

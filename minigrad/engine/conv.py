@@ -333,6 +333,18 @@ SHIFTED_MIN_PIXELS = 24 * 24
 SHIFTED_BLOCK_BYTES = 256 * 2**10
 
 
+def _copy_inside_zero_border(buffer, maps, pads) -> None:
+    """maps (H, W, ...) written into buffer (H + top + bottom, W + left + right, ...), with a
+    zero border of pads ((top, bottom), (left, right)) around them."""
+    (top, _), (left, _) = pads
+    h, w = maps.shape[:2]
+    buffer[:top] = 0
+    buffer[top + h:] = 0
+    buffer[top:top + h, :left] = 0
+    buffer[top:top + h, left + w:] = 0
+    buffer[top:top + h, left:left + w] = maps
+
+
 def _batch_blocks(n: int, chunk: int):
     """Slices of the batch, `chunk` images each (the last may be shorter)."""
     for start in range(0, n, chunk):
@@ -431,11 +443,7 @@ class Conv2d(Function):
         dtype = np.result_type(x, weight)
         padded = workspace.take(self.owner, "shifted input", (c, n * grid + span), dtype)   # P
         images = padded[:, :n * grid].reshape(c, n, hp, wp)
-        images[:, :, :top] = 0
-        images[:, :, top + h:] = 0
-        images[:, :, top:top + h, :left] = 0
-        images[:, :, top:top + h, left + w:] = 0
-        images[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+        _copy_inside_zero_border(images.transpose(2, 3, 0, 1), x.transpose(2, 3, 1, 0), self.pads)
         padded[:, n * grid:] = 0  # read by dropped positions only, but kept finite
         taps = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))              # (KH, KW, F, C)
         out = workspace.result_array((f, n, oh, ow), dtype)
@@ -632,13 +640,15 @@ class Conv2d(Function):
         rows, copied = self._rows_of(grad) if needs_db else (None, None)  # for db alone
         dws, dbs = {}, {}  # by block, summed in the batch's order (the same sums every run)
 
+        transposed_pads = self._transposed_pads()
+
         def correlate(batch, _, share):
             role = f"output grad columns {share}"
             buffer = workspace.take(self.owner, role, (f * kh * kw, self.block * pixels),
                                     grad.dtype)  # sized for a full block, as x's columns
             images = slice(batch.start * pixels, batch.stop * pixels)
             columns = im2col(grad[batch], self.kernel, (1, 1), self.dilation, (h, w),
-                             self._transposed_pads(), out=buffer[:, :images.stop - images.start])
+                             transposed_pads, out=buffer[:, :images.stop - images.start])
             if needs_db:
                 dbs[batch.start] = rows[:, batch.start * out_pixels:
                                         batch.stop * out_pixels].sum(axis=1)
@@ -878,11 +888,7 @@ class DepthwiseConv2d(Conv2d):
         h, w = maps.shape[:2]
         buffer = self._scratch(role, (top + h + bottom, left + w + right) + maps.shape[2:],
                                maps.dtype)
-        buffer[:top] = 0
-        buffer[top + h:] = 0
-        buffer[top:top + h, :left] = 0
-        buffer[top:top + h, left + w:] = 0
-        buffer[top:top + h, left:left + w] = maps
+        _copy_inside_zero_border(buffer, maps, pads)
         return buffer
 
     def _scratch(self, role, shape, dtype):

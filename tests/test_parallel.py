@@ -9,6 +9,7 @@ import contextlib
 import numpy as np
 import pytest
 from hypothesis import given
+from column_budget import column_budget
 from hypothesis import strategies as st
 from test_engine_forward import _as_pair, max_pool2d_backward_loops, pool2d_loops, pool_configs
 from test_ops_conv import check_grads, conv2d_cases, conv2d_loops, draw_arrays, explicit_pads, seeds
@@ -16,7 +17,7 @@ from threadpoolctl import threadpool_info
 
 import minigrad.engine.functional as F
 from minigrad import Tensor
-from minigrad.engine import conv, parallel
+from minigrad.engine import parallel
 
 
 @contextlib.contextmanager
@@ -24,17 +25,13 @@ def split_everything(blocks_of_one_image: bool = False):
     """Two threads, and every piece of work split however small, so that tiny cases exercise
     the parts and their seams. blocks_of_one_image: a conv works one image at a time, the
     threads taking shares of the images (else the batch is one block, split within)."""
-    saved = (parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES,
-             conv.COLUMN_BUDGET_BYTES)
+    saved = parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS
     parallel.MIN_PART_VALUES = parallel.MIN_PART_MACS = 1
-    if blocks_of_one_image:
-        conv.CACHE_COLUMN_BYTES = conv.COLUMN_BUDGET_BYTES = 1
     try:
-        with parallel.threads(2):
+        with column_budget(1 if blocks_of_one_image else None), parallel.threads(2):
             yield
     finally:
-        (parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS, conv.CACHE_COLUMN_BYTES,
-         conv.COLUMN_BUDGET_BYTES) = saved
+        parallel.MIN_PART_VALUES, parallel.MIN_PART_MACS = saved
 
 
 def openblas_threads() -> int:

@@ -2,7 +2,9 @@
 only) against the engine's threads (minigrad/engine/parallel.py: the products, im2col, col2im and
 max pooling split, OpenBLAS held at one), and on one thread, alternating in one process. First,
 why: im2col of mnist-cnn's big conv on one thread and split over two, alone and right after a
-2-thread OpenBLAS product (whose workers then spin on the second core).
+2-thread OpenBLAS product (whose workers then spin on the second core). Then where splitting a
+product starts to pay (parallel.MIN_PART_MACS): conv products of growing width, whole on one
+thread and split over two, with the main thread busy for a while between calls, as in a model.
 
     python benchmarks/engine_threads.py      # prints a markdown table
 
@@ -70,8 +72,43 @@ def im2col_after_a_product() -> None:
     print()
 
 
+def busy(seconds: float) -> None:
+    """Keep this thread busy, as the ops between two products do (a sleep would let the cores
+    idle, and waking them is slower than waking the engine's thread)."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def split_break_even() -> None:
+    rng = np.random.default_rng(0)
+    weights = rng.random((64, 288), dtype=np.float32)                # mnist-cnn's conv 2, forward
+    print("A conv product (64×288 @ 288×pixels), whole on one thread and split over the engine's "
+          "two, with 0.3 ms of other work between calls: µs, median of 150\n")
+    print("| multiply-adds | one thread | split in two | gain |")
+    print("| ---: | ---: | ---: | ---: |")
+    with parallel.threads(2):
+        for pixels in (392, 784, 1176, 1568, 2352, 3136):
+            cols = rng.random((288, pixels), dtype=np.float32)
+            out = np.empty((64, pixels), dtype=np.float32)
+            halves = [slice(0, pixels // 2), slice(pixels // 2, pixels)]
+            whole, split = [], []
+            for _ in range(150):
+                for times, work in ((whole, lambda: np.matmul(weights, cols, out=out)),
+                                    (split, lambda: parallel.run(lambda part: np.matmul(
+                                        weights, cols[:, part], out=out[:, part]), halves))):
+                    busy(3e-4)
+                    started = time.perf_counter()
+                    work()
+                    times.append(time.perf_counter() - started)
+            one, two = 1e6 * np.median(whole), 1e6 * np.median(split)
+            print(f"| {64 * 288 * pixels / 1e6:.1f}M | {one:.0f} | {two:.0f} | {one / two:.2f} |")
+    print()
+
+
 def main() -> None:
     im2col_after_a_product()
+    split_break_even()
     print("Training step, ms, median of 7 repeats of 3 steps (settings alternating)\n")
     print("| preset | batch | " + " | ".join(SETTINGS) + " |")
     print("| --- | ---: |" + " ---: |" * len(SETTINGS))

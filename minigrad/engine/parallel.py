@@ -13,8 +13,9 @@ one-thread call.
         model(x)
 
 Without either, the engine runs on one thread of its own and OpenBLAS keeps its own setting.
-Small maps are not split (MIN_PART_VALUES, MIN_PART_MACS): waking a thread costs tens of
-microseconds.
+Small work is not split (MIN_PART_VALUES, MIN_PART_MACS): waking the engine's thread costs 25 µs
+right after its last part and 0.2-0.3 ms after a millisecond or more idle, as between the convs
+of a batch-1 call.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import numpy as np
 
 __all__ = ["threads", "set_threads", "get_threads", "parts", "run", "matmul"]
 
-# A part is worth a thread's wake-up (tens of microseconds) only above these sizes.
+# A part is worth a thread's wake-up only above these sizes. A product split in two gains
+# from about 16M multiply-adds on (benchmarks/engine_threads.py: 14.5M 0.81×, 21.7M 1.18×).
 MIN_PART_VALUES = 1 << 17   # values copied or combined: 512 kB of float32
-MIN_PART_MACS = 1 << 22     # multiply-adds of a product: about 40 µs
+MIN_PART_MACS = 1 << 23     # multiply-adds of a product
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
@@ -85,10 +87,10 @@ def _resize_pool(n: int) -> None:
 def parts(length: int, cost_per_item: int, min_part_cost: int | None = None) -> list[slice]:
     """Split range(length) into at most get_threads() slices that each cost at least
     min_part_cost (default MIN_PART_VALUES): one slice when there is one thread or little work."""
-    if _threads == 1 or _in_part():
-        return [slice(0, length)]
     min_part_cost = MIN_PART_VALUES if min_part_cost is None else min_part_cost
-    count = max(1, min(_threads, length, length * cost_per_item // min_part_cost))
+    count = min(_threads, length, length * cost_per_item // min_part_cost)
+    if count <= 1 or _in_part():  # the cheap test first: most calls have little work
+        return [slice(0, length)]
     bounds = [length * k // count for k in range(count + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
@@ -129,10 +131,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     are added: each reads its share of both operands, where a split by columns would read all
     of a twice (simple-convnet's first conv, 25×57600 @ 57600×30: 1.5 ms against 4.1, and 3.0
     on one thread)."""
-    if _threads == 1 or _in_part():
-        return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
+    if _threads == 1 or m * k * n < 2 * MIN_PART_MACS or _in_part():  # cheap tests first
+        return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
     if k > max(m, n):

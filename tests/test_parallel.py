@@ -59,6 +59,33 @@ def test_conv2d_split_over_threads_gradients(case, seed, blocks_of_one_image):
                     seed=seed)
 
 
+@st.composite
+def batches_of_several_blocks(draw):
+    """A conv case (conv2d_cases' format) of 3 to 5 images: at one image per block, each of
+    the two threads' shares holds more than one block. Few channels and no more filters, so
+    that stride 1 multiplies by shifts; stride 2 builds columns."""
+    channels, kernel = draw(st.integers(1, 3)), draw(st.integers(2, 3))
+    filters, padding = draw(st.integers(1, channels)), draw(st.integers(0, 1))
+    return dict(x=(draw(st.integers(3, 5)), channels, draw(st.integers(kernel, kernel + 3)),
+                   draw(st.integers(kernel, kernel + 3))),
+                weight=(filters, channels, kernel, kernel),
+                bias=(filters,) if draw(st.booleans()) else None,
+                kwargs=dict(stride=draw(st.integers(1, 2)), padding=(padding, padding),
+                            dilation=(1, 1), groups=1))
+
+
+@given(case=batches_of_several_blocks(), seed=seeds)
+def test_conv2d_shares_of_several_blocks_match_the_direct_sum_and_finite_differences(case, seed):
+    arrays = draw_arrays(case, seed)
+    x, w, b = arrays if len(arrays) == 3 else arrays + [None]
+    kw = case["kwargs"]
+    with split_everything(blocks_of_one_image=True):
+        out = F.conv2d(*[Tensor(a) for a in arrays], **kw)
+        check_grads(lambda *t: F.conv2d(*t, **kw), *arrays, seed=seed)
+    expected = conv2d_loops(x, w, b, _as_pair(kw["stride"]), explicit_pads(case), (1, 1), 1)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
 @given(rows=st.integers(1, 9), features=st.integers(1, 9), outputs=st.integers(1, 9),
        seed=seeds)
 def test_linear_split_over_threads_matches_the_formulas(rows, features, outputs, seed):

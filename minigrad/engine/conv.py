@@ -322,12 +322,14 @@ COLUMN_BUDGET_BYTES = 128 * 2**20
 
 # A stride-1 conv of at most this many input channels, no more filters, and an output map of at
 # least this many pixels multiplies by shifts of x (Conv2d._forward_by_shifts) instead of by
-# im2col's columns, on one thread. Inference at batch 32, columns / shifts: 16 -> 16 at 28×28
+# im2col's columns. Inference at batch 32 on one thread, columns / shifts: 16 -> 16 at 28×28
 # 1.18-1.27, at 32×32 1.40, 8 -> 8 at 28×28 1.57, 16 -> 8 1.24; but 16 -> 16 at 14×14 0.87
 # (0.90 at batch 1), 16 -> 32 1.04, 32 -> 32 0.90, 32 -> 64 0.84 (more channels lengthen the
 # columns' products, which then run faster than nine short ones). A block of images at a time
 # whose products' sums take about SHIFTED_BLOCK_BYTES (256 kB against 0.5, 1 and 4 MB:
-# resnet-mini's 16 -> 16 conv 2.95 against 3.33-3.35 ms).
+# resnet-mini's 16 -> 16 conv 2.95 against 3.33-3.35 ms). On the engine's two threads, shifts
+# against split columns: resnet-mini's inference at batch 32 13.9 -> 12.7 ms, training step
+# 45.4 -> 43.5.
 SHIFTED_MAX_CHANNELS = 16
 SHIFTED_MIN_PIXELS = 24 * 24
 SHIFTED_BLOCK_BYTES = 256 * 2**10
@@ -408,13 +410,11 @@ class Conv2d(Function):
     def _multiplies_by_shifts(self) -> bool:
         """Whether forward multiplies by shifts (_forward_by_shifts): a plain stride-1 conv with
         a kernel larger than 1×1, at most SHIFTED_MAX_CHANNELS input channels and no more
-        filters, an output map of at least SHIFTED_MIN_PIXELS, on one thread (its blocks are
-        too small to share out over threads)."""
+        filters, and an output map of at least SHIFTED_MIN_PIXELS."""
         f, c = self.weight.shape[:2]
         return (type(self) is Conv2d and self.stride == (1, 1) and self.kernel != (1, 1)
                 and f <= c <= SHIFTED_MAX_CHANNELS
-                and self.out_hw[0] * self.out_hw[1] >= SHIFTED_MIN_PIXELS
-                and parallel.get_threads() == 1)
+                and self.out_hw[0] * self.out_hw[1] >= SHIFTED_MIN_PIXELS)
 
     def _forward_by_shifts(self, bias):
         """out = Σ over the kernel offsets (i, j) of W[:, :, i, j] (F, C) @ x shifted by (i, j).
@@ -427,7 +427,8 @@ class Conv2d(Function):
         the next) are computed and dropped. With few channels, im2col's columns (C·KH·KW rows,
         KH·KW copies of x) cost more to make than such short products take; here x is copied
         once, and the (F, ·) sums stay in cache for the adds, a block of images at a time
-        (about SHIFTED_BLOCK_BYTES of them). One thread, inference, against the columns:
+        (about SHIFTED_BLOCK_BYTES of them); the engine's threads take shares of the blocks,
+        each summing into its own buffer. One thread, inference, against the columns:
         resnet-mini's 16 -> 16 conv at batch 32 5.93 -> 4.62 ms, 16 -> 16 at 32×32 (a CIFAR
         ResNet's first stage) 7.79 -> 5.55, at batch 128 23.8 -> 19.8, 8 -> 8 at 28×28
         1.62 -> 1.25. With more channels or filters, or on smaller maps, the columns' longer
@@ -442,31 +443,45 @@ class Conv2d(Function):
         span = (kh - 1) * dh * wp + (kw - 1) * dw     # the largest shift
         dtype = np.result_type(x, weight)
         padded = workspace.take(self.owner, "shifted input", (c, n * grid + span), dtype)   # P
-        images = padded[:, :n * grid].reshape(c, n, hp, wp)
-        _copy_inside_zero_border(images.transpose(2, 3, 0, 1), x.transpose(2, 3, 1, 0), self.pads)
+        images = padded[:, :n * grid].reshape(c, n, hp, wp).transpose(2, 3, 0, 1)
+
+        def copy(batch):
+            _copy_inside_zero_border(images[:, :, :, batch], x[batch].transpose(2, 3, 1, 0),
+                                     self.pads)
+
+        # all of P is written before any product reads it: a block's last, dropped positions
+        # read the next block's first rows
+        parallel.run(copy, parallel.parts(n, c * h * w))
         padded[:, n * grid:] = 0  # read by dropped positions only, but kept finite
         taps = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))              # (KH, KW, F, C)
         out = workspace.result_array((f, n, oh, ow), dtype)
         block = max(1, min(n, SHIFTED_BLOCK_BYTES // (f * grid * padded.itemsize)))
-        sums = workspace.take(self.owner, "shifted sums", (2, f, block * grid), dtype)
-        for start in range(0, n, block):
-            count = min(block, n - start)
-            total, product = sums[0, :, :count * grid], sums[1, :, :count * grid]
-            for i in range(kh):
-                for j in range(kw):
-                    at = start * grid + i * dh * wp + j * dw
-                    shifted = padded[:, at:at + count * grid]
-                    if i == j == 0:
-                        np.matmul(taps[i, j], shifted, out=total)
-                    else:
-                        np.matmul(taps[i, j], shifted, out=product)
-                        total += product
-            outputs = total.reshape(f, count, hp, wp)[:, :, :oh, :ow]
-            if bias is None:
-                out[:, start:start + count] = outputs
-            else:
-                np.add(outputs, bias[:, None, None, None], out=out[:, start:start + count])
-        workspace.give_back(self.owner, "shifted sums", sums)
+        blocks = list(_batch_blocks(n, block))
+        shares = parallel.parts(len(blocks), 1, 1)
+
+        def multiply(share):
+            role = f"shifted sums {shares.index(share)}"  # each thread sums into its own
+            sums = workspace.take(self.owner, role, (2, f, block * grid), dtype)
+            for batch in blocks[share]:
+                count = batch.stop - batch.start
+                total, product = sums[0, :, :count * grid], sums[1, :, :count * grid]
+                for i in range(kh):
+                    for j in range(kw):
+                        at = batch.start * grid + i * dh * wp + j * dw
+                        shifted = padded[:, at:at + count * grid]
+                        if i == j == 0:
+                            np.matmul(taps[i, j], shifted, out=total)
+                        else:
+                            np.matmul(taps[i, j], shifted, out=product)
+                            total += product
+                outputs = total.reshape(f, count, hp, wp)[:, :, :oh, :ow]
+                if bias is None:
+                    out[:, batch] = outputs
+                else:
+                    np.add(outputs, bias[:, None, None, None], out=out[:, batch])
+            workspace.give_back(self.owner, role, sums)
+
+        parallel.run(multiply, shares)
         workspace.give_back(self.owner, "shifted input", padded)
         return out.transpose(1, 0, 2, 3)
 

@@ -85,8 +85,12 @@ HERE = Path(__file__).resolve().parent
 # At 2 threads, each engine's worker threads spin-wait after a call before they sleep (OpenBLAS's
 # for about 0.1 s), taking the core the other engine then needs: PyTorch's resnet-mini step took
 # 89 ms right after minigrad's and 23 ms after its own (benchmarks/engine_spin.py). So the engines
-# take turns with a pause between them.
+# take turns with a pause between them. After it, each engine runs untimed calls for WARM_S before
+# its timed ones: the steps after a pause start slow and take about 0.3 s to reach the speed that
+# a training loop runs at (resnet-mini at 2 threads, minigrad 42 -> 29 ms over eight steps,
+# PyTorch 26 -> 22.5 over four; engine_spin.py), as this VM brings its idle second core back.
 SETTLE_S = 0.3
+WARM_S = 0.3
 BEFORE = "6304245"  # the last commit before the speed work (workspace, BLAS kernel, fused ops)
 
 
@@ -177,6 +181,13 @@ def seconds_per_call(fn, calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
+def calls_for(fn, seconds: float) -> None:
+    """Call fn again and again for about `seconds`."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        fn()
+
+
 def calls_per_repeat(fns, target_s: float) -> int:
     """Calls that take about target_s for the slower engine (at least one)."""
     slowest = max(seconds_per_call(fn, 1) for fn in fns)
@@ -223,6 +234,7 @@ def compare(preset: str, batch: int, threads: int, repeats: int, target_s: float
                 for name, fn in zip(measured, fns):
                     if threads > 1:
                         time.sleep(SETTLE_S)  # let the other engine's worker threads go idle
+                        calls_for(fn, WARM_S)  # and this engine's come back up to speed
                     measured[name].append(seconds_per_call(fn, calls))
             row[kind] = summarize(measured)
         row["others_load"] = others_load(ticks, cpu_ticks())

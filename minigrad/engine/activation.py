@@ -156,7 +156,7 @@ class ReLU6(Function):
     """min(max(x, 0), 6).  d/dx = 1 for 0 < x < 6, else 0 (0 at both kinks, as PyTorch)."""
 
     def forward(self, x):
-        self.out = np.clip(x, 0, 6, out=workspace.result_like(x))
+        self.out = x.clip(0, 6, out=workspace.result_like(x))
         return self.out
 
     def backward(self, grad):

@@ -53,9 +53,10 @@ class ReLU(Function):
         # Results laid out in memory as the input is (a conv's output is filter-major), so
         # that the conv's backward reads the gradient as its (F, N·OH·OW) matrix, uncopied.
         out = workspace.result_like(a)
-        # np.clip with two bounds runs numpy's SIMD loop; np.maximum against a scalar does not
+        # clip with two bounds (the array's method: np.clip's wrappers add 1 µs a call) runs
+        # numpy's SIMD loop; np.maximum against a scalar does not
         # (mnist-cnn's 3 MB map: 0.15 against 0.43 ms). Integers have no inf: max(a, 0).
-        self.out = (np.clip(a, 0, np.inf, out=out) if a.dtype.kind == "f"
+        self.out = (a.clip(0, np.inf, out=out) if a.dtype.kind == "f"
                     else np.maximum(a, 0, out=out))
         return self.out
 

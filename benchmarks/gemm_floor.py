@@ -4,6 +4,9 @@ this machine's OpenBLAS? The floor under minigrad's speed, whatever is done arou
 For each preset and call (a training step, inference at batch 32 and at batch 1) it records
 every matrix product minigrad makes (the conv layers' forward, weight-gradient and column-gradient
 products, the linear layers' three), by wrapping minigrad.engine.parallel.matmul during one call.
+A conv that multiplies by shifts (nine short products, no columns) counts as the one product of
+its im2col columns, (F, C·KH·KW) @ (C·KH·KW, N·OH·OW): the same multiply-adds, which one long
+product does faster than nine short ones, so the floor stays a floor.
 Each product is then timed alone on one thread, in the fastest of its eight layouts (A·B or
 (Bᵀ·Aᵀ)ᵀ, each operand row- or column-major), best of 5, and the times are summed.
 
@@ -16,7 +19,8 @@ PyTorch's time for the whole call is the median of 20 calls, same weights, one t
 ratio any such engine could reach is torch ms / floor ms; where that is below the issue's target
 (training 1.0, inference 1.5), products alone rule the target out here.
 
-    python benchmarks/gemm_floor.py
+    python benchmarks/gemm_floor.py                 # every preset
+    python benchmarks/gemm_floor.py resnet-mini     # some
 
 Runs without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, as benchmarks/bench.py does (it restarts itself).
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import statistics
+import sys
 import time
 
 from blas_env import restart_without_blas_overrides
@@ -39,7 +44,7 @@ import minigrad  # noqa: E402
 from bench import KINDS, PRESETS, TARGETS, images, minigrad_calls, torch_calls  # noqa: E402
 from conv_products import best_ms  # noqa: E402
 from minigrad.engine import parallel  # noqa: E402
-from minigrad.engine.conv import DepthwiseConv2d  # noqa: E402
+from minigrad.engine.conv import Conv2d, DepthwiseConv2d  # noqa: E402
 from minigrad.readers import load_spec  # noqa: E402
 from minigrad.tools.build import build_model  # noqa: E402
 from torch_twin import torch_twin  # noqa: E402
@@ -51,10 +56,16 @@ import torch  # noqa: E402
 def recorded(products: list, depthwise: list):
     """Note each product's (M, K, N) and each depthwise conv's output shape while inside."""
     matmul, forward = parallel.matmul, DepthwiseConv2d.forward
+    by_shifts = Conv2d._forward_by_shifts
 
     def noting_matmul(a, b, out=None):
         products.append((a.shape[0], a.shape[1], b.shape[1]))
         return matmul(a, b, out=out)
+
+    def noting_shifts(self, bias):
+        f, c, kh, kw = self.weight.shape
+        products.append((f, c * kh * kw, self.x.shape[0] * self.out_hw[0] * self.out_hw[1]))
+        return by_shifts(self, bias)
 
     def noting_forward(self, x, weight, *args, **options):
         out = forward(self, x, weight, *args, **options)
@@ -62,10 +73,12 @@ def recorded(products: list, depthwise: list):
         return out
 
     parallel.matmul, DepthwiseConv2d.forward = noting_matmul, noting_forward
+    Conv2d._forward_by_shifts = noting_shifts
     try:
         yield
     finally:
         parallel.matmul, DepthwiseConv2d.forward = matmul, forward
+        Conv2d._forward_by_shifts = by_shifts
 
 
 def product_ms(m: int, k: int, n: int) -> float:
@@ -119,7 +132,7 @@ def torch_ms(call, calls: int = 20) -> float:
     return statistics.median(times) * 1e3
 
 
-def main() -> None:
+def main(chosen: list[str]) -> None:
     print("One thread; floor = the products alone (and the depthwise convs' multiply-adds), "
           "each at its fastest; ms\n")
     print("| preset | call | products | floor ms | torch ms | best possible ratio | target |")
@@ -127,6 +140,8 @@ def main() -> None:
     torch.set_num_threads(1)
     with threadpool_limits(1):
         for preset, batch in PRESETS.items():
+            if chosen and preset not in chosen:
+                continue
             minigrad.manual_seed(0)
             model = build_model(load_spec(preset).graph)
             x, y = images(batch)
@@ -154,4 +169,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -133,6 +133,11 @@ def torch_ms(call, calls: int = 20) -> float:
 
 
 def main(chosen: list[str]) -> None:
+    unknown = [name for name in chosen if name not in PRESETS]
+    if unknown:
+        print(f"gemm_floor.py: no preset {', '.join(unknown)} "
+              f"(the presets: {', '.join(PRESETS)})", file=sys.stderr)
+        raise SystemExit(2)
     print("One thread; floor = the products alone (and the depthwise convs' multiply-adds), "
           "each at its fastest; ms\n")
     print("| preset | call | products | floor ms | torch ms | best possible ratio | target |")
